@@ -1,24 +1,29 @@
 """gcl: graph contrastive learning on PyTorch Geometric.
 
 Data flows one way: ``datasets -> augment -> nn -> losses -> methods -> train ->
-eval``. The top level re-exports the subpackages and the training loop
-:func:`gcl.fit`.
+eval``. Subpackages are imported on first use, so ``import gcl`` stays cheap;
+``gcl.fit`` is the training loop of :mod:`gcl.train`.
 """
+
+import importlib
+from typing import Any
 
 __version__ = "0.1.0"
 
-from gcl import augment, datasets, eval, losses, methods, nn  # noqa: E402
-from gcl.train import History, NonFiniteLossError, fit  # noqa: E402
+_SUBMODULES = ("augment", "community", "datasets", "eval", "losses", "methods",
+               "nn", "train", "config")
+_FROM_TRAIN = ("fit", "History", "NonFiniteLossError")
 
-__all__ = [
-    "__version__",
-    "augment",
-    "datasets",
-    "eval",
-    "fit",
-    "History",
-    "losses",
-    "methods",
-    "nn",
-    "NonFiniteLossError",
-]
+__all__ = ["__version__", *_SUBMODULES, *_FROM_TRAIN]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        return importlib.import_module(f"gcl.{name}")
+    if name in _FROM_TRAIN:
+        return getattr(importlib.import_module("gcl.train"), name)
+    raise AttributeError(f"module 'gcl' has no attribute {name!r}")
+
+
+def __dir__() -> list:
+    return sorted(__all__)

@@ -1,0 +1,28 @@
+"""Benchmark graphs as PyG ``Data``, offline-friendly and safe on read-only roots.
+
+:func:`load` resolves the data root (argument, ``GCL_DATA``, user cache), reads the
+raw files from ``<root>/pyg/<Name>/raw/``, processes them in a writable cache
+(``GCL_CACHE``) and returns one :class:`~torch_geometric.data.Data`. Cora ships with
+the package. :func:`available` tells which datasets are on disk; :data:`DATASETS` is
+the registry.
+"""
+
+from gcl.datasets.errors import DatasetNotFoundError
+from gcl.datasets.loader import available, load, raw_dir
+from gcl.datasets.paths import cache_dir, data_root
+from gcl.datasets.registry import DATASETS, DatasetSpec, get_spec, known_names
+from gcl.datasets.row_normalize_features import RowNormalizeFeatures
+
+__all__ = [
+    "DATASETS",
+    "DatasetNotFoundError",
+    "DatasetSpec",
+    "RowNormalizeFeatures",
+    "available",
+    "cache_dir",
+    "data_root",
+    "get_spec",
+    "known_names",
+    "load",
+    "raw_dir",
+]

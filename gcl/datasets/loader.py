@@ -1,0 +1,328 @@
+"""Load a benchmark graph as one PyG :class:`~torch_geometric.data.Data`.
+
+Raw files are read from a data root (see :mod:`gcl.datasets.paths`) and never
+written to: PyG's ``processed/`` folder is built in the writable cache directory,
+in ``<cache>/processed/<key>/<pyg_dir>/``, where ``<key>`` is a short hash of the
+absolute raw directory (and of the PyG version) and ``<pyg_dir>/raw`` is a symlink
+to (or, where symlinks fail, a copy of) the real raw directory. Processing runs in
+a private staging folder that is renamed into place, so concurrent first loads are
+safe, and later loads reuse it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import socket
+import tempfile
+import threading
+import warnings
+from pathlib import Path
+from urllib.parse import urlparse
+
+import torch
+from torch_geometric.data import Data
+from torch_geometric.transforms import BaseTransform, Compose, NormalizeFeatures
+
+from gcl.datasets.errors import DatasetNotFoundError
+from gcl.datasets.paths import bundled_root, cache_dir, data_root
+from gcl.datasets.registry import DATASETS, DatasetSpec, get_spec
+from gcl.datasets.row_normalize_features import RowNormalizeFeatures
+
+__all__ = ["available", "load", "raw_dir"]
+
+_NORMALIZERS = ("pyg", "legacy", None)
+_ONLINE_TIMEOUT = 3.0
+
+
+def load(
+    name: str,
+    root: str | os.PathLike[str] | None = None,
+    normalize: str | None = "pyg",
+    transform: BaseTransform | None = None,
+) -> Data:
+    """Load a node-classification benchmark as a single PyG ``Data``.
+
+    Known datasets (case-insensitive; aliases such as ``"amazon-photo"``,
+    ``"coauthor-cs"``, ``"wiki-cs"`` work): Cora, CiteSeer, PubMed (``Planetoid``,
+    public split), Photo, Computers (``Amazon``), CS, Physics (``Coauthor``),
+    WikiCS (``WikiCS``, undirected, 20 train/val masks), DBLP
+    (``CitationFull("DBLP")``). See :data:`gcl.datasets.DATASETS`.
+
+    The data root is ``root``, else ``$GCL_DATA``, else ``~/.cache/gcl`` (or
+    ``$XDG_CACHE_HOME/gcl``); raw files live in ``<root>/pyg/<Name>/raw/``
+    (:func:`raw_dir` gives the exact folder). The root may be read-only: nothing is
+    written next to the raw files; processing happens in ``$GCL_CACHE`` (default:
+    the user cache directory) and is reused by later calls. Cora ships with the
+    package and is used when the root has no Cora. If another dataset is missing, it
+    is downloaded as PyG does into ``<root>/pyg/<Name>/raw`` (set ``GCL_OFFLINE=1``
+    to never try); offline, :class:`DatasetNotFoundError` says where to put which
+    files.
+
+    Args:
+        name (str): Dataset name, e.g. ``"Cora"``.
+        root (str | PathLike, optional): Data root holding ``pyg/``.
+            (default: :obj:`None`)
+        normalize (str, optional): Feature normalisation. ``"pyg"``: current
+            :class:`torch_geometric.transforms.NormalizeFeatures`, which subtracts
+            the global minimum and divides each row by its sum clamped at 1;
+            ``"legacy"``: :class:`RowNormalizeFeatures`, the PyG <= 2.0 version
+            (no minimum subtraction) used by GRACE, GCA, CSGCL and gCooL;
+            :obj:`None`: raw features. Both normalisations agree on the
+            non-negative bag-of-words sets and differ only on WikiCS, whose GloVe
+            features can be negative. (default: :obj:`"pyg"`)
+        transform (BaseTransform, optional): Applied after the normalisation.
+            (default: :obj:`None`)
+
+    Returns:
+        Data: ``x`` (float32, ``[N, F]``), ``edge_index`` (``[2, E]``), ``y``
+        (``[N]``), the masks PyG provides (Planetoid's public
+        ``train_mask``/``val_mask``/``test_mask``; WikiCS's ``[N, 20]``
+        ``train_mask``/``val_mask``, ``stopping_mask`` and ``[N]`` ``test_mask``), and
+        ``name``, the canonical dataset name.
+
+    Raises:
+        ValueError: Unknown ``name`` (the message lists the known names) or
+            unknown ``normalize``.
+        DatasetNotFoundError: Raw files absent and not downloadable.
+
+    Example:
+        >>> from gcl.datasets import load
+        >>> data = load("Cora")
+        >>> data.num_nodes, data.num_features
+        (2708, 1433)
+    """
+    spec = get_spec(name)
+    if normalize not in _NORMALIZERS:
+        raise ValueError(
+            f"normalize must be one of 'pyg', 'legacy' or None, got {normalize!r}"
+        )
+    if transform is not None and not callable(transform):
+        raise TypeError(f"transform must be callable, got {type(transform).__name__}")
+
+    raw = _find_raw_dir(spec, data_root(root))
+    transforms = []
+    if normalize == "pyg":
+        transforms.append(NormalizeFeatures())
+    elif normalize == "legacy":
+        transforms.append(RowNormalizeFeatures())
+    if transform is not None:
+        transforms.append(transform)
+    dataset = _open(spec, raw, Compose(transforms) if transforms else None)
+
+    data = dataset[0]
+    if data.x is None or data.num_nodes is None or data.num_nodes == 0:
+        raise ValueError(
+            f"{spec.name}: the processed dataset in {raw} has no nodes or no "
+            "features; the raw files may be corrupt"
+        )
+    if data.x.dtype != torch.float32:
+        data.x = data.x.to(torch.float32)
+    data.name = spec.name
+    return data
+
+
+def raw_dir(name: str, root: str | os.PathLike[str] | None = None) -> Path:
+    """The directory where a dataset's raw files are expected under a data root.
+
+    Args:
+        name (str): Dataset name or alias.
+        root (str | PathLike, optional): Data root; resolved as in :func:`load`.
+            (default: :obj:`None`)
+
+    Returns:
+        Path: ``<root>/pyg/<Name>/raw``.
+    """
+    return get_spec(name).raw_dir(data_root(root))
+
+
+def available(root: str | os.PathLike[str] | None = None) -> dict[str, bool]:
+    """Which datasets can be loaded without a download.
+
+    Args:
+        root (str | PathLike, optional): Data root; resolved as in :func:`load`.
+            (default: :obj:`None`)
+
+    Returns:
+        dict[str, bool]: Canonical name -> whether all raw files are present under
+        the root (always ``True`` for bundled Cora).
+    """
+    base = data_root(root)
+    out = {}
+    for spec in DATASETS.values():
+        ok = not spec.missing_files(spec.raw_dir(base))
+        if not ok and spec.bundled:
+            ok = not spec.missing_files(bundled_root() / spec.folder / "raw")
+        out[spec.name] = ok
+    return out
+
+
+# --------------------------------------------------------------------------- #
+# internals
+# --------------------------------------------------------------------------- #
+
+
+def _find_raw_dir(spec: DatasetSpec, root: Path) -> Path:
+    """Raw directory holding all of ``spec``'s files; bundle or download otherwise."""
+    target = spec.raw_dir(root)
+    if not spec.missing_files(target):
+        return target
+    if spec.bundled:
+        bundled = bundled_root() / spec.folder / "raw"
+        if not spec.missing_files(bundled):
+            return bundled
+    return _download(spec, target, root)
+
+
+def _not_found(spec: DatasetSpec, target: Path, root: Path, why: str) -> str:
+    missing = spec.missing_files(target)
+    msg = (
+        f"Dataset {spec.name!r} was not found and could not be downloaded ({why}).\n"
+        f"Put its raw files into:\n    {target}\n"
+        f"Expected files: {', '.join(spec.raw_files)}"
+    )
+    if missing and len(missing) < len(spec.raw_files):
+        msg += f"\nMissing there: {', '.join(missing)}"
+    msg += (
+        f"\nSource: {spec.url}\n"
+        "Set the GCL_DATA environment variable (or pass root=...) to a folder laid "
+        "out as <root>/pyg/<Name>/raw/ to use another data root "
+        f"(current root: {root})."
+    )
+    # A frequent slip: passing the 'pyg' folder itself as root.
+    alt = root / spec.folder / "raw"
+    if not spec.missing_files(alt):
+        msg += f"\nNote: the files exist in {alt}; pass root={root.parent} instead."
+    return msg
+
+
+def _offline_forced() -> bool:
+    return os.environ.get("GCL_OFFLINE", "").strip().lower() in {"1", "true", "yes"}
+
+
+def _online(url: str, timeout: float = _ONLINE_TIMEOUT) -> bool:
+    """Whether ``url``'s host accepts a TCP connection within ``timeout`` seconds.
+
+    Name resolution has no timeout of its own, so the probe runs in a daemon
+    thread and is abandoned after ``timeout``.
+    """
+    parsed = urlparse(url)
+    host = parsed.hostname
+    if not host:
+        return False
+    port = parsed.port or (443 if parsed.scheme == "https" else 80)
+    result: list[bool] = []
+
+    def probe() -> None:
+        try:
+            with socket.create_connection((host, port), timeout=timeout):
+                result.append(True)
+        except OSError:
+            result.append(False)
+
+    thread = threading.Thread(target=probe, daemon=True)
+    thread.start()
+    thread.join(timeout + 0.5)
+    return bool(result and result[0])
+
+
+def _download(spec: DatasetSpec, target: Path, root: Path) -> Path:
+    """Download with PyG into a staging folder, then move the raw files to target.
+
+    Nothing is created under ``root`` unless the download succeeded. If the root
+    cannot be written, the files stay in ``<cache>/downloads/<Name>/raw`` and a
+    warning says so.
+    """
+    if _offline_forced():
+        raise DatasetNotFoundError(
+            _not_found(spec, target, root, "GCL_OFFLINE is set"),
+            spec.name,
+            str(target),
+            list(spec.raw_files),
+        )
+    if not _online(spec.url):
+        raise DatasetNotFoundError(
+            _not_found(spec, target, root, f"no network: cannot reach {spec.url}"),
+            spec.name,
+            str(target),
+            list(spec.raw_files),
+        )
+    downloads = cache_dir() / "downloads"
+    downloads.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{spec.folder}-", dir=downloads))
+    try:
+        try:
+            spec.build(staging)  # PyG downloads into staging/<pyg_dir>/raw
+        except Exception as err:  # urllib, fsspec/aiohttp, HTTP errors, bad files
+            raise DatasetNotFoundError(
+                _not_found(spec, target, root, f"download failed: {err!r}"),
+                spec.name,
+                str(target),
+                list(spec.raw_files),
+            ) from err
+        src = spec.pyg_raw_dir(staging)
+        try:
+            _move_files(src, target, spec.raw_files)
+            return target
+        except OSError as err:
+            fallback = downloads / spec.folder / "raw"
+            _move_files(src, fallback, spec.raw_files)
+            warnings.warn(
+                f"{spec.name}: downloaded, but could not write to {target} ({err}); "
+                f"the raw files were kept in {fallback}",
+                stacklevel=3,
+            )
+            return fallback
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _move_files(src: Path, dst: Path, names: tuple[str, ...]) -> None:
+    dst.mkdir(parents=True, exist_ok=True)
+    for fname in names:
+        tmp = dst / f".{fname}.partial"
+        shutil.copyfile(src / fname, tmp)
+        os.replace(tmp, dst / fname)
+
+
+def _cache_key(raw: Path) -> str:
+    import torch_geometric
+
+    ident = f"{raw.resolve()}|torch_geometric={torch_geometric.__version__}"
+    return hashlib.sha1(ident.encode()).hexdigest()[:16]
+
+
+def _link_raw(raw: Path, link: Path) -> None:
+    """Make ``link`` point to ``raw``: a symlink, or a copy where that fails."""
+    link.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        link.symlink_to(raw.resolve(), target_is_directory=True)
+    except (OSError, NotImplementedError):
+        shutil.copytree(raw, link)
+
+
+def _open(spec: DatasetSpec, raw: Path, transform: BaseTransform | None):
+    """Build ``spec``'s PyG dataset over ``raw``, processing in the cache."""
+    base = cache_dir() / "processed"
+    final = base / _cache_key(raw)
+    if final.is_dir():
+        # Processed before: PyG finds processed/ and only loads it.
+        link = spec.pyg_raw_dir(final)
+        if not link.exists():  # raw link removed by hand: never let PyG download
+            if link.is_symlink():
+                link.unlink()
+            _link_raw(raw, link)
+        return spec.build(final, transform)
+    base.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{final.name}-", dir=base))
+    try:
+        _link_raw(raw, spec.pyg_raw_dir(staging))
+        dataset = spec.build(staging, transform)
+        try:
+            os.rename(staging, final)
+        except OSError:
+            pass  # a concurrent load finished first; its result is equivalent
+        return dataset
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)

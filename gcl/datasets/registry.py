@@ -1,0 +1,310 @@
+"""The registry of node-classification datasets that :func:`gcl.datasets.load` knows.
+
+Each entry is a :class:`DatasetSpec`: the canonical name, the PyG dataset class and
+its constructor arguments, the folder under ``<root>/pyg/`` that holds the raw files,
+the raw file names PyG expects, and the dataset's size for the docs.
+
+On-disk layout of a data root (the same as ``shared/data``)::
+
+    <root>/pyg/Cora/raw/ind.cora.{x,tx,allx,y,ty,ally,graph,test.index}
+    <root>/pyg/CiteSeer/raw/ind.citeseer.{...}
+    <root>/pyg/PubMed/raw/ind.pubmed.{...}
+    <root>/pyg/Photo/raw/amazon_electronics_photo.npz
+    <root>/pyg/Computers/raw/amazon_electronics_computers.npz
+    <root>/pyg/CS/raw/ms_academic_cs.npz
+    <root>/pyg/Physics/raw/ms_academic_phy.npz
+    <root>/pyg/WikiCS/raw/data.json
+    <root>/pyg/DBLP/raw/dblp.npz
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+__all__ = ["DATASETS", "DatasetSpec", "get_spec", "known_names"]
+
+_PLANETOID_SUFFIXES = ("x", "tx", "allx", "y", "ty", "ally", "graph", "test.index")
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """How to find, build and describe one dataset.
+
+    Args:
+        name (str): Canonical name, e.g. ``"Cora"``; set as ``data.name``.
+        pyg_class (str): Name of the class in :mod:`torch_geometric.datasets`.
+        kwargs (Mapping[str, Any]): Constructor arguments besides ``root`` and
+            ``transform``, e.g. ``{"name": "Cora"}``.
+        folder (str): Folder under ``<root>/pyg/`` whose ``raw/`` holds the files.
+        pyg_dir (str): Folder, relative to the root handed to PyG, in which the PyG
+            class expects ``raw/`` and writes ``processed/`` (PyG's own naming, e.g.
+            ``"dblp"`` for ``CitationFull``).
+        root_is_dataset_dir (bool): ``True`` for classes such as ``WikiCS`` whose
+            ``root`` argument is the dataset folder itself (``<root>/raw``).
+        raw_files (tuple[str, ...]): File names PyG expects in ``raw/``.
+        url (str): Where PyG downloads the raw files from.
+        num_nodes (int): Number of nodes.
+        num_edges (int, optional): Number of directed edges in ``edge_index`` as
+            PyG returns it (``None`` where not verified).
+        num_features (int): Feature dimension.
+        num_classes (int): Number of classes.
+        aliases (tuple[str, ...]): Extra accepted names (matched case-insensitively,
+            ignoring ``-``, ``_`` and spaces).
+        bundled (bool): Whether the raw files ship inside the package.
+        description (str): One line for docs and the CLI.
+    """
+
+    name: str
+    pyg_class: str
+    kwargs: Mapping[str, Any]
+    folder: str
+    pyg_dir: str
+    raw_files: tuple[str, ...]
+    url: str
+    num_nodes: int
+    num_edges: int | None
+    num_features: int
+    num_classes: int
+    aliases: tuple[str, ...] = ()
+    root_is_dataset_dir: bool = False
+    bundled: bool = False
+    description: str = ""
+
+    def raw_dir(self, root: str | Path) -> Path:
+        """Directory under a data root where this dataset's raw files live.
+
+        Args:
+            root (str | Path): A data root (the folder that contains ``pyg/``).
+
+        Returns:
+            Path: ``<root>/pyg/<folder>/raw``.
+        """
+        return Path(root) / "pyg" / self.folder / "raw"
+
+    def pyg_raw_dir(self, base: str | Path) -> Path:
+        """Directory where the PyG class looks for raw files, given a PyG root.
+
+        Args:
+            base (str | Path): The folder whose layout PyG will manage.
+
+        Returns:
+            Path: ``<base>/<pyg_dir>/raw``.
+        """
+        return Path(base) / self.pyg_dir / "raw"
+
+    def missing_files(self, raw_dir: str | Path) -> list[str]:
+        """Names of the expected raw files that are absent from ``raw_dir``.
+
+        Args:
+            raw_dir (str | Path): Directory to check.
+
+        Returns:
+            list[str]: Missing file names, empty when the dataset is complete.
+        """
+        raw_dir = Path(raw_dir)
+        return [f for f in self.raw_files if not (raw_dir / f).is_file()]
+
+    def build(self, base: str | Path, transform: Any = None) -> Any:
+        """Instantiate the PyG dataset on a PyG root (downloads/processes as PyG does).
+
+        Args:
+            base (str | Path): The folder that PyG manages (it writes ``processed/``
+                below it, so it must be writable).
+            transform (callable, optional): Passed to the PyG dataset.
+                (default: :obj:`None`)
+
+        Returns:
+            torch_geometric.data.InMemoryDataset: The dataset.
+        """
+        import torch_geometric.datasets as pyg_datasets
+
+        cls = getattr(pyg_datasets, self.pyg_class)
+        root = Path(base) / self.pyg_dir if self.root_is_dataset_dir else Path(base)
+        return cls(root=str(root), transform=transform, **dict(self.kwargs))
+
+
+def _key(name: str) -> str:
+    return re.sub(r"[\s_\-]+", "", name).lower()
+
+
+def _planetoid(name: str, **kw: Any) -> DatasetSpec:
+    files = tuple(f"ind.{name.lower()}.{s}" for s in _PLANETOID_SUFFIXES)
+    return DatasetSpec(
+        name=name,
+        pyg_class="Planetoid",
+        kwargs={"name": name, "split": "public"},
+        folder=name,
+        pyg_dir=name,
+        raw_files=files,
+        url="https://github.com/kimiyoung/planetoid/raw/master/data",
+        **kw,
+    )
+
+
+_GNN_BENCHMARK = "https://github.com/shchur/gnn-benchmark/raw/master/data/npz"
+
+_SPECS: tuple[DatasetSpec, ...] = (
+    _planetoid(
+        "Cora",
+        num_nodes=2708,
+        num_edges=10556,
+        num_features=1433,
+        num_classes=7,
+        bundled=True,
+        description="Planetoid citation graph, bag-of-words, public split "
+        "140/500/1000 (bundled)",
+    ),
+    _planetoid(
+        "CiteSeer",
+        num_nodes=3327,
+        num_edges=9104,
+        num_features=3703,
+        num_classes=6,
+        description="Planetoid citation graph, bag-of-words, public split 120/500/1000",
+    ),
+    _planetoid(
+        "PubMed",
+        num_nodes=19717,
+        num_edges=88648,
+        num_features=500,
+        num_classes=3,
+        description="Planetoid citation graph, TF-IDF, public split 60/500/1000",
+    ),
+    DatasetSpec(
+        name="Photo",
+        pyg_class="Amazon",
+        kwargs={"name": "Photo"},
+        folder="Photo",
+        pyg_dir="Photo",
+        raw_files=("amazon_electronics_photo.npz",),
+        url=_GNN_BENCHMARK,
+        num_nodes=7650,
+        num_edges=238162,
+        num_features=745,
+        num_classes=8,
+        aliases=("Amazon-Photo", "AmazonPhoto"),
+        description="Amazon co-purchase graph (photo), bag-of-words reviews",
+    ),
+    DatasetSpec(
+        name="Computers",
+        pyg_class="Amazon",
+        kwargs={"name": "Computers"},
+        folder="Computers",
+        pyg_dir="Computers",
+        raw_files=("amazon_electronics_computers.npz",),
+        url=_GNN_BENCHMARK,
+        num_nodes=13752,
+        num_edges=491722,
+        num_features=767,
+        num_classes=10,
+        aliases=("Amazon-Computers", "AmazonComputers", "Computer"),
+        description="Amazon co-purchase graph (computers), bag-of-words reviews",
+    ),
+    DatasetSpec(
+        name="CS",
+        pyg_class="Coauthor",
+        kwargs={"name": "CS"},
+        folder="CS",
+        pyg_dir="CS",
+        raw_files=("ms_academic_cs.npz",),
+        url=_GNN_BENCHMARK,
+        num_nodes=18333,
+        num_edges=163788,
+        num_features=6805,
+        num_classes=15,
+        aliases=("Coauthor-CS", "CoauthorCS"),
+        description="Microsoft Academic co-author graph (CS), keyword features",
+    ),
+    DatasetSpec(
+        name="Physics",
+        pyg_class="Coauthor",
+        kwargs={"name": "Physics"},
+        folder="Physics",
+        pyg_dir="Physics",
+        raw_files=("ms_academic_phy.npz",),
+        url=_GNN_BENCHMARK,
+        num_nodes=34493,
+        num_edges=495924,
+        num_features=8415,
+        num_classes=5,
+        aliases=("Coauthor-Physics", "CoauthorPhysics", "Phy"),
+        description="Microsoft Academic co-author graph (physics), keyword features",
+    ),
+    DatasetSpec(
+        name="WikiCS",
+        pyg_class="WikiCS",
+        kwargs={"is_undirected": True},
+        folder="WikiCS",
+        pyg_dir="WikiCS",
+        root_is_dataset_dir=True,
+        raw_files=("data.json",),
+        url="https://github.com/pmernyei/wiki-cs-dataset/raw/master/dataset",
+        num_nodes=11701,
+        num_edges=None,  # 216,123 undirected edges (paper); not verified offline
+        num_features=300,
+        num_classes=10,
+        aliases=("Wiki-CS",),
+        description="Wikipedia CS articles, GloVe features (can be negative), "
+        "20 public train/val splits",
+    ),
+    DatasetSpec(
+        name="DBLP",
+        pyg_class="CitationFull",
+        kwargs={"name": "DBLP"},
+        folder="DBLP",
+        pyg_dir="dblp",
+        raw_files=("dblp.npz",),
+        url="https://github.com/abojchevski/graph2gauss/raw/master/data",
+        num_nodes=17716,
+        num_edges=105734,
+        num_features=1639,
+        num_classes=4,
+        aliases=("CitationFull-DBLP",),
+        description="DBLP citation graph (CitationFull), bag-of-words",
+    ),
+)
+
+#: Canonical name -> :class:`DatasetSpec`, in documentation order.
+DATASETS: dict[str, DatasetSpec] = {s.name: s for s in _SPECS}
+
+_LOOKUP: dict[str, DatasetSpec] = {}
+for _spec in _SPECS:
+    for _alias in (_spec.name, *_spec.aliases):
+        _LOOKUP[_key(_alias)] = _spec
+
+
+def known_names() -> list[str]:
+    """Canonical names of all registered datasets.
+
+    Returns:
+        list[str]: E.g. ``["Cora", "CiteSeer", ...]``.
+    """
+    return list(DATASETS)
+
+
+def get_spec(name: str) -> DatasetSpec:
+    """Look a dataset up by name or alias (case-insensitive).
+
+    Args:
+        name (str): E.g. ``"cora"``, ``"amazon-photo"``, ``"coauthor-cs"``.
+
+    Returns:
+        DatasetSpec: The registry entry.
+
+    Raises:
+        ValueError: If the name is unknown; the message lists the known names.
+    """
+    if not isinstance(name, str):
+        raise TypeError(f"dataset name must be a str, got {type(name).__name__}")
+    spec = _LOOKUP.get(_key(name))
+    if spec is None:
+        raise ValueError(
+            f"Unknown dataset {name!r}. Known datasets: {', '.join(DATASETS)} "
+            "(case-insensitive; aliases such as 'amazon-photo', 'coauthor-cs', "
+            "'wiki-cs' are accepted)."
+        )
+    return spec

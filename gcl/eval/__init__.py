@@ -1,0 +1,30 @@
+"""Evaluators of frozen embeddings; every result names its protocol."""
+
+from gcl.eval.linear_probe import LinearProbe, ProbeResult, train_linear_probe
+from gcl.eval.metrics import batched_classification_metrics, classification_metrics
+from gcl.eval.node_classification import (
+    PROTOCOLS,
+    grace_protocol,
+    linear_probe_protocol,
+    node_classification,
+    public_protocol,
+)
+from gcl.eval.result import EvalResult
+from gcl.eval.splits import get_masks, masks_to_splits, random_split
+
+__all__ = [
+    "EvalResult",
+    "node_classification",
+    "PROTOCOLS",
+    "grace_protocol",
+    "linear_probe_protocol",
+    "public_protocol",
+    "LinearProbe",
+    "ProbeResult",
+    "train_linear_probe",
+    "random_split",
+    "masks_to_splits",
+    "get_masks",
+    "classification_metrics",
+    "batched_classification_metrics",
+]

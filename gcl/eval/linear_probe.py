@@ -1,0 +1,211 @@
+r"""The GCA-family linear probe: a torch logistic regression on frozen embeddings.
+
+Used, with small differences, by GCA, CSGCL, gCooL and POT (see
+:func:`train_linear_probe`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from gcl.eval.metrics import batched_classification_metrics
+
+__all__ = ["LinearProbe", "ProbeResult", "train_linear_probe"]
+
+_SELECT = ("accuracy", "micro_f1", "macro_f1")
+
+
+class LinearProbe(nn.Module):
+    r"""A bank of :math:`R` independent logistic-regression classifiers.
+
+    Model :math:`r` computes :math:`\mathrm{logits}_r = X_r W_r^\top + b_r`, the
+    ``LogReg`` module of the GCA code base (one ``nn.Linear``, Xavier-uniform
+    weight, zero bias). Stacking :math:`R` of them lets one full-batch step
+    train the classifiers of all runs at once; since the runs' losses are
+    summed and Adam acts element-wise, each classifier follows exactly the
+    trajectory it would follow alone.
+
+    Args:
+        in_channels (int): Embedding size :math:`d`.
+        num_classes (int): Number of classes :math:`C`.
+        num_models (int, optional): Number of classifiers :math:`R`.
+            (default: ``1``)
+
+    Shapes:
+        - **input:** ``[n, d]`` (shared by all models) or ``[R, n, d]``
+        - **output:** ``[R, n, C]``
+    """
+
+    def __init__(self, in_channels: int, num_classes: int, num_models: int = 1):
+        super().__init__()
+        self.in_channels = in_channels
+        self.num_classes = num_classes
+        self.num_models = num_models
+        self.weight = nn.Parameter(torch.empty(num_models, num_classes, in_channels))
+        self.bias = nn.Parameter(torch.empty(num_models, num_classes))
+        self.reset_parameters()
+
+    def reset_parameters(self, generator: torch.Generator | None = None) -> None:
+        """Xavier-uniform weights (drawn model by model) and zero biases.
+
+        Args:
+            generator (torch.Generator, optional): Random generator.
+                (default: torch's global generator)
+        """
+        with torch.no_grad():
+            for r in range(self.num_models):
+                nn.init.xavier_uniform_(self.weight[r], generator=generator)
+            self.bias.zero_()
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Logits of every model, ``[R, n, C]``."""
+        if x.dim() == 2:
+            return torch.matmul(x, self.weight.transpose(1, 2)) + self.bias.unsqueeze(1)
+        return torch.baddbmm(self.bias.unsqueeze(1), x, self.weight.transpose(1, 2))
+
+    def __repr__(self) -> str:
+        return (f"{self.__class__.__name__}({self.in_channels}, "
+                f"{self.num_classes}, num_models={self.num_models})")
+
+
+@dataclass
+class ProbeResult:
+    """Output of :func:`train_linear_probe`, one entry per split.
+
+    Attributes:
+        metrics (list[dict[str, float]]): Test accuracy, micro-F1 and macro-F1
+            at the selected epoch.
+        best_epoch (list[int]): The selected (1-based) epoch.
+        best_val (list[float]): The validation score at that epoch.
+    """
+
+    metrics: list[dict[str, float]] = field(default_factory=list)
+    best_epoch: list[int] = field(default_factory=list)
+    best_val: list[float] = field(default_factory=list)
+
+
+def train_linear_probe(
+    z: Tensor,
+    y: Tensor,
+    splits: Sequence[tuple[Tensor, Tensor, Tensor]],
+    *,
+    num_classes: int | None = None,
+    epochs: int = 3000,
+    lr: float = 0.01,
+    weight_decay: float = 0.0,
+    eval_every: int = 20,
+    select: str = "accuracy",
+    generator: torch.Generator | None = None,
+    device: torch.device | str = "cpu",
+) -> ProbeResult:
+    r"""Trains one linear probe per split and scores it at its best validation epoch.
+
+    The evaluator of GCA (``log_regression``), inherited by CSGCL and, with
+    the differences noted below, by gCooL and POT: a ``Linear(d, C)`` classifier
+    (Xavier init) trained full-batch on the training nodes with Adam
+    (``lr=0.01``) and cross-entropy for ``epochs`` epochs. Every
+    ``eval_every`` epochs (and after the last one) it is scored on the
+    validation and test nodes; the test scores reported are those of the
+    first evaluation with the highest validation score (strict improvement,
+    so ties keep the earlier epoch). The test nodes are never used to select.
+
+    Code-base differences: GCA/CSGCL/POT use ``weight_decay=0``, 3000 epochs
+    and ``eval_every=20`` (GCA/CSGCL select on validation accuracy, POT on
+    validation micro-F1, which is the same thing); gCooL uses
+    ``weight_decay=1e-5``, 5000 epochs and reports the maximum *test* score
+    over epochs, which is test-set selection and is deliberately not offered
+    here.
+
+    All splits are trained at once as one batched :class:`LinearProbe`; each
+    split still has its own training nodes, its own initial weights (drawn
+    from ``generator`` in split order) and its own optimiser state.
+
+    Args:
+        z (torch.Tensor): Embeddings ``[N, d]``, used as given.
+        y (torch.Tensor): Labels ``[N]`` in ``0..C-1``.
+        splits (Sequence[tuple[Tensor, Tensor, Tensor]]): ``(train_idx,
+            val_idx, test_idx)`` per run; sizes may differ between runs.
+        num_classes (int, optional): :math:`C`. (default: ``y.max() + 1``)
+        epochs (int, optional): Training epochs. (default: ``3000``)
+        lr (float, optional): Adam learning rate. (default: ``0.01``)
+        weight_decay (float, optional): Adam weight decay. (default: ``0.0``)
+        eval_every (int, optional): Evaluation period in epochs.
+            (default: ``20``)
+        select (str, optional): Validation metric used for selection,
+            ``"accuracy"``, ``"micro_f1"`` or ``"macro_f1"``.
+            (default: ``"accuracy"``)
+        generator (torch.Generator, optional): Generator for the initial
+            weights. (default: torch's global generator)
+        device (torch.device or str, optional): Where to train.
+            (default: ``"cpu"``)
+
+    Returns:
+        ProbeResult: Test metrics, selected epoch and validation score per
+        split.
+    """
+    if select not in _SELECT:
+        raise ValueError(f"select must be one of {_SELECT}, got {select!r}")
+    if epochs < 1 or eval_every < 1:
+        raise ValueError(
+            f"epochs and eval_every must be >= 1, got {epochs} and {eval_every}")
+    if len(splits) == 0:
+        raise ValueError("train_linear_probe needs at least one split")
+    z = z.detach().to(device=device, dtype=torch.float32).clone()
+    y = y.detach().to(device=device, dtype=torch.long)
+    n, d = z.shape
+    c = int(num_classes) if num_classes is not None else int(y.max()) + 1
+    r = len(splits)
+
+    sizes = [int(tr.numel()) for tr, _, _ in splits]
+    tr_idx = torch.zeros(r, max(sizes), dtype=torch.long, device=device)
+    tr_w = torch.zeros(r, max(sizes), device=device)
+    val_mask = torch.zeros(r, n, dtype=torch.bool, device=device)
+    test_mask = torch.zeros(r, n, dtype=torch.bool, device=device)
+    for i, (tr, va, te) in enumerate(splits):
+        tr, va, te = (torch.as_tensor(t, device=device).long().view(-1)
+                      for t in (tr, va, te))
+        if tr.numel() == 0 or va.numel() == 0 or te.numel() == 0:
+            raise ValueError(
+                f"split {i} has an empty part (train {tr.numel()}, val "
+                f"{va.numel()}, test {te.numel()}); the probe needs all three")
+        tr_idx[i, :tr.numel()] = tr
+        tr_w[i, :tr.numel()] = 1.0 / tr.numel()  # per-run mean cross-entropy
+        val_mask[i, va] = True
+        test_mask[i, te] = True
+    x_train, y_train = z[tr_idx], y[tr_idx]
+
+    probe = LinearProbe(d, c, num_models=r).to(device)
+    probe.reset_parameters(generator=generator)
+    opt = torch.optim.Adam(probe.parameters(), lr=lr, weight_decay=weight_decay)
+
+    best_val = torch.full((r,), float("-inf"), dtype=torch.float64, device=device)
+    best_epoch = torch.zeros(r, dtype=torch.long, device=device)
+    best_pred = torch.zeros(r, n, dtype=torch.long, device=device)
+    with torch.enable_grad():
+        for epoch in range(1, epochs + 1):
+            opt.zero_grad(set_to_none=True)
+            logits = probe(x_train)
+            loss = F.cross_entropy(logits.reshape(-1, c), y_train.view(-1),
+                                   reduction="none")
+            (loss.view(r, -1) * tr_w).sum().backward()
+            opt.step()
+            if epoch % eval_every and epoch != epochs:
+                continue
+            with torch.no_grad():
+                pred = probe(z).argmax(-1)
+                val = batched_classification_metrics(y, pred, val_mask, c)[select]
+                better = val > best_val
+                best_val = torch.where(better, val, best_val)
+                best_epoch[better] = epoch
+                best_pred[better] = pred[better]
+    test = batched_classification_metrics(y, best_pred, test_mask, c)
+    return ProbeResult(
+        metrics=[{k: float(v[i]) for k, v in test.items()} for i in range(r)],
+        best_epoch=best_epoch.tolist(),
+        best_val=best_val.tolist(),
+    )
