@@ -1,0 +1,77 @@
+"""Combinators: Compose, RandomChoice and Identity."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import torch
+from torch_geometric.data import Data
+
+from gcl.augment.base import Augmentor
+
+__all__ = ["Compose", "Identity", "RandomChoice"]
+
+
+class Identity(Augmentor):
+    """Returns a copy of the input unchanged (a view that is the graph)."""
+
+    def forward(self, data: Data) -> Data:
+        """Returns ``data`` (already a shallow copy)."""
+        self._check(data)
+        return data
+
+
+class Compose(Augmentor):
+    """Applies augmentors in order: ``Compose([a, b])(d) == b(a(d))``.
+
+    Args:
+        augmentors (Sequence[Callable]): Augmentors ``Data -> Data``.
+    """
+
+    def __init__(self, augmentors: Sequence[Callable[[Data], Data]]):
+        self.augmentors = list(augmentors)
+
+    def forward(self, data: Data) -> Data:
+        """Applies every augmentor in turn."""
+        self._check(data)
+        for aug in self.augmentors:
+            data = aug(data)
+        return data
+
+    def __repr__(self) -> str:
+        inner = ", ".join(repr(a) for a in self.augmentors)
+        return f"{self.__class__.__name__}([{inner}])"
+
+
+class RandomChoice(Augmentor):
+    """Applies ``num_choices`` augmentors drawn at random, in random order.
+
+    On each call a random permutation of the list is drawn from torch's RNG
+    and its first ``num_choices`` augmentors are applied in that order (the
+    semantics of PyGCL's ``RandomChoice``, as used by GraphCL).
+
+    Args:
+        augmentors (Sequence[Callable]): Candidate augmentors.
+        num_choices (int, optional): How many to apply. (default: :obj:`1`)
+    """
+
+    def __init__(self, augmentors: Sequence[Callable[[Data], Data]],
+                 num_choices: int = 1):
+        self.augmentors = list(augmentors)
+        if not 1 <= num_choices <= len(self.augmentors):
+            raise ValueError(
+                f"num_choices must be in [1, {len(self.augmentors)}], got "
+                f"{num_choices}")
+        self.num_choices = num_choices
+
+    def forward(self, data: Data) -> Data:
+        """Applies a random subset of the augmentors."""
+        self._check(data)
+        for i in torch.randperm(len(self.augmentors))[: self.num_choices]:
+            data = self.augmentors[int(i)](data)
+        return data
+
+    def __repr__(self) -> str:
+        inner = ", ".join(repr(a) for a in self.augmentors)
+        return (f"{self.__class__.__name__}([{inner}], "
+                f"num_choices={self.num_choices})")

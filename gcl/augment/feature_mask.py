@@ -1,0 +1,43 @@
+"""Column-wise feature masking (GRACE)."""
+
+from __future__ import annotations
+
+from torch_geometric.data import Data
+from torch_geometric.utils import mask_feature
+
+from gcl.augment.base import Augmentor
+
+__all__ = ["FeatureMask"]
+
+
+class FeatureMask(Augmentor):
+    r"""Zeroes whole feature columns, each with probability :math:`p`.
+
+    From `"Deep Graph Contrastive Representation Learning"
+    <https://arxiv.org/abs/2006.04131>`_ (GRACE): one mask
+    :math:`m \in \{0, 1\}^F`, :math:`m_f \sim \text{Bernoulli}(1 - p)`, is
+    drawn per view and applied to every node, :math:`\tilde{X} = X \,
+    \text{diag}(m)`. No rescaling. Uses PyG's ``mask_feature(mode='col')``.
+
+    Args:
+        p (float): Probability of masking a column, in :math:`[0, 1]`.
+    """
+
+    def __init__(self, p: float):
+        if not 0.0 <= p <= 1.0:
+            raise ValueError(
+                f"FeatureMask probability must be in [0, 1], got {p}")
+        self.p = float(p)
+
+    def forward(self, data: Data) -> Data:
+        """Returns a copy of ``data`` with masked feature columns."""
+        self._check(data)
+        if self.p == 0.0:
+            return data
+        if data.x is None:
+            raise ValueError("FeatureMask needs node features data.x")
+        data.x, _ = mask_feature(data.x, p=self.p, mode="col")
+        return data
+
+    def __repr__(self) -> str:
+        return f"{self.__class__.__name__}(p={self.p})"

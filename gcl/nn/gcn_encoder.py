@@ -1,0 +1,89 @@
+"""The k-layer GCN encoder of GRACE, GCA, CSGCL, gCooL and POT."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import torch
+from torch import Tensor
+from torch_geometric.nn import GCNConv
+
+from gcl.nn.activation import activation_resolver
+
+__all__ = ["GCNEncoder"]
+
+
+class GCNEncoder(torch.nn.Module):
+    r"""A stack of GCN layers with an activation after *every* layer.
+
+    The encoder of `"Deep Graph Contrastive Representation Learning"
+    <https://arxiv.org/abs/2006.04131>`_ (GRACE) and the code bases built on
+    it (GCA, CSGCL, gCooL, POT):
+
+    .. math::
+        H^{(l)} = \sigma\big(\hat{A} H^{(l-1)} W^{(l)} + b^{(l)}\big), \qquad
+        \hat{A} = \tilde{D}^{-1/2} (A + I) \tilde{D}^{-1/2}
+
+    for :math:`l = 1..k`, the last layer included. Widths follow GRACE:
+    :math:`F \to 2h \to \dots \to 2h \to h` (``hidden_channels`` overrides
+    :math:`2h`, e.g. gCooL's explicit first-layer width). As in the official
+    code a single activation module is shared by all layers, so ``prelu`` has
+    one learnable slope overall. On a directed view, ``GCNConv`` normalises
+    by in-degree (target index), like the official code.
+
+    Args:
+        in_channels (int): Input feature size :math:`F`.
+        out_channels (int): Embedding size :math:`h`.
+        num_layers (int, optional): Number of GCN layers :math:`k \geq 1`.
+            (default: :obj:`2`)
+        hidden_channels (int, optional): Width of the hidden layers.
+            (default: :obj:`2 * out_channels`)
+        activation (str or torch.nn.Module, optional): ``relu``, ``prelu``,
+            ``rrelu``, ``rrelu_fixed``, ``elu`` or ``leaky_relu``.
+            (default: :obj:`"relu"`)
+        cached (bool, optional): Cache the normalised adjacency (only for a
+            fixed graph). (default: :obj:`False`)
+
+    Shapes:
+        - **input:** node features :math:`(N, F)`, edge indices
+          :math:`(2, E)`, optional edge weights :math:`(E)`
+        - **output:** node embeddings :math:`(N, h)`
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, num_layers: int = 2,
+                 hidden_channels: Optional[int] = None,
+                 activation: str | torch.nn.Module = "relu",
+                 cached: bool = False):
+        super().__init__()
+        if num_layers < 1:
+            raise ValueError(f"num_layers must be >= 1, got {num_layers}")
+        self.in_channels = in_channels
+        self.out_channels = out_channels
+        self.num_layers = num_layers
+        self.hidden_channels = hidden_channels or 2 * out_channels
+        widths = ([in_channels] + [self.hidden_channels] * (num_layers - 1)
+                  + [out_channels])
+        self.convs = torch.nn.ModuleList(
+            GCNConv(a, b, cached=cached) for a, b in zip(widths[:-1], widths[1:]))
+        self.activation = activation_resolver(activation)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Resets all learnable parameters of the module."""
+        for conv in self.convs:
+            conv.reset_parameters()
+        if isinstance(self.activation, torch.nn.PReLU):
+            torch.nn.init.constant_(self.activation.weight, 0.25)
+
+    def forward(self, x: Tensor, edge_index: Tensor,
+                edge_weight: Optional[Tensor] = None) -> Tensor:
+        """Returns the node embeddings :math:`(N, h)`."""
+        for conv in self.convs:
+            x = self.activation(conv(x, edge_index, edge_weight))
+        return x
+
+    def __repr__(self) -> str:
+        return (f"{self.__class__.__name__}({self.in_channels}, "
+                f"{self.out_channels}, num_layers={self.num_layers}, "
+                f"hidden_channels={self.hidden_channels}, "
+                f"activation={self.activation})")

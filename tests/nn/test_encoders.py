@@ -1,0 +1,61 @@
+import pytest
+import torch
+from torch_geometric.utils import add_self_loops, degree
+
+from gcl.nn import FixedRReLU, GCNEncoder, ProjectionHead, activation_resolver
+
+
+def test_gcn_encoder_matches_hand_computation():
+    # Two layers with the activation after both, A_hat = D^-1/2 (A+I) D^-1/2.
+    torch.manual_seed(0)
+    n, f = 5, 3
+    ei = torch.tensor([[0, 1, 1, 2, 3, 4], [1, 0, 2, 1, 4, 3]])
+    x = torch.randn(n, f)
+    enc = GCNEncoder(f, 2, activation="relu")
+    assert [c.out_channels for c in enc.convs] == [4, 2]
+    loop, _ = add_self_loops(ei, num_nodes=n)
+    a = torch.zeros(n, n)
+    a[loop[1], loop[0]] = 1.0
+    dinv = degree(loop[1], n).pow(-0.5)
+    a_hat = dinv[:, None] * a * dinv[None, :]
+    h = x
+    for conv in enc.convs:
+        h = torch.relu(a_hat @ h @ conv.lin.weight.t() + conv.bias)
+    assert torch.allclose(enc(x, ei), h, atol=1e-6)
+
+
+def test_widths_layers_and_shared_prelu():
+    enc = GCNEncoder(10, 8, num_layers=3, activation="prelu")
+    assert [(c.in_channels, c.out_channels) for c in enc.convs] == [
+        (10, 16), (16, 16), (16, 8)]
+    prelus = [m for m in enc.modules() if isinstance(m, torch.nn.PReLU)]
+    assert len(prelus) == 1 and prelus[0].weight.numel() == 1
+    enc2 = GCNEncoder(10, 8, hidden_channels=32)
+    assert enc2.convs[0].out_channels == 32
+    with pytest.raises(ValueError, match="num_layers"):
+        GCNEncoder(10, 8, num_layers=0)
+
+
+def test_activations():
+    x = torch.linspace(-2, 2, 9)
+    slope = (1 / 8 + 1 / 3) / 2
+    assert torch.allclose(FixedRReLU()(x), torch.where(x > 0, x, slope * x))
+    r = activation_resolver("rrelu")
+    r.eval()
+    assert torch.allclose(r(x), FixedRReLU()(x))
+    r.train()
+    torch.manual_seed(0)
+    assert not torch.allclose(r(x), FixedRReLU()(x))  # random in training
+    with pytest.raises(ValueError, match="known"):
+        activation_resolver("swish")
+
+
+def test_projection_head():
+    torch.manual_seed(0)
+    head = ProjectionHead(8, 4)
+    z = torch.randn(6, 8)
+    expected = head.fc2(torch.nn.functional.elu(head.fc1(z)))
+    assert torch.allclose(head(z), expected)
+    assert head(z).shape == (6, 8)
+    normed = ProjectionHead(8, 4, normalize=True)(z)
+    assert torch.allclose(normed.norm(dim=1), torch.ones(6))

@@ -1,0 +1,36 @@
+import pytest
+
+from gcl.config import apply_overrides, list_configs, load_config
+from gcl.methods import METHODS
+
+
+def test_every_config_loads_builds_and_names_a_source():
+    configs = list_configs()
+    assert set(configs["grace"]) >= {"Cora", "CiteSeer", "PubMed", "DBLP", "Photo",
+                                     "Computers", "CS", "Physics", "WikiCS"}
+    for method, datasets in configs.items():
+        for name in datasets:
+            cfg = load_config(method, name)
+            assert cfg["source"], (method, name)
+            assert cfg["dataset"] == name
+            assert isinstance(cfg["train"]["lr"], float)
+            METHODS[cfg["method"]].from_config(16, **cfg["model"])
+
+
+def test_official_cora_values():
+    cfg = load_config("grace", "cora")
+    assert cfg["seed"] == 39788
+    assert cfg["model"]["drop_edge"] == [0.2, 0.4]
+    assert cfg["model"]["tau"] == 0.4
+    assert cfg["train"] == {"epochs": 200, "lr": 0.0005, "weight_decay": 1e-5}
+
+
+def test_overrides():
+    cfg = load_config("grace", "Cora", ["train.epochs=3", "model.drop_edge=[0.1, 0.1]"])
+    assert cfg["train"]["epochs"] == 3 and cfg["model"]["drop_edge"] == [0.1, 0.1]
+    with pytest.raises(ValueError, match="key=value"):
+        apply_overrides(cfg, ["epochs"])
+    with pytest.raises(ValueError, match="unknown section"):
+        apply_overrides(cfg, ["trian.epochs=3"])
+    with pytest.raises(ValueError, match="known"):
+        load_config("grace", "NoSuchGraph")

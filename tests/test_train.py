@@ -1,0 +1,116 @@
+import math
+
+import pytest
+import torch
+
+import gcl
+from gcl.methods import GRACE
+
+
+def small_graph():
+    from torch_geometric.datasets import FakeDataset
+    torch.manual_seed(0)
+    return FakeDataset(num_graphs=1, avg_num_nodes=60, num_channels=10,
+                       num_classes=3)[0]
+
+
+def make(data):
+    return GRACE.from_config(data.num_features, 8, 8)
+
+
+def test_history_and_seeded_repeatability():
+    data = small_graph()
+    h1 = gcl.fit(make(data), data, epochs=5, lr=0.01, seed=3, progress=False,
+                 device="cpu")
+    h2 = gcl.fit(make(data), data, epochs=5, lr=0.01, seed=3, progress=False,
+                 device="cpu")
+    assert h1.epochs == 5 and len(h1.seconds) == 5
+    assert h1.loss == h2.loss
+    assert all(s > 0 for s in h1.seconds)
+    h3 = gcl.fit(make(data), data, epochs=5, lr=0.01, seed=4, progress=False)
+    assert h3.loss != h1.loss
+
+
+def test_loss_decreases():
+    data = small_graph()
+    h = gcl.fit(make(data), data, epochs=40, lr=0.01, seed=0, progress=False)
+    assert h.loss[-1] < h.loss[0]
+
+
+def test_resume_continues_exactly(tmp_path):
+    data = small_graph()
+    ckpt = tmp_path / "run.ckpt"
+    full = make(data)
+    h_full = gcl.fit(full, data, epochs=8, lr=0.01, seed=1, progress=False)
+    part = make(data)
+    gcl.fit(part, data, epochs=4, lr=0.01, seed=1, progress=False,
+            checkpoint=ckpt, checkpoint_every=2)
+    assert ckpt.exists()
+    assert not list(tmp_path.glob(".run.ckpt.*"))  # no temp file left behind
+    resumed = make(data)
+    # Pretend the first run had been asked for 8 epochs and was killed at 4.
+    h_res = gcl.fit(resumed, data, epochs=8, lr=0.01, seed=1, progress=False,
+                    checkpoint=ckpt, resume=True)
+    assert h_res.resumed_from == 4
+    assert h_res.loss == pytest.approx(h_full.loss, abs=1e-6)
+    for a, b in zip(resumed.parameters(), full.parameters()):
+        assert torch.allclose(a, b, atol=1e-6)
+
+
+def test_nan_loss_names_the_epoch():
+    data = small_graph()
+
+    class Diverging(GRACE):
+        def forward(self, data):
+            loss = super().forward(data)
+            return loss * (math.inf if self.epoch == 3 else 1.0)
+
+    m = Diverging.from_config(data.num_features, 8, 8)
+    with pytest.raises(gcl.NonFiniteLossError, match="epoch 3") as err:
+        gcl.fit(m, data, epochs=5, progress=False)
+    assert err.value.epoch == 3
+
+
+def test_eval_and_early_stopping_restores_best():
+    data = small_graph()
+    scores = iter([0.5, 0.7, 0.6, 0.6, 0.6, 0.9])
+    snapshots = {}
+
+    def eval_fn(method, data):
+        epoch = method.epoch
+        snapshots[epoch] = [p.detach().clone() for p in method.parameters()]
+        return {"val_acc": next(scores)}
+
+    m = make(data)
+    h = gcl.fit(m, data, epochs=20, lr=0.01, eval_fn=eval_fn, eval_every=1,
+                monitor="val_acc", patience=3, progress=False)
+    assert h.best_epoch == 2 and h.stopped_epoch == 5
+    assert [e["epoch"] for e in h.evals] == [1, 2, 3, 4, 5]
+    for a, b in zip(m.parameters(), snapshots[2]):
+        assert torch.equal(a, b)
+
+
+def test_set_epoch_hook_called():
+    data = small_graph()
+    seen = []
+
+    class Spy(GRACE):
+        def set_epoch(self, epoch, num_epochs=None):
+            seen.append((epoch, num_epochs))
+            super().set_epoch(epoch, num_epochs)
+
+    gcl.fit(Spy.from_config(data.num_features, 8, 8), data, epochs=3,
+            progress=False)
+    assert seen == [(1, 3), (2, 3), (3, 3)]
+
+
+def test_argument_errors():
+    data = small_graph()
+    with pytest.raises(ValueError, match="eval_fn"):
+        gcl.fit(make(data), data, epochs=1, monitor="val_acc")
+    with pytest.raises(ValueError, match="checkpoint"):
+        gcl.fit(make(data), data, epochs=1, resume=True)
+    bad = data.clone()
+    bad.x[0, 0] = float("nan")
+    with pytest.raises(ValueError, match="NaN"):
+        gcl.fit(make(data), bad, epochs=1)
