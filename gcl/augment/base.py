@@ -19,6 +19,7 @@ class Augmentor(BaseTransform):
     """
 
     def forward(self, data: Data) -> Data:  # pragma: no cover - abstract
+        """Returns the view of ``data`` (a shallow copy to modify)."""
         raise NotImplementedError
 
     @staticmethod

@@ -82,11 +82,14 @@ class ProbeResult:
             at the selected epoch.
         best_epoch (list[int]): The selected (1-based) epoch.
         best_val (list[float]): The validation score at that epoch.
+        probe (LinearProbe, optional): The classifiers after the last epoch
+            (not the selected one), model ``r`` for split ``r``.
     """
 
     metrics: list[dict[str, float]] = field(default_factory=list)
     best_epoch: list[int] = field(default_factory=list)
     best_val: list[float] = field(default_factory=list)
+    probe: LinearProbe | None = None
 
 
 def train_linear_probe(
@@ -123,7 +126,11 @@ def train_linear_probe(
 
     All splits are trained at once as one batched :class:`LinearProbe`; each
     split still has its own training nodes, its own initial weights (drawn
-    from ``generator`` in split order) and its own optimiser state.
+    from ``generator`` in split order) and its own optimiser state. The
+    cross-entropy gradient is computed in closed form,
+    :math:`\partial \ell / \partial \mathrm{logits} = (\mathrm{softmax} -
+    \mathrm{onehot}) / n_{\mathrm{train}}`, instead of by autograd; it is the
+    same gradient, about twice as fast.
 
     Args:
         z (torch.Tensor): Embeddings ``[N, d]``, used as given.
@@ -177,35 +184,43 @@ def train_linear_probe(
         tr_w[i, :tr.numel()] = 1.0 / tr.numel()  # per-run mean cross-entropy
         val_mask[i, va] = True
         test_mask[i, te] = True
-    x_train, y_train = z[tr_idx], y[tr_idx]
+    # Layouts chosen for speed: logits are [R, C, L] (classes x training nodes).
+    x_train = z[tr_idx]  # [R, L, d]
+    x_train_t = x_train.transpose(1, 2).contiguous()  # [R, d, L]
+    target = F.one_hot(y[tr_idx], c).transpose(1, 2).to(z.dtype)  # [R, C, L]
+    scale = tr_w.unsqueeze(1)  # [R, 1, L]: 1/n_r on real entries, 0 on padding
 
     probe = LinearProbe(d, c, num_models=r).to(device)
     probe.reset_parameters(generator=generator)
+    weight, bias = probe.weight, probe.bias
     opt = torch.optim.Adam(probe.parameters(), lr=lr, weight_decay=weight_decay)
 
     best_val = torch.full((r,), float("-inf"), dtype=torch.float64, device=device)
     best_epoch = torch.zeros(r, dtype=torch.long, device=device)
     best_pred = torch.zeros(r, n, dtype=torch.long, device=device)
-    with torch.enable_grad():
+    with torch.no_grad():
         for epoch in range(1, epochs + 1):
-            opt.zero_grad(set_to_none=True)
-            logits = probe(x_train)
-            loss = F.cross_entropy(logits.reshape(-1, c), y_train.view(-1),
-                                   reduction="none")
-            (loss.view(r, -1) * tr_w).sum().backward()
+            # Gradient of each run's mean cross-entropy, in closed form:
+            # d/dlogits = (softmax - onehot) / n_r.
+            logits = torch.baddbmm(bias.unsqueeze(2), weight, x_train_t)
+            g = (torch.softmax(logits, dim=1) - target).mul_(scale)
+            weight.grad = torch.bmm(g, x_train)
+            bias.grad = g.sum(2)
             opt.step()
             if epoch % eval_every and epoch != epochs:
                 continue
-            with torch.no_grad():
-                pred = probe(z).argmax(-1)
-                val = batched_classification_metrics(y, pred, val_mask, c)[select]
-                better = val > best_val
-                best_val = torch.where(better, val, best_val)
-                best_epoch[better] = epoch
-                best_pred[better] = pred[better]
+            # One [N, d] x [d, R*C] product scores every node for every run.
+            pred = (z @ weight.reshape(r * c, d).t()).add_(bias.reshape(-1))
+            pred = pred.view(n, r, c).argmax(-1).t()  # [R, N]
+            val = batched_classification_metrics(y, pred, val_mask, c)[select]
+            better = val > best_val
+            best_val = torch.where(better, val, best_val)
+            best_epoch[better] = epoch
+            best_pred[better] = pred[better]
     test = batched_classification_metrics(y, best_pred, test_mask, c)
     return ProbeResult(
         metrics=[{k: float(v[i]) for k, v in test.items()} for i in range(r)],
         best_epoch=best_epoch.tolist(),
         best_val=best_val.tolist(),
+        probe=probe,
     )
