@@ -1,0 +1,199 @@
+"""The ``gcl`` command line: ``gcl train | eval | bench | datasets``.
+
+Run ``gcl COMMAND --help`` for the options of each command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Optional
+
+__all__ = ["main"]
+
+
+def _add_common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--root", default=None,
+                   help="data root (default: $GCL_DATA, else the user cache)")
+    p.add_argument("--device", default="auto",
+                   help="auto (CUDA if available), cpu, cuda, cuda:1 ...")
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from gcl.experiment import run_experiment
+
+    out = Path(args.out or f"runs/{args.method}/{args.dataset}/seed{args.seed}")
+    ckpt = None if args.no_save else out / "checkpoint.pt"
+    exp = run_experiment(args.method, args.dataset, seed=args.seed,
+                         epochs=args.epochs, overrides=args.set, root=args.root,
+                         device=args.device, protocol=args.protocol,
+                         progress=not args.quiet, checkpoint=ckpt,
+                         resume=args.resume)
+    print(f"{exp.config['method']} on {exp.config['dataset']} (seed "
+          f"{exp.config['seed']}, {exp.history.epochs} epochs, "
+          f"{exp.history.seconds_per_epoch:.3f} s/epoch): {exp.result}")
+    if not args.no_save:
+        exp.save(out, plot=True)
+        if args.plot:
+            from gcl.datasets import load
+            from gcl.viz import plot_embedding
+            y = load(exp.config["dataset"], root=args.root).y
+            plot_embedding(exp.embeddings, y, out / "tsne.png")
+        print(f"wrote {out}/ (embeddings.pt, metrics.json, config.yaml, "
+              f"history.json, loss.png{', tsne.png' if args.plot else ''})")
+    if args.record:
+        rec = Path(args.record)
+        rec.parent.mkdir(parents=True, exist_ok=True)
+        tmp = rec.with_suffix(".tmp")
+        tmp.write_text(json.dumps(exp.record(), indent=2))
+        tmp.replace(rec)
+    return 0
+
+
+def _cmd_eval(args: argparse.Namespace) -> int:
+    import torch
+
+    from gcl.datasets import load
+    from gcl.eval import node_classification
+
+    if args.task != "classification":
+        raise SystemExit(f"task {args.task!r} is not available yet; "
+                         f"available: classification")
+    z = torch.load(args.embeddings, map_location="cpu", weights_only=True)
+    data = load(args.dataset, root=args.root)
+    if z.size(0) != data.num_nodes:
+        raise SystemExit(f"{args.embeddings} has {z.size(0)} rows but "
+                         f"{data.name} has {data.num_nodes} nodes")
+    kwargs = {} if args.runs is None else {"runs": args.runs}
+    result = node_classification(z, data.y, protocol=args.protocol,
+                                 seed=args.seed, data=data, **kwargs)
+    print(result)
+    if args.json:
+        Path(args.json).write_text(json.dumps(result.to_dict(), indent=2))
+    return 0
+
+
+def _cmd_bench(args: argparse.Namespace) -> int:
+    from gcl.bench import render, run_bench
+
+    if args.render_only:
+        print(f"wrote {render(args.method, args.runs_dir, args.results_dir)}")
+        return 0
+    seeds = args.seed_list if args.seed_list else list(range(args.seeds))
+    run_bench(args.method, args.datasets, seeds, epochs=args.epochs,
+              overrides=args.set, runs_dir=args.runs_dir,
+              results_dir=args.results_dir, device=args.device, root=args.root,
+              progress=args.progress, dry_run=args.dry_run)
+    if not args.dry_run:
+        print(f"wrote {Path(args.results_dir) / (args.method + '.md')}")
+    return 0
+
+
+def _cmd_datasets(args: argparse.Namespace) -> int:
+    from gcl.datasets import DATASETS, available, data_root
+
+    avail = available(args.root)
+    print(f"data root: {data_root(args.root)}")
+    print(f"{'dataset':<11} {'local':<6} {'nodes':>7} {'features':>8} "
+          f"{'classes':>7}  loader")
+    for name, spec in DATASETS.items():
+        print(f"{name:<11} {'yes' if avail.get(name) else 'no':<6} "
+              f"{spec.num_nodes or '?':>7} {spec.num_features or '?':>8} "
+              f"{spec.num_classes or '?':>7}  {spec.pyg_class}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``gcl`` command."""
+    parser = argparse.ArgumentParser(
+        prog="gcl", description="Graph contrastive learning: train, evaluate "
+        "and benchmark methods from their paper configurations.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("train", help="train a method with its config and "
+                       "evaluate it", description="Train METHOD on --dataset "
+                       "with gcl/configs/METHOD/DATASET.yaml, evaluate with the "
+                       "config's protocol and write embeddings.pt, metrics.json, "
+                       "config.yaml and loss.png to --out.")
+    p.add_argument("method", help="method name, e.g. grace")
+    p.add_argument("--dataset", required=True, help="dataset name, e.g. Cora")
+    p.add_argument("--epochs", type=int, default=None,
+                   help="override the config's epochs")
+    p.add_argument("--seed", type=int, default=None,
+                   help="override the config's seed")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a config value, e.g. --set model.tau=0.5 "
+                   "(repeatable)")
+    p.add_argument("--protocol", default=None,
+                   help="override the evaluation protocol")
+    p.add_argument("--out", default=None,
+                   help="output folder (default runs/METHOD/DATASET/seedS)")
+    p.add_argument("--resume", action="store_true",
+                   help="resume from OUT/checkpoint.pt if it exists")
+    p.add_argument("--plot", action="store_true",
+                   help="also save a t-SNE plot of the embeddings")
+    p.add_argument("--record", default=None, help=argparse.SUPPRESS)
+    p.add_argument("--no-save", action="store_true",
+                   help="write nothing but --record")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_common(p)
+    p.set_defaults(func=_cmd_train)
+
+    p = sub.add_parser("eval", help="evaluate saved embeddings",
+                       description="Evaluate an embeddings file (torch.save of "
+                       "an [N, d] tensor) on a dataset's labels.")
+    p.add_argument("--embeddings", required=True, help="path to embeddings.pt")
+    p.add_argument("--dataset", required=True, help="dataset name")
+    p.add_argument("--task", default="classification",
+                   help="classification (default)")
+    p.add_argument("--protocol", default="linear_probe",
+                   help="grace, linear_probe (gca), public (wikics)")
+    p.add_argument("--runs", type=int, default=None, help="number of splits")
+    p.add_argument("--seed", type=int, default=0, help="split seed")
+    p.add_argument("--json", default=None, help="also write the result here")
+    _add_common(p)
+    p.set_defaults(func=_cmd_eval)
+
+    p = sub.add_parser("bench", help="run the benchmark harness",
+                       description="Run METHOD x --datasets x seeds from the "
+                       "configs (finished runs are skipped) and render "
+                       "benchmarks/results/METHOD.md.")
+    p.add_argument("method", help="method name")
+    p.add_argument("--datasets", nargs="+", default=[], help="dataset names")
+    p.add_argument("--seeds", type=int, default=5,
+                   help="run seeds 0..K-1 (default 5)")
+    p.add_argument("--seed-list", type=int, nargs="+", default=None,
+                   help="explicit seeds instead of --seeds")
+    p.add_argument("--epochs", type=int, default=None,
+                   help="shorter runs than the config (labelled as such)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="config override (repeatable)")
+    p.add_argument("--runs-dir", default="benchmarks/runs")
+    p.add_argument("--results-dir", default="benchmarks/results")
+    p.add_argument("--render-only", action="store_true",
+                   help="only re-render the results table")
+    p.add_argument("--dry-run", action="store_true",
+                   help="list the runs that would execute")
+    p.add_argument("--progress", action="store_true",
+                   help="show each run's progress bar")
+    _add_common(p)
+    p.set_defaults(func=_cmd_bench)
+
+    p = sub.add_parser("datasets", help="list datasets and local availability",
+                       description="List the known datasets and whether each "
+                       "is available under the data root.")
+    p.add_argument("--root", default=None, help="data root")
+    p.set_defaults(func=_cmd_datasets)
+    return parser
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    """Entry point of the ``gcl`` console script."""
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,182 @@
+"""One experiment from a config: load, build, train, evaluate, save.
+
+This is what ``gcl train`` and the benchmark harness run; in a notebook::
+
+    from gcl.experiment import run_experiment
+    exp = run_experiment("grace", "Cora", seed=0)
+    print(exp.result)          # accuracy under the config's protocol
+    exp.save("runs/cora")      # embeddings, metrics.json, config.yaml, loss.png
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import resource
+import subprocess
+import sys
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional, Union
+
+import torch
+import yaml
+from torch import Tensor
+
+import gcl
+from gcl.config import load_config
+from gcl.datasets import load
+from gcl.eval import EvalResult, node_classification
+from gcl.methods import METHODS, Method
+from gcl.train import History, fit, resolve_device
+
+__all__ = ["Experiment", "build_method", "machine_info", "peak_memory_mb",
+           "run_experiment"]
+
+
+def build_method(cfg: dict, in_channels: int) -> Method:
+    """Builds the method named by ``cfg["method"]`` from ``cfg["model"]``."""
+    name = cfg["method"].lower()
+    if name not in METHODS:
+        raise ValueError(f"unknown method {cfg['method']!r}; known: "
+                         f"{', '.join(METHODS)}")
+    return METHODS[name].from_config(in_channels, **cfg["model"])
+
+
+def peak_memory_mb(device: Optional[torch.device] = None) -> float:
+    """Peak memory of this process in MiB: CUDA allocator peak on a GPU,
+    otherwise the peak resident set size (``ru_maxrss``).
+    """
+    if device is not None and device.type == "cuda":
+        return torch.cuda.max_memory_allocated(device) / 2**20
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return rss / 2**20 if sys.platform == "darwin" else rss / 2**10
+
+
+def machine_info(device: Optional[torch.device] = None) -> dict[str, Any]:
+    """Hardware and software versions, for results files."""
+    import torch_geometric
+
+    info = {"platform": platform.platform(), "python": platform.python_version(),
+            "processor": platform.processor() or platform.machine(),
+            "cpu_threads": torch.get_num_threads(), "torch": torch.__version__,
+            "torch_geometric": torch_geometric.__version__,
+            "gcl": gcl.__version__, "commit": _git_commit()}
+    if device is not None and device.type == "cuda":
+        info["gpu"] = torch.cuda.get_device_name(device)
+    return info
+
+
+def _git_commit() -> Optional[str]:
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"],
+                             capture_output=True, text=True, timeout=5,
+                             cwd=Path(__file__).resolve().parent)
+        return out.stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+@dataclass
+class Experiment:
+    """A finished experiment: config, trained method, history and result."""
+
+    config: dict
+    method: Method
+    history: History
+    embeddings: Tensor
+    result: EvalResult
+    train_seconds: float
+    eval_seconds: float
+    peak_memory_mb: float
+    machine: dict = field(default_factory=dict)
+
+    def record(self) -> dict[str, Any]:
+        """A JSON-serialisable summary (metrics, protocol, timing, machine)."""
+        cfg = self.config
+        return {
+            "method": cfg["method"], "dataset": cfg["dataset"],
+            "seed": cfg["seed"], "epochs": self.history.epochs,
+            "protocol": self.result.protocol,
+            "metrics": self.result.metrics, "std": self.result.std,
+            "seconds_per_epoch": self.history.seconds_per_epoch,
+            "train_seconds": self.train_seconds,
+            "eval_seconds": self.eval_seconds,
+            "peak_memory_mb": self.peak_memory_mb,
+            "final_loss": self.history.loss[-1] if self.history.loss else None,
+            "config_source": cfg.get("source"), "machine": self.machine,
+        }
+
+    def save(self, out: Union[str, Path], plot: bool = True) -> Path:
+        """Writes ``embeddings.pt``, ``metrics.json``, ``config.yaml``,
+        ``history.json`` and (``plot=True``) ``loss.png`` into ``out``.
+        """
+        out = Path(out)
+        out.mkdir(parents=True, exist_ok=True)
+        torch.save(self.embeddings.cpu(), out / "embeddings.pt")
+        (out / "metrics.json").write_text(json.dumps(
+            {**self.record(), "result": self.result.to_dict()}, indent=2))
+        (out / "config.yaml").write_text(yaml.safe_dump(self.config,
+                                                        sort_keys=False))
+        (out / "history.json").write_text(json.dumps(self.history.to_dict()))
+        if plot:
+            from gcl.viz import plot_loss
+
+            plot_loss(self.history, out / "loss.png",
+                      title=f"{self.config['method']} on {self.config['dataset']}")
+        return out
+
+
+def run_experiment(method: str, dataset: str, *, seed: Optional[int] = None,
+                   epochs: Optional[int] = None, overrides: Iterable[str] = (),
+                   root: Optional[str] = None, device: str = "auto",
+                   protocol: Optional[str] = None, progress: bool = True,
+                   checkpoint: Union[str, Path, None] = None,
+                   resume: bool = False) -> Experiment:
+    """Trains and evaluates ``method`` on ``dataset`` with its config.
+
+    Args:
+        method (str): Method name (``"grace"``).
+        dataset (str): Dataset name; its config ``gcl/configs/<method>/`` must
+            exist.
+        seed (int, optional): Overrides the config's seed.
+        epochs (int, optional): Overrides ``train.epochs``.
+        overrides (Iterable[str]): Dotted ``key=value`` overrides.
+        root (str, optional): Data root (see :func:`gcl.datasets.load`).
+        device (str, optional): ``"auto"``, ``"cpu"``, ``"cuda"``...
+        protocol (str, optional): Overrides ``eval.protocol``.
+        progress (bool, optional): Show the progress bar.
+        checkpoint (str or Path, optional): Checkpoint file for :func:`fit`.
+        resume (bool, optional): Resume from ``checkpoint``.
+    """
+    extra = list(overrides)
+    if seed is not None:
+        extra.append(f"seed={seed}")
+    if epochs is not None:
+        extra.append(f"train.epochs={epochs}")
+    if protocol is not None:
+        extra.append(f"eval.protocol={protocol}")
+    cfg = load_config(method, dataset, extra)
+    dev = resolve_device(device)
+    if dev.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(dev)
+    data = load(cfg["dataset"], root=root, **cfg["data"])
+    model = build_method(cfg, data.num_features)
+    t0 = time.perf_counter()
+    history = fit(model, data, epochs=cfg["train"]["epochs"],
+                  lr=cfg["train"]["lr"],
+                  weight_decay=cfg["train"].get("weight_decay", 0.0),
+                  device=dev, seed=cfg["seed"], progress=progress,
+                  checkpoint=checkpoint, resume=resume)
+    train_s = time.perf_counter() - t0
+    peak = peak_memory_mb(dev)
+    z = model.embed(data.to(dev))
+    eval_kw = {k: v for k, v in cfg["eval"].items() if k != "protocol"}
+    t0 = time.perf_counter()
+    result = node_classification(z, data.y, protocol=cfg["eval"]["protocol"],
+                                 seed=cfg["seed"], data=data, **eval_kw)
+    eval_s = time.perf_counter() - t0
+    return Experiment(cfg, model, history, z.cpu(), result, train_s, eval_s,
+                      peak, machine_info(dev))

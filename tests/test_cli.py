@@ -1,0 +1,63 @@
+import json
+
+import pytest
+import torch
+
+from gcl.bench import render, run_bench
+from gcl.cli import build_parser, main
+
+
+@pytest.mark.parametrize("command", ["train", "eval", "bench", "datasets"])
+def test_every_command_has_help(command, capsys):
+    with pytest.raises(SystemExit) as err:
+        main([command, "--help"])
+    assert err.value.code == 0
+    assert "usage: gcl " + command in capsys.readouterr().out
+
+
+def test_train_writes_outputs_and_eval_reads_them(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["train", "grace", "--dataset", "Cora", "--epochs", "2",
+                 "--set", "model.hidden_channels=16", "--set",
+                 "model.proj_channels=16", "--out", str(out), "--quiet",
+                 "--device", "cpu"]) == 0
+    for name in ["embeddings.pt", "metrics.json", "config.yaml", "loss.png",
+                 "history.json", "checkpoint.pt"]:
+        assert (out / name).exists(), name
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["epochs"] == 2 and metrics["protocol"] == "grace"
+    assert 0.0 < metrics["metrics"]["accuracy"] <= 1.0
+    z = torch.load(out / "embeddings.pt")
+    assert z.shape == (2708, 16)
+    capsys.readouterr()
+    assert main(["eval", "--embeddings", str(out / "embeddings.pt"),
+                 "--dataset", "Cora", "--protocol", "grace", "--runs", "1",
+                 "--json", str(tmp_path / "r.json")]) == 0
+    assert "grace: accuracy" in capsys.readouterr().out
+    assert json.loads((tmp_path / "r.json").read_text())["protocol"] == "grace"
+
+
+def test_bench_is_resumable_and_renders(tmp_path, capsys):
+    runs, results = tmp_path / "runs", tmp_path / "results"
+    kw = dict(epochs=2, overrides=["model.hidden_channels=8",
+                                   "model.proj_channels=8", "eval.runs=1"],
+              runs_dir=runs, results_dir=results, device="cpu")
+    recs = run_bench("grace", ["cora"], [0, 1], **kw)
+    assert all(r.exists() for r in recs)
+    rec = json.loads(recs[0].read_text())
+    for key in ["metrics", "protocol", "seed", "epochs", "seconds_per_epoch",
+                "peak_memory_mb", "machine"]:
+        assert key in rec
+    assert rec["machine"]["torch"]
+    capsys.readouterr()
+    run_bench("grace", ["Cora"], [0, 1], **kw)  # second call skips both
+    assert capsys.readouterr().out.count("[skip]") == 2
+    table = (results / "grace.md").read_text()
+    assert "| Cora | grace | accuracy | 83.30 ± 0.40 |" in table
+    assert "2 (config: 200)" in table and "0, 1" in table
+    assert render("grace", runs, results).exists()
+
+
+def test_parser_errors():
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["train", "grace"])  # --dataset is required
