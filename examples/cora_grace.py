@@ -5,7 +5,7 @@ Trains GRACE ("Deep Graph Contrastive Representation Learning", Zhu et al.
 (gcl/configs/grace/Cora.yaml), evaluates the frozen embeddings with GRACE's
 own protocol and saves a loss curve and a t-SNE plot.
 
-    python examples/cora_grace.py [--epochs 200] [--seed 39788] [--out outputs/cora_grace]
+    python examples/cora_grace.py [--epochs N] [--seed S] [--out DIR]
 
 Paper: 83.3 +- 0.4 accuracy on Cora (GRACE's protocol).
 """

@@ -123,7 +123,7 @@ def render(method: str, runs_dir: str | Path = "benchmarks/runs",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     sources = {}
-    for (dataset, tag), recs in sorted(groups.items()):
+    for (dataset, _tag), recs in sorted(groups.items()):
         cfg = load_config(method, dataset)
         paper = cfg.get("paper") or {}
         metric = paper.get("metric", "accuracy")
