@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# GRACE reproductions that fit a 2-core CPU session (issue 3). Sequential:
+# one training process at a time. OMP_WAIT_POLICY=PASSIVE keeps torch's two
+# OpenMP threads from spin-waiting when something else shares the cores.
+set -u
+cd "$(dirname "$0")/.."
+# Set GCL_FROZEN to a copy of the package to keep edits out of running benchmarks.
+[ -n "${GCL_FROZEN:-}" ] && export PYTHONPATH="$GCL_FROZEN"
+export GCL_DATA="${GCL_DATA:-$(cd .. && pwd)/shared/data}" OMP_WAIT_POLICY=PASSIVE
+G=".venv/bin/gcl bench grace"
+$G --datasets Cora CiteSeer --seeds 5
+$G --datasets Physics --seeds 1 --epochs 5
+$G --datasets Photo --seeds 1 --epochs 300
+$G --datasets Computers --seeds 1 --epochs 200
+$G --datasets CS --seeds 1 --epochs 100
