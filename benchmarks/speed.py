@@ -115,8 +115,9 @@ def main():
     for ds, epochs, res in rows:
         g, r = res["gcl"], res["reference"]
         if "error" in g or "error" in r:
-            lines.append(f"| {ds} | | | {epochs} | {g.get('seconds_per_epoch', g.get('error'))} "
-                         f"| {r.get('seconds_per_epoch', r.get('error'))} | | | | |")
+            gs = g.get("seconds_per_epoch", g.get("error"))
+            rs = r.get("seconds_per_epoch", r.get("error"))
+            lines.append(f"| {ds} | | | {epochs} | {gs} | {rs} | | | | |")
             continue
         lines.append(
             f"| {ds} | {g['nodes']} | {g['hidden']} | {epochs} | "

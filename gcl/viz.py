@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Optional, Union
+from typing import TYPE_CHECKING, Optional, Union
 
 import numpy as np
 from torch import Tensor
+
+if TYPE_CHECKING:  # pragma: no cover
+    import matplotlib.figure
 
 __all__ = ["plot_embedding", "plot_loss", "project_2d"]
 
@@ -23,7 +26,7 @@ def _pyplot():
 
 
 def plot_loss(history, path: Union[str, Path, None] = None,
-              title: Optional[str] = None):
+              title: Optional[str] = None) -> matplotlib.figure.Figure:
     """Plots the training loss per epoch.
 
     Args:
@@ -82,7 +85,8 @@ def plot_embedding(z: Tensor, y: Optional[Tensor] = None,
                    path: Union[str, Path, None] = None, method: str = "tsne",
                    title: Optional[str] = None, seed: int = 0,
                    max_points: Optional[int] = 5000,
-                   class_names: Optional[Sequence[str]] = None):
+                   class_names: Optional[Sequence[str]] = None,
+                   ) -> matplotlib.figure.Figure:
     """Scatter of a 2-D projection of ``z`` coloured by label ``y``.
 
     Args:

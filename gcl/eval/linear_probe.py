@@ -35,20 +35,28 @@ class LinearProbe(nn.Module):
         num_classes (int): Number of classes :math:`C`.
         num_models (int, optional): Number of classifiers :math:`R`.
             (default: ``1``)
+        generator (torch.Generator, optional): Generator for the initial
+            weights. (default: torch's global generator)
 
     Shapes:
         - **input:** ``[n, d]`` (shared by all models) or ``[R, n, d]``
         - **output:** ``[R, n, C]``
     """
 
-    def __init__(self, in_channels: int, num_classes: int, num_models: int = 1):
+    def __init__(
+        self,
+        in_channels: int,
+        num_classes: int,
+        num_models: int = 1,
+        generator: torch.Generator | None = None,
+    ):
         super().__init__()
         self.in_channels = in_channels
         self.num_classes = num_classes
         self.num_models = num_models
         self.weight = nn.Parameter(torch.empty(num_models, num_classes, in_channels))
         self.bias = nn.Parameter(torch.empty(num_models, num_classes))
-        self.reset_parameters()
+        self.reset_parameters(generator)
 
     def reset_parameters(self, generator: torch.Generator | None = None) -> None:
         """Xavier-uniform weights (drawn model by model) and zero biases.
@@ -162,10 +170,17 @@ def train_linear_probe(
             f"epochs and eval_every must be >= 1, got {epochs} and {eval_every}")
     if len(splits) == 0:
         raise ValueError("train_linear_probe needs at least one split")
+    if z.dim() != 2 or y.dim() != 1 or y.numel() != z.size(0):
+        raise ValueError(
+            f"need z [N, d] and y [N], got shapes {tuple(z.shape)} and "
+            f"{tuple(y.shape)}")
     z = z.detach().to(device=device, dtype=torch.float32).clone()
     y = y.detach().to(device=device, dtype=torch.long)
     n, d = z.shape
     c = int(num_classes) if num_classes is not None else int(y.max()) + 1
+    if int(y.min()) < 0 or int(y.max()) >= c:
+        raise ValueError(f"labels must lie in 0..{c - 1}, got {int(y.min())}.."
+                         f"{int(y.max())}")
     r = len(splits)
 
     sizes = [int(tr.numel()) for tr, _, _ in splits]
@@ -180,6 +195,14 @@ def train_linear_probe(
             raise ValueError(
                 f"split {i} has an empty part (train {tr.numel()}, val "
                 f"{va.numel()}, test {te.numel()}); the probe needs all three")
+        for part in (tr, va, te):
+            if int(part.min()) < 0 or int(part.max()) >= n:
+                raise ValueError(f"split {i} has node indices outside 0..{n - 1}")
+        tr_mask = torch.zeros(n, dtype=torch.bool, device=device)
+        tr_mask[tr] = True
+        if tr_mask[te].any() or tr_mask[va].any():
+            raise ValueError(
+                f"split {i}: training nodes also appear in its val/test part")
         tr_idx[i, :tr.numel()] = tr
         tr_w[i, :tr.numel()] = 1.0 / tr.numel()  # per-run mean cross-entropy
         val_mask[i, va] = True
@@ -190,8 +213,7 @@ def train_linear_probe(
     target = F.one_hot(y[tr_idx], c).transpose(1, 2).to(z.dtype)  # [R, C, L]
     scale = tr_w.unsqueeze(1)  # [R, 1, L]: 1/n_r on real entries, 0 on padding
 
-    probe = LinearProbe(d, c, num_models=r).to(device)
-    probe.reset_parameters(generator=generator)
+    probe = LinearProbe(d, c, num_models=r, generator=generator).to(device)
     weight, bias = probe.weight, probe.bias
     opt = torch.optim.Adam(probe.parameters(), lr=lr, weight_decay=weight_decay)
 
