@@ -25,7 +25,9 @@ from typing import Optional
 
 from gcl.config import load_config
 
-__all__ = ["render", "run_bench", "run_dir_tag"]
+__all__ = ["render", "run_bench", "run_dir_tag", "update_readme"]
+
+_START, _END = "<!-- results:start -->", "<!-- results:end -->"
 
 
 def run_dir_tag(epochs: Optional[int], overrides: Sequence[str]) -> str:
@@ -42,7 +44,8 @@ def run_bench(method: str, datasets: Iterable[str], seeds: Sequence[int], *,
               runs_dir: str | Path = "benchmarks/runs",
               results_dir: str | Path = "benchmarks/results",
               device: str = "auto", root: Optional[str] = None,
-              progress: bool = False, dry_run: bool = False) -> list[Path]:
+              progress: bool = False, dry_run: bool = False,
+              readme: str | Path | None = None) -> list[Path]:
     """Runs every missing (dataset, seed) of ``method`` and renders results.
 
     Args:
@@ -58,6 +61,7 @@ def run_bench(method: str, datasets: Iterable[str], seeds: Sequence[int], *,
         root (str, optional): Data root.
         progress (bool): Show each run's progress bar.
         dry_run (bool): Only list what would run.
+        readme (str or Path, optional): README whose results block to refresh.
 
     Returns:
         list[Path]: The record files of all requested runs.
@@ -91,7 +95,7 @@ def run_bench(method: str, datasets: Iterable[str], seeds: Sequence[int], *,
                 print(f"[fail] {method} {canonical} seed={seed}: exit "
                       f"{proc.returncode}", flush=True)
     if not dry_run:
-        render(method, runs_dir, results_dir)
+        render(method, runs_dir, results_dir, readme)
     return records
 
 
@@ -102,8 +106,10 @@ def _fmt_pct(values: list[float]) -> str:
 
 
 def render(method: str, runs_dir: str | Path = "benchmarks/runs",
-           results_dir: str | Path = "benchmarks/results") -> Path:
-    """Renders all records of ``method`` into ``<results_dir>/<method>.md``."""
+           results_dir: str | Path = "benchmarks/results",
+           readme: str | Path | None = None) -> Path:
+    """Renders all records of ``method`` into ``<results_dir>/<method>.md``
+    and, when ``readme`` is given, refreshes its results block."""
     base = Path(runs_dir) / method
     groups: dict[tuple[str, str], list[dict]] = {}
     for path in sorted(base.glob("*/*/seed*.json")):
@@ -168,4 +174,34 @@ def render(method: str, runs_dir: str | Path = "benchmarks/runs",
     out = Path(results_dir) / f"{method}.md"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("\n".join(lines))
+    if readme is not None:
+        update_readme(results_dir, readme)
     return out
+
+
+def update_readme(results_dir: str | Path = "benchmarks/results",
+                  readme: str | Path = "README.md") -> bool:
+    """Copies the tables of ``<results_dir>/*.md`` between the README's
+    ``<!-- results:start -->`` and ``<!-- results:end -->`` markers.
+
+    Returns whether the README was updated (it is left alone when it or its
+    markers are absent).
+    """
+    readme = Path(readme)
+    if not readme.exists():
+        return False
+    text = readme.read_text()
+    if _START not in text or _END not in text:
+        return False
+    blocks = []
+    for path in sorted(Path(results_dir).glob("*.md")):
+        rows = [line for line in path.read_text().splitlines()
+                if line.startswith("|")]
+        if rows:
+            blocks.append(f"**{path.stem}** ([details]({path.as_posix()}))\n\n"
+                          + "\n".join(rows))
+    head, rest = text.split(_START, 1)
+    tail = rest.split(_END, 1)[1]
+    readme.write_text(head + _START + "\n" + "\n\n".join(blocks) + "\n" + _END
+                      + tail)
+    return True

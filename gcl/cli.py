@@ -78,14 +78,15 @@ def _cmd_eval(args: argparse.Namespace) -> int:
 def _cmd_bench(args: argparse.Namespace) -> int:
     from gcl.bench import render, run_bench
 
+    readme = "README.md" if Path("README.md").exists() else None
     if args.render_only:
-        print(f"wrote {render(args.method, args.runs_dir, args.results_dir)}")
+        print(f"wrote {render(args.method, args.runs_dir, args.results_dir, readme)}")
         return 0
     seeds = args.seed_list if args.seed_list else list(range(args.seeds))
     run_bench(args.method, args.datasets, seeds, epochs=args.epochs,
               overrides=args.set, runs_dir=args.runs_dir,
               results_dir=args.results_dir, device=args.device, root=args.root,
-              progress=args.progress, dry_run=args.dry_run)
+              progress=args.progress, dry_run=args.dry_run, readme=readme)
     if not args.dry_run:
         print(f"wrote {Path(args.results_dir) / (args.method + '.md')}")
     return 0
