@@ -109,7 +109,8 @@ def render(method: str, runs_dir: str | Path = "benchmarks/runs",
            results_dir: str | Path = "benchmarks/results",
            readme: str | Path | None = None) -> Path:
     """Renders all records of ``method`` into ``<results_dir>/<method>.md``
-    and, when ``readme`` is given, refreshes its results block."""
+    and, when ``readme`` is given, refreshes its results block.
+    """
     base = Path(runs_dir) / method
     groups: dict[tuple[str, str], list[dict]] = {}
     for path in sorted(base.glob("*/*/seed*.json")):

@@ -61,3 +61,17 @@ def test_bench_is_resumable_and_renders(tmp_path, capsys):
 def test_parser_errors():
     with pytest.raises(SystemExit):
         build_parser().parse_args(["train", "grace"])  # --dataset is required
+
+
+def test_update_readme_block(tmp_path):
+    from gcl.bench import update_readme
+
+    results = tmp_path / "results"
+    results.mkdir()
+    (results / "grace.md").write_text("# t\n\n| a | b |\n|---|---|\n| 1 | 2 |\n")
+    readme = tmp_path / "README.md"
+    readme.write_text("x\n<!-- results:start -->\nold\n<!-- results:end -->\ny\n")
+    assert update_readme(results, readme)
+    text = readme.read_text()
+    assert "| 1 | 2 |" in text and "old" not in text and text.endswith("y\n")
+    assert not update_readme(results, tmp_path / "missing.md")
