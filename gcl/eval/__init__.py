@@ -1,5 +1,7 @@
 """Evaluators of frozen embeddings; every result names its protocol."""
 
+from gcl.eval.clustering import cluster_accuracy, clustering, match_clusters
+from gcl.eval.labels_per_class import labels_per_class, load_heco_splits, ovr_auc
 from gcl.eval.linear_probe import LinearProbe, ProbeResult, train_linear_probe
 from gcl.eval.metrics import batched_classification_metrics, classification_metrics
 from gcl.eval.node_classification import (
@@ -9,11 +11,21 @@ from gcl.eval.node_classification import (
     node_classification,
     public_protocol,
 )
+from gcl.eval.ranking import Interactions, load_interactions, ranking
 from gcl.eval.result import EvalResult
 from gcl.eval.splits import get_masks, masks_to_splits, random_split
 
 __all__ = [
     "EvalResult",
+    "clustering",
+    "cluster_accuracy",
+    "match_clusters",
+    "ranking",
+    "load_interactions",
+    "Interactions",
+    "labels_per_class",
+    "load_heco_splits",
+    "ovr_auc",
     "node_classification",
     "PROTOCOLS",
     "grace_protocol",

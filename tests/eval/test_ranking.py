@@ -1,0 +1,191 @@
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import torch
+
+from gcl.eval.ranking import load_interactions, ranking
+
+
+def brute_force(user_emb, item_emb, train, test, ks):
+    """Python loops and numpy argsort: the textbook definitions."""
+    u_np, i_np = user_emb.numpy().astype(np.float64), item_emb.numpy().astype(
+        np.float64)
+    tr, te = {}, {}
+    for u, i in train.t().tolist():
+        tr.setdefault(u, set()).add(i)
+    for u, i in test.t().tolist():
+        te.setdefault(u, set()).add(i)
+    out = {f"{m}@{k}": [] for k in ks for m in ("recall", "ndcg")}
+    for u in range(u_np.shape[0]):
+        if not te.get(u):
+            continue
+        scores = u_np[u] @ i_np.T
+        for i in tr.get(u, ()):
+            scores[i] = -np.inf
+        order = np.argsort(-scores, kind="stable")
+        for k in ks:
+            top = order[:k]
+            hits = [1.0 if i in te[u] and i not in tr.get(u, ()) else 0.0
+                    for i in top]
+            dcg = sum(h / math.log2(r + 2) for r, h in enumerate(hits))
+            idcg = sum(1 / math.log2(r + 2) for r in range(min(k, len(te[u]))))
+            out[f"recall@{k}"].append(sum(hits) / len(te[u]))
+            out[f"ndcg@{k}"].append(dcg / idcg)
+    return ({k: float(np.mean(v)) for k, v in out.items()},
+            {k: float(np.std(v)) for k, v in out.items()},
+            len(out[f"recall@{ks[0]}"]))
+
+
+def random_case(num_users=37, num_items=50, d=8, m_train=300, m_test=120, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    user_emb = torch.randn(num_users, d, generator=g)
+    item_emb = torch.randn(num_items, d, generator=g)
+    # disjoint train/test pairs (duplicates inside each are allowed)
+    keys = torch.randperm(num_users * num_items, generator=g)[:m_train + m_test]
+    pairs = torch.stack([keys // num_items, keys % num_items])
+    train, test = pairs[:, :m_train], pairs[:, m_train:]
+    train = torch.cat([train, train[:, :10]], dim=1)  # duplicates
+    return user_emb, item_emb, train, test
+
+
+@pytest.mark.parametrize("ks", [(20, 40), (1, 5, 10), (50,)])
+@pytest.mark.parametrize("batch_size", [1, 7, 1024])
+def test_matches_brute_force(ks, batch_size):
+    user_emb, item_emb, train, test = random_case()
+    res = ranking(user_emb, item_emb, train, test, ks=ks, batch_size=batch_size)
+    ref, ref_std, n = brute_force(user_emb, item_emb, train, test, ks)
+    assert res.protocol == "full_ranking"
+    assert list(res.metrics) == [f"{m}@{k}" for k in ks for m in ("recall", "ndcg")]
+    for key in ref:
+        assert res.metrics[key] == pytest.approx(ref[key], abs=1e-9)
+        assert res.std[key] == pytest.approx(ref_std[key], abs=1e-7)
+    assert res.details["num_eval_users"] == n
+
+
+def test_scipy_sparse_input_equals_edge_index():
+    user_emb, item_emb, train, test = random_case(seed=3)
+    a = ranking(user_emb, item_emb, train, test, ks=(5, 10))
+
+    def to_sp(p):
+        return sp.csr_matrix((np.ones(p.size(1)), (p[0].numpy(), p[1].numpy())),
+                             shape=(37, 50))
+
+    b = ranking(user_emb, item_emb, to_sp(train), to_sp(test), ks=(5, 10),
+                batch_size=5)
+    for key in a.metrics:
+        assert a.metrics[key] == pytest.approx(b.metrics[key], abs=1e-12)
+
+
+def test_hand_computed_single_user():
+    # 1 user, 5 items; scores = item_emb[:, 0]: ranking 4 > 3 > 2 > 1 > 0.
+    user_emb = torch.tensor([[1.0]])
+    item_emb = torch.tensor([[0.0], [1.0], [2.0], [3.0], [4.0]])
+    train = torch.tensor([[0], [4]])  # item 4 masked -> ranking 3, 2, 1, 0
+    test = torch.tensor([[0, 0], [2, 0]])  # test items {2, 0}: ranks 2 and 4
+    res = ranking(user_emb, item_emb, train, test, ks=(1, 2, 3, 4))
+    assert res.metrics["recall@1"] == 0.0
+    assert res.metrics["ndcg@1"] == 0.0
+    assert res.metrics["recall@2"] == 0.5
+    idcg2 = 1 + 1 / math.log2(3)
+    assert res.metrics["ndcg@2"] == pytest.approx((1 / math.log2(3)) / idcg2)
+    assert res.metrics["recall@3"] == 0.5
+    assert res.metrics["ndcg@3"] == pytest.approx((1 / math.log2(3)) / idcg2)
+    assert res.metrics["recall@4"] == 1.0
+    assert res.metrics["ndcg@4"] == pytest.approx(
+        (1 / math.log2(3) + 1 / math.log2(5)) / idcg2)
+    assert res.details["num_eval_users"] == 1
+
+
+def test_training_items_never_in_top_k():
+    # Training items get by far the highest scores; masked, they cannot be hit
+    # even where (unusually) a test item is also a training item.
+    num_users, num_items = 6, 30
+    g = torch.Generator().manual_seed(0)
+    user_emb = torch.ones(num_users, 1)
+    item_emb = torch.rand(num_items, 1, generator=g)
+    item_emb[:10] += 100.0  # items 0..9 dominate every ranking
+    users = torch.arange(num_users).repeat_interleave(10)
+    train = torch.stack([users, torch.arange(10).repeat(num_users)])
+    test = torch.tensor([[0, 1, 2], [3, 20, 21]])  # item 3 is also in train
+    res = ranking(user_emb, item_emb, train, test, ks=(5,))
+    assert res.metrics["recall@5"] == pytest.approx(
+        brute_force(user_emb, item_emb, train, test, (5,))[0]["recall@5"])
+    assert res.details["num_train_test_overlap"] == 1
+    # user 0's only test item is a training item: recall 0, not 1
+    only0 = ranking(user_emb, item_emb, train, test[:, :1], ks=(5,))
+    assert only0.metrics["recall@5"] == 0.0
+    # K larger than the unmasked items: the -inf tail is never a hit
+    full = ranking(user_emb, item_emb, train, test[:, :1], ks=(30,))
+    assert full.metrics["recall@30"] == 0.0
+
+
+def test_users_without_test_items_are_excluded():
+    user_emb = torch.tensor([[1.0], [1.0], [1.0]])
+    item_emb = torch.tensor([[3.0], [2.0], [1.0]])
+    empty = torch.zeros(2, 0, dtype=torch.long)
+    test = torch.tensor([[1], [0]])  # only user 1 has a test item, its top item
+    res = ranking(user_emb, item_emb, empty, test, ks=(1,))
+    assert res.metrics["recall@1"] == 1.0
+    assert res.metrics["ndcg@1"] == 1.0
+    assert res.details["num_eval_users"] == 1
+    assert res.details["num_users_without_test"] == 2
+
+
+def test_errors():
+    user_emb, item_emb, train, test = random_case()
+    with pytest.raises(ValueError, match="ks"):
+        ranking(user_emb, item_emb, train, test, ks=(51,))
+    with pytest.raises(ValueError, match="ks"):
+        ranking(user_emb, item_emb, train, test, ks=(0,))
+    with pytest.raises(ValueError, match="batch_size"):
+        ranking(user_emb, item_emb, train, test, batch_size=0)
+    with pytest.raises(ValueError, match="same dimension"):
+        ranking(user_emb, item_emb[:, :4], train, test)
+    with pytest.raises(ValueError, match="item ids"):
+        ranking(user_emb, item_emb[:40], train, test)
+    with pytest.raises(ValueError, match="user ids"):
+        ranking(user_emb[:10], item_emb, train, test)
+    bad = user_emb.clone()
+    bad[3, 0] = float("nan")
+    with pytest.raises(ValueError, match="NaN"):
+        ranking(bad, item_emb, train, test)
+    with pytest.raises(ValueError, match=r"\[2, M\]"):
+        ranking(user_emb, item_emb, train.t(), test)
+    with pytest.raises(ValueError, match="no user has a test item"):
+        ranking(user_emb, item_emb, train, torch.zeros(2, 0, dtype=torch.long))
+    with pytest.raises(ValueError, match="sparse matrix"):
+        ranking(user_emb, item_emb, sp.csr_matrix((3, 3)), test)
+
+
+def test_load_interactions(tmp_path):
+    (tmp_path / "train.txt").write_text("0 1 2 3\n1 0\n2\n3 4 1\n")
+    (tmp_path / "test.txt").write_text("0 5\n1 2 3\n")
+    inter = load_interactions(tmp_path)
+    assert inter.train.tolist() == [[0, 0, 0, 1, 3, 3], [1, 2, 3, 0, 4, 1]]
+    assert inter.test.tolist() == [[0, 1, 1], [5, 2, 3]]
+    assert (inter.num_users, inter.num_items) == (4, 6)
+    train, test, num_users, num_items = inter  # tuple-unpackable
+    assert train.dtype == torch.long
+    with pytest.raises(FileNotFoundError):
+        load_interactions(tmp_path / "missing")
+
+
+def _data_root():
+    root = os.environ.get("GCL_DATA")
+    if root is None:
+        return None
+    return Path(root)
+
+
+def test_load_real_gowalla():
+    root = _data_root()
+    if root is None or not (root / "rec" / "gowalla" / "train.txt").is_file():
+        pytest.skip("set GCL_DATA to shared/data to run the real-data check")
+    inter = load_interactions(root / "rec" / "gowalla")
+    assert (inter.num_users, inter.num_items) == (29858, 40981)
+    assert inter.train.size(1) == 810128
+    assert inter.test.size(1) == 217242
