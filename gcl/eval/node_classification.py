@@ -246,6 +246,7 @@ def linear_probe_protocol(
     eval_every: int = 20,
     select: str = "accuracy",
     device: torch.device | str = "cpu",
+    num_threads: int | None = 1,
 ) -> EvalResult:
     r"""The GCA-family linear probe on random 10 %/10 %/80 % splits.
 
@@ -286,6 +287,8 @@ def linear_probe_protocol(
             (default: ``"accuracy"``)
         device (torch.device or str, optional): Where the probe trains.
             (default: ``"cpu"``)
+        num_threads (int, optional): CPU threads for the probe, see
+            :func:`~gcl.eval.train_linear_probe`. (default: ``1``)
 
     Returns:
         EvalResult: Test ``accuracy``, ``micro_f1``, ``macro_f1`` per split.
@@ -301,7 +304,7 @@ def linear_probe_protocol(
     res = train_linear_probe(
         z, y, splits, num_classes=num_classes, epochs=epochs, lr=lr,
         weight_decay=weight_decay, eval_every=eval_every, select=select,
-        generator=gen, device=device)
+        generator=gen, device=device, num_threads=num_threads)
     details = _probe_details(
         splits, res, num_classes, split=f"random {train}/{val}/rest", epochs=epochs,
         lr=lr, weight_decay=weight_decay, eval_every=eval_every,
@@ -323,6 +326,7 @@ def public_protocol(
     eval_every: int = 20,
     select: str = "accuracy",
     device: torch.device | str = "cpu",
+    num_threads: int | None = 1,
 ) -> EvalResult:
     r"""The linear probe on given (public) train/val/test masks.
 
@@ -361,6 +365,8 @@ def public_protocol(
             (default: ``"accuracy"``)
         device (torch.device or str, optional): Where the probe trains.
             (default: ``"cpu"``)
+        num_threads (int, optional): CPU threads for the probe, see
+            :func:`~gcl.eval.train_linear_probe`. (default: ``1``)
 
     Returns:
         EvalResult: Test ``accuracy``, ``micro_f1``, ``macro_f1`` per run.
@@ -388,7 +394,7 @@ def public_protocol(
     res = train_linear_probe(
         z, y, splits, num_classes=num_classes, epochs=epochs, lr=lr,
         weight_decay=weight_decay, eval_every=eval_every, select=select,
-        generator=gen, device=device)
+        generator=gen, device=device, num_threads=num_threads)
     details = _probe_details(
         splits, res, num_classes, num_splits=len(columns), runs_per_split=runs,
         epochs=epochs, lr=lr, weight_decay=weight_decay, eval_every=eval_every,
