@@ -25,7 +25,7 @@ from typing import Optional
 
 from gcl.config import load_config
 
-__all__ = ["render", "run_bench", "run_dir_tag", "update_readme"]
+__all__ = ["render", "run_bench", "run_dir_tag", "summarize", "update_readme"]
 
 _START, _END = "<!-- results:start -->", "<!-- results:end -->"
 
@@ -99,6 +99,38 @@ def run_bench(method: str, datasets: Iterable[str], seeds: Sequence[int], *,
     return records
 
 
+def _load_groups(method: str, runs_dir: str | Path) -> dict:
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for path in sorted((Path(runs_dir) / method).glob("*/*/seed*.json")):
+        rec = json.loads(path.read_text())
+        groups.setdefault((path.parent.parent.name, path.parent.name), []).append(rec)
+    return groups
+
+
+def summarize(method: str, runs_dir: str | Path = "benchmarks/runs",
+              metric: str = "accuracy") -> dict[str, dict[str, float]]:
+    """Per-dataset summary of the full-length runs of ``method``, in %.
+
+    Returns ``{dataset: {"mean", "std", "paper", "paper_std", "seeds"}}`` for
+    the runs whose epochs equal the config's (shortened runs are left out).
+    """
+    out = {}
+    for (dataset, _tag), recs in sorted(_load_groups(method, runs_dir).items()):
+        cfg = load_config(method, dataset)
+        full = [r for r in recs if r["epochs"] == cfg["train"]["epochs"]
+                and metric in r["metrics"]]
+        if not full:
+            continue
+        vals = [100 * r["metrics"][metric] for r in full]
+        paper = cfg.get("paper") or {}
+        out[dataset] = {
+            "mean": statistics.fmean(vals),
+            "std": statistics.pstdev(vals) if len(vals) > 1 else 0.0,
+            "paper": paper.get("value"), "paper_std": paper.get("std"),
+            "seeds": len(vals)}
+    return out
+
+
 def _fmt_pct(values: list[float]) -> str:
     mean = 100 * statistics.fmean(values)
     std = 100 * statistics.pstdev(values) if len(values) > 1 else 0.0
@@ -111,11 +143,7 @@ def render(method: str, runs_dir: str | Path = "benchmarks/runs",
     """Renders all records of ``method`` into ``<results_dir>/<method>.md``
     and, when ``readme`` is given, refreshes its results block.
     """
-    base = Path(runs_dir) / method
-    groups: dict[tuple[str, str], list[dict]] = {}
-    for path in sorted(base.glob("*/*/seed*.json")):
-        rec = json.loads(path.read_text())
-        groups.setdefault((path.parent.parent.name, path.parent.name), []).append(rec)
+    groups = _load_groups(method, runs_dir)
     lines = [
         f"# {method}: reproduction results",
         "",

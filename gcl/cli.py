@@ -55,20 +55,39 @@ def _cmd_train(args: argparse.Namespace) -> int:
 def _cmd_eval(args: argparse.Namespace) -> int:
     import torch
 
-    from gcl.datasets import load
-    from gcl.eval import node_classification
+    from gcl import eval as E
 
-    if args.task != "classification":
-        raise SystemExit(f"task {args.task!r} is not available yet; "
-                         f"available: classification")
     z = torch.load(args.embeddings, map_location="cpu", weights_only=True)
-    data = load(args.dataset, root=args.root)
-    if z.size(0) != data.num_nodes:
-        raise SystemExit(f"{args.embeddings} has {z.size(0)} rows but "
-                         f"{data.name} has {data.num_nodes} nodes")
     kwargs = {} if args.runs is None else {"runs": args.runs}
-    result = node_classification(z, data.y, protocol=args.protocol,
-                                 seed=args.seed, data=data, **kwargs)
+    if args.task == "ranking":
+        if not (args.item_embeddings and args.interactions):
+            raise SystemExit("--task ranking needs --item-embeddings and "
+                             "--interactions (a folder with train.txt, test.txt)")
+        items = torch.load(args.item_embeddings, map_location="cpu",
+                           weights_only=True)
+        inter = E.load_interactions(args.interactions)
+        result = E.ranking(z, items, inter.train, inter.test,
+                           ks=tuple(args.ks))
+    else:
+        from gcl.datasets import load
+
+        if args.dataset is None:
+            raise SystemExit(f"--task {args.task} needs --dataset")
+        data = load(args.dataset, root=args.root)
+        if z.size(0) != data.num_nodes:
+            raise SystemExit(f"{args.embeddings} has {z.size(0)} rows but "
+                             f"{data.name} has {data.num_nodes} nodes")
+        if args.task == "classification":
+            result = E.node_classification(z, data.y, protocol=args.protocol,
+                                           seed=args.seed, data=data, **kwargs)
+        elif args.task == "clustering":
+            result = E.clustering(z, data.y, seed=args.seed, **kwargs)
+        else:  # link: the encoder must never have seen the held-out edges
+            raise SystemExit(
+                "--task link cannot score a saved embedding: link prediction "
+                "trains the encoder on the training edges only. Use "
+                "gcl.eval.link_prediction with the method, or gcl train "
+                "--task link.")
     print(result)
     if args.json:
         Path(args.json).write_text(json.dumps(result.to_dict(), indent=2))
@@ -89,6 +108,14 @@ def _cmd_bench(args: argparse.Namespace) -> int:
               progress=args.progress, dry_run=args.dry_run, readme=readme)
     if not args.dry_run:
         print(f"wrote {Path(args.results_dir) / (args.method + '.md')}")
+    if args.plot and not args.dry_run:
+        from gcl.bench import summarize
+        from gcl.viz import plot_comparison
+
+        path = Path(args.results_dir) / f"{args.method}.png"
+        plot_comparison({args.method: summarize(args.method, args.runs_dir)},
+                        path, title=f"{args.method}: ours vs paper")
+        print(f"wrote {path}")
     return 0
 
 
@@ -144,14 +171,27 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("eval", help="evaluate saved embeddings",
                        description="Evaluate an embeddings file (torch.save of "
-                       "an [N, d] tensor) on a dataset's labels.")
-    p.add_argument("--embeddings", required=True, help="path to embeddings.pt")
-    p.add_argument("--dataset", required=True, help="dataset name")
+                       "an [N, d] tensor): node classification or k-means "
+                       "clustering against a dataset's labels, or full-ranking "
+                       "recommendation metrics.")
+    p.add_argument("--embeddings", required=True,
+                   help="path to embeddings.pt (user embeddings for ranking)")
+    p.add_argument("--dataset", default=None,
+                   help="dataset name (classification, clustering)")
     p.add_argument("--task", default="classification",
-                   help="classification (default)")
+                   choices=["classification", "clustering", "link", "ranking"],
+                   help="what to evaluate (default: classification)")
+    p.add_argument("--item-embeddings", default=None,
+                   help="ranking: item embeddings file")
+    p.add_argument("--interactions", default=None,
+                   help="ranking: folder with train.txt and test.txt "
+                   "(LightGCN format)")
+    p.add_argument("--ks", type=int, nargs="+", default=[20, 40],
+                   help="ranking: cut-offs K (default 20 40)")
     p.add_argument("--protocol", default="linear_probe",
                    help="grace, linear_probe (gca), public (wikics)")
-    p.add_argument("--runs", type=int, default=None, help="number of splits")
+    p.add_argument("--runs", type=int, default=None,
+                   help="number of splits (classification) or k-means runs")
     p.add_argument("--seed", type=int, default=0, help="split seed")
     p.add_argument("--json", default=None, help="also write the result here")
     _add_common(p)
@@ -179,6 +219,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="list the runs that would execute")
     p.add_argument("--progress", action="store_true",
                    help="show each run's progress bar")
+    p.add_argument("--plot", action="store_true",
+                   help="also save a bar chart (ours vs paper) next to the table")
     _add_common(p)
     p.set_defaults(func=_cmd_bench)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional, Union
 
@@ -12,7 +12,7 @@ from torch import Tensor
 if TYPE_CHECKING:  # pragma: no cover
     import matplotlib.figure
 
-__all__ = ["plot_embedding", "plot_loss", "project_2d"]
+__all__ = ["plot_comparison", "plot_embedding", "plot_loss", "project_2d"]
 
 
 def _pyplot():
@@ -120,6 +120,63 @@ def plot_embedding(z: Tensor, y: Optional[Tensor] = None,
     ax.set_xticks([])
     ax.set_yticks([])
     ax.set_title(title or f"{method.upper()} of the embeddings")
+    fig.tight_layout()
+    if path is not None:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(path, dpi=130)
+        plt.close(fig)
+    return fig
+
+
+def plot_comparison(results: Mapping[str, Mapping[str, Mapping[str, float]]],
+                    path: Union[str, Path, None] = None,
+                    metric: str = "accuracy (%)", title: Optional[str] = None,
+                    show_paper: bool = True) -> matplotlib.figure.Figure:
+    """Grouped bar chart comparing methods on datasets, with error bars.
+
+    Args:
+        results (Mapping): ``{method: {dataset: {"mean", "std"[, "paper",
+            "paper_std"]}}}``, e.g. from :func:`gcl.bench.summarize`.
+        path (str or Path, optional): Save the figure there.
+        metric (str, optional): y-axis label.
+        title (str, optional): Figure title.
+        show_paper (bool, optional): Add a hatched bar for each published
+            value present. (default: :obj:`True`)
+
+    Returns:
+        matplotlib.figure.Figure: The figure.
+    """
+    plt = _pyplot()
+    datasets = sorted({d for per in results.values() for d in per})
+    series = []  # (label, means, stds, hatch)
+    for method, per in results.items():
+        series.append((method, [per.get(d, {}).get("mean", np.nan)
+                                for d in datasets],
+                       [per.get(d, {}).get("std", 0.0) or 0.0 for d in datasets],
+                       None))
+        if show_paper:
+            paper = [per.get(d, {}).get("paper") for d in datasets]
+            if any(p is not None for p in paper):
+                series.append((f"{method} (paper)",
+                               [np.nan if p is None else p for p in paper],
+                               [per.get(d, {}).get("paper_std") or 0.0
+                                for d in datasets], "//"))
+    fig, ax = plt.subplots(figsize=(1.6 + 1.2 * len(datasets), 3.6))
+    width = 0.8 / max(len(series), 1)
+    x = np.arange(len(datasets))
+    for i, (label, means, stds, hatch) in enumerate(series):
+        ax.bar(x + (i - (len(series) - 1) / 2) * width, means, width,
+               yerr=stds, capsize=2, label=label, hatch=hatch,
+               alpha=0.6 if hatch else 0.9)
+    ax.set_xticks(x, datasets)
+    ax.set_ylabel(metric)
+    finite = [m for _, ms, _, _ in series for m in ms if np.isfinite(m)]
+    if finite:
+        ax.set_ylim(max(0.0, min(finite) - 10), min(100.0, max(finite) + 5))
+    ax.legend(fontsize=7, frameon=False)
+    ax.grid(axis="y", alpha=0.3)
+    if title:
+        ax.set_title(title)
     fig.tight_layout()
     if path is not None:
         Path(path).parent.mkdir(parents=True, exist_ok=True)

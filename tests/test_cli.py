@@ -75,3 +75,24 @@ def test_update_readme_block(tmp_path):
     text = readme.read_text()
     assert "| 1 | 2 |" in text and "old" not in text and text.endswith("y\n")
     assert not update_readme(results, tmp_path / "missing.md")
+
+
+def test_eval_clustering_and_ranking(tmp_path, capsys):
+    z = torch.randn(2708, 8)
+    torch.save(z, tmp_path / "z.pt")
+    assert main(["eval", "--embeddings", str(tmp_path / "z.pt"), "--dataset",
+                 "Cora", "--task", "clustering", "--runs", "1"]) == 0
+    assert "kmeans" in capsys.readouterr().out
+    users, items = torch.randn(3, 4), torch.randn(5, 4)
+    torch.save(users, tmp_path / "u.pt")
+    torch.save(items, tmp_path / "i.pt")
+    (tmp_path / "rec").mkdir()
+    (tmp_path / "rec" / "train.txt").write_text("0 1 2\n1 0\n2 4\n")
+    (tmp_path / "rec" / "test.txt").write_text("0 3\n1 4 2\n2 1\n")
+    assert main(["eval", "--embeddings", str(tmp_path / "u.pt"), "--task",
+                 "ranking", "--item-embeddings", str(tmp_path / "i.pt"),
+                 "--interactions", str(tmp_path / "rec"), "--ks", "2"]) == 0
+    assert "recall@2" in capsys.readouterr().out
+    with pytest.raises(SystemExit, match="training edges"):
+        main(["eval", "--embeddings", str(tmp_path / "z.pt"), "--dataset",
+              "Cora", "--task", "link"])
