@@ -16,6 +16,7 @@ import numpy as np
 from torch import Tensor
 
 from gcl.eval.result import EvalResult
+from gcl.eval.validation import check_embeddings, check_runs
 
 __all__ = ["clustering", "cluster_accuracy", "match_clusters"]
 
@@ -211,21 +212,10 @@ def clustering(
     """
     if backend not in _BACKENDS:
         raise ValueError(f"backend must be one of {_BACKENDS}, got {backend!r}")
-    if isinstance(runs, bool) or not isinstance(runs, (int, np.integer)) or runs < 1:
-        raise ValueError(f"runs must be a positive integer, got {runs!r}")
+    runs = check_runs(runs, runs)
     if n_init < 1 or max_iter < 1:
         raise ValueError(f"n_init and max_iter must be >= 1, got {n_init}, {max_iter}")
-    x = z.detach().cpu().numpy() if isinstance(z, Tensor) else np.asarray(z)
-    if x.ndim != 2 or x.shape[0] == 0 or x.shape[1] == 0:
-        raise ValueError(
-            f"z must be a non-empty 2-D [num_nodes, dim] array, got shape {x.shape}")
-    if not np.issubdtype(x.dtype, np.floating):
-        raise ValueError(f"z must be floating point, got dtype {x.dtype}")
-    bad = ~np.isfinite(x).all(1)
-    if bad.any():
-        raise ValueError(
-            f"z contains NaN or inf in {int(bad.sum())} of {x.shape[0]} rows "
-            f"(first rows: {np.flatnonzero(bad)[:5].tolist()})")
+    x = check_embeddings(z).cpu().numpy()
     labels = _as_labels(y, "y")
     if labels.size != x.shape[0]:
         raise ValueError(

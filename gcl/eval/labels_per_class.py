@@ -24,6 +24,7 @@ from torch import Tensor
 from gcl.eval.linear_probe import LinearProbe
 from gcl.eval.metrics import batched_classification_metrics
 from gcl.eval.result import EvalResult
+from gcl.eval.validation import check_embeddings, check_labels, check_runs
 
 __all__ = ["labels_per_class", "load_heco_splits", "ovr_auc"]
 
@@ -107,36 +108,9 @@ def ovr_auc(y_true: Any, proba: Any) -> float:
 
 
 def _check_inputs(z: Any, y: Any) -> tuple[Tensor, Tensor, int]:
-    if not isinstance(z, Tensor):
-        z = torch.as_tensor(np.asarray(z))
-    if not isinstance(y, Tensor):
-        y = torch.as_tensor(np.asarray(y))
-    if z.dim() != 2 or z.size(0) == 0 or z.size(1) == 0:
-        raise ValueError(f"z must be a non-empty 2-D [num_nodes, dim] tensor, got "
-                         f"shape {tuple(z.shape)}")
-    if not z.is_floating_point():
-        raise ValueError(f"z must be a floating-point tensor, got dtype {z.dtype}")
-    bad = ~torch.isfinite(z).all(1)
-    if bad.any():
-        raise ValueError(f"z contains NaN or inf in {int(bad.sum())} of {z.size(0)} "
-                         f"rows (first rows: {bad.nonzero().view(-1)[:5].tolist()})")
-    if y.dim() != 1:
-        raise ValueError(f"y must be 1-D [num_nodes], got shape {tuple(y.shape)}")
-    if y.is_floating_point():
-        if not torch.equal(y, y.round()):
-            raise ValueError("y must hold integer class labels")
-        y = y.long()  # HeCo's ACM labels.npy is float64
-    if y.dtype == torch.bool or y.is_complex():
-        raise ValueError(f"y must hold integer class labels, got dtype {y.dtype}")
-    if y.numel() != z.size(0):
-        raise ValueError(f"y has {y.numel()} labels but z has {z.size(0)} rows; they "
-                         f"must match (one label per node)")
-    y = y.detach().cpu().long()
-    if (y < 0).any():
-        raise ValueError("y must be in 0..C-1 (negative labels found)")
-    if torch.unique(y).numel() < 2:
-        raise ValueError("y has fewer than 2 classes")
-    return z.detach().cpu().to(torch.float32), y, int(y.max()) + 1
+    z = check_embeddings(z).cpu().to(torch.float32)
+    y = check_labels(y, z.size(0), allow_integral_float=True)
+    return z, y, int(y.max()) + 1
 
 
 def _draw_split(y: Tensor, k: int, c: int, val_size: int, test_size: int,
@@ -300,8 +274,7 @@ def labels_per_class(
     """
     z, y, c = _check_inputs(z, y)
     n = z.size(0)
-    if isinstance(runs, bool) or not isinstance(runs, (int, np.integer)) or runs < 1:
-        raise ValueError(f"runs must be a positive integer, got {runs!r}")
+    runs = check_runs(runs, runs)
     if epochs < 1:
         raise ValueError(f"epochs must be >= 1, got {epochs}")
     if shots is None:

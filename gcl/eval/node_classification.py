@@ -39,6 +39,7 @@ from gcl.eval.linear_probe import train_linear_probe
 from gcl.eval.metrics import classification_metrics
 from gcl.eval.result import EvalResult
 from gcl.eval.splits import get_masks, masks_to_splits, random_split
+from gcl.eval.validation import check_embeddings, check_labels, check_runs
 
 __all__ = [
     "PROTOCOLS",
@@ -51,52 +52,9 @@ __all__ = [
 
 def _check_inputs(z: Any, y: Any) -> tuple[Tensor, Tensor, int]:
     """Validates embeddings and labels; returns CPU float32 z, long y and C."""
-    if not isinstance(z, Tensor):
-        z = torch.as_tensor(np.asarray(z))
-    if not isinstance(y, Tensor):
-        y = torch.as_tensor(np.asarray(y))
-    if z.dim() != 2 or z.size(0) == 0 or z.size(1) == 0:
-        raise ValueError(
-            f"z must be a non-empty 2-D [num_nodes, dim] tensor, got shape "
-            f"{tuple(z.shape)}")
-    if not z.is_floating_point():
-        raise ValueError(f"z must be a floating-point tensor, got dtype {z.dtype}")
-    z = z.detach().cpu()
-    bad = ~torch.isfinite(z)
-    if bad.any():
-        rows = bad.any(1).nonzero().view(-1)
-        raise ValueError(
-            f"z contains NaN or inf in {rows.numel()} of {z.size(0)} rows (first "
-            f"rows: {rows[:5].tolist()}); the encoder diverged or the input has "
-            f"non-finite features")
-    if y.dim() != 1:
-        raise ValueError(f"y must be 1-D [num_nodes], got shape {tuple(y.shape)}")
-    if y.is_floating_point() or y.is_complex() or y.dtype == torch.bool:
-        raise ValueError(
-            f"y must hold integer class labels (torch.long), got dtype {y.dtype}")
-    if y.numel() != z.size(0):
-        raise ValueError(
-            f"y has {y.numel()} labels but z has {z.size(0)} rows; they must "
-            f"match (one label per node)")
-    y = y.detach().cpu().long()
-    if (y < 0).any():
-        raise ValueError(
-            f"y has {int((y < 0).sum())} negative labels; labels must be in "
-            f"0..C-1 (unlabelled nodes are not supported)")
-    num_classes = int(y.max()) + 1
-    if torch.unique(y).numel() < 2:
-        raise ValueError(
-            f"y has fewer than 2 classes ({torch.unique(y).tolist()}); "
-            f"classification needs at least 2")
-    return z.to(torch.float32), y, num_classes
-
-
-def _check_runs(runs: Any, default: int) -> int:
-    if runs is None:
-        return default
-    if isinstance(runs, bool) or not isinstance(runs, (int, np.integer)) or runs < 1:
-        raise ValueError(f"runs must be a positive integer, got {runs!r}")
-    return int(runs)
+    z = check_embeddings(z).cpu().to(torch.float32)
+    y = check_labels(y, z.size(0))
+    return z, y, int(y.max()) + 1
 
 
 def grace_protocol(
@@ -168,7 +126,7 @@ def grace_protocol(
                           "pip install scikit-learn") from e
 
     z, y, num_classes = _check_inputs(z, y)
-    runs = _check_runs(runs, 3)
+    runs = check_runs(runs, 3)
     if not 0.0 < train_ratio < 1.0:
         raise ValueError(f"train_ratio must be in (0, 1), got {train_ratio}")
     n = z.size(0)
@@ -294,7 +252,7 @@ def linear_probe_protocol(
         EvalResult: Test ``accuracy``, ``micro_f1``, ``macro_f1`` per split.
     """
     z, y, num_classes = _check_inputs(z, y)
-    runs = _check_runs(runs, 10)
+    runs = check_runs(runs, 10)
     gen = torch.Generator().manual_seed(seed)
     splits = [random_split(z.size(0), train, val, generator=gen)
               for _ in range(runs)]
@@ -388,7 +346,7 @@ def public_protocol(
                 f"{name} has {torch.as_tensor(m).size(0)} entries but z has "
                 f"{z.size(0)} rows")
     columns = masks_to_splits(*masks)
-    runs = _check_runs(runs, 10 if len(columns) == 1 else 1)
+    runs = check_runs(runs, 10 if len(columns) == 1 else 1)
     splits = [s for s in columns for _ in range(runs)]
     gen = torch.Generator().manual_seed(seed)
     res = train_linear_probe(

@@ -18,6 +18,7 @@ import torch
 from torch import Tensor
 
 from gcl.eval.result import EvalResult
+from gcl.eval.validation import check_embeddings
 
 __all__ = ["ranking", "load_interactions", "Interactions"]
 
@@ -133,18 +134,7 @@ def _gather_rows(indptr: Tensor, indices: Tensor,
 
 
 def _check_emb(emb: Any, name: str) -> Tensor:
-    if not isinstance(emb, Tensor):
-        emb = torch.as_tensor(np.asarray(emb))
-    if emb.dim() != 2 or emb.size(0) == 0 or emb.size(1) == 0:
-        raise ValueError(f"{name} must be a non-empty 2-D tensor, got shape "
-                         f"{tuple(emb.shape)}")
-    if not emb.is_floating_point():
-        raise ValueError(f"{name} must be floating point, got dtype {emb.dtype}")
-    bad = ~torch.isfinite(emb).all(1)
-    if bad.any():
-        raise ValueError(f"{name} contains NaN or inf in {int(bad.sum())} rows "
-                         f"(first rows: {bad.nonzero().view(-1)[:5].tolist()})")
-    return emb.detach()
+    return check_embeddings(emb, name)
 
 
 @torch.no_grad()
