@@ -5,8 +5,6 @@
 # OpenMP threads from spin-waiting when something else shares the cores.
 set -u
 cd "$(dirname "$0")/.."
-# Set GCL_FROZEN to a copy of the package to keep edits out of running benchmarks.
-[ -n "${GCL_FROZEN:-}" ] && export PYTHONPATH="$GCL_FROZEN"
 export GCL_DATA="${GCL_DATA:-$(cd .. && pwd)/shared/data}" OMP_WAIT_POLICY=PASSIVE
 G=".venv/bin/gcl bench grace"
 $G --datasets Cora CiteSeer --seeds 5
