@@ -9,6 +9,7 @@ the registry.
 
 from gcl.datasets.errors import DatasetNotFoundError
 from gcl.datasets.loader import available, load, raw_dir
+from gcl.datasets.ogb_link import OGB_LINK_FEATURES, load_ogb_link, ogb_link_dir
 from gcl.datasets.paths import cache_dir, data_root
 from gcl.datasets.registry import DATASETS, DatasetSpec, get_spec, known_names
 from gcl.datasets.row_normalize_features import RowNormalizeFeatures
@@ -24,5 +25,8 @@ __all__ = [
     "get_spec",
     "known_names",
     "load",
+    "load_ogb_link",
+    "OGB_LINK_FEATURES",
+    "ogb_link_dir",
     "raw_dir",
 ]

@@ -3,6 +3,13 @@
 from gcl.eval.clustering import cluster_accuracy, clustering, match_clusters
 from gcl.eval.labels_per_class import labels_per_class, load_heco_splits, ovr_auc
 from gcl.eval.linear_probe import LinearProbe, ProbeResult, train_linear_probe
+from gcl.eval.link_prediction import (
+    SCORERS,
+    link_prediction,
+    ogb_link_prediction,
+    score_links,
+    split_edges,
+)
 from gcl.eval.metrics import batched_classification_metrics, classification_metrics
 from gcl.eval.node_classification import (
     PROTOCOLS,
@@ -26,6 +33,11 @@ __all__ = [
     "labels_per_class",
     "load_heco_splits",
     "ovr_auc",
+    "link_prediction",
+    "ogb_link_prediction",
+    "score_links",
+    "split_edges",
+    "SCORERS",
     "node_classification",
     "PROTOCOLS",
     "grace_protocol",

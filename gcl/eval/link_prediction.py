@@ -35,6 +35,7 @@ and test numbers. Nothing is ever selected on test edges.
 
 from __future__ import annotations
 
+import copy
 import random
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -47,6 +48,7 @@ from torch import Tensor
 from torch_geometric.data import Data
 
 from gcl.eval.result import EvalResult
+from gcl.eval.validation import check_embeddings, check_runs
 
 __all__ = [
     "SCORERS",
@@ -87,23 +89,7 @@ def _seeded(seed: int) -> Iterator[None]:
 
 
 def _check_z(z: Any) -> Tensor:
-    if not isinstance(z, Tensor):
-        z = torch.as_tensor(np.asarray(z))
-    if z.dim() != 2 or z.size(0) == 0 or z.size(1) == 0:
-        raise ValueError(
-            f"z must be a non-empty 2-D [num_nodes, dim] tensor, got shape "
-            f"{tuple(z.shape)}")
-    if not z.is_floating_point():
-        raise ValueError(f"z must be a floating-point tensor, got dtype {z.dtype}")
-    z = z.detach()
-    bad = ~torch.isfinite(z)
-    if bad.any():
-        rows = bad.any(1).nonzero().view(-1)
-        raise ValueError(
-            f"z contains NaN or inf in {rows.numel()} of {z.size(0)} rows (first "
-            f"rows: {rows[:5].tolist()}); the encoder diverged or the input has "
-            f"non-finite features")
-    return z.to(torch.float32)
+    return check_embeddings(z).to(torch.float32)
 
 
 def _check_edges(edges: Any, num_nodes: int, name: str,
@@ -232,6 +218,13 @@ def _check_batch_size(batch_size: Any) -> int:
     return int(batch_size)
 
 
+def _check_max_train_edges(value: Any) -> None:
+    if value is not None and (isinstance(value, bool) or not isinstance(
+            value, (int, np.integer)) or value < 1):
+        raise ValueError(f"max_train_edges must be a positive integer or None, got "
+                         f"{value!r}")
+
+
 def _c_grid(c_grid: Sequence[float] | None) -> list[float]:
     grid = list(_DEFAULT_C_GRID if c_grid is None else c_grid)
     if not grid or any(not np.isfinite(c) or c <= 0 for c in grid):
@@ -255,6 +248,14 @@ def _clean_undirected(data: Data) -> tuple[Data, dict[str, int]]:
     if n is None or n == 0:
         raise ValueError("data has no nodes: link prediction needs a graph")
     ei = _check_edges(data.edge_index, n, "data.edge_index", allow_empty=True)
+    for k in data.keys():
+        v = data[k]
+        if (isinstance(v, Tensor) and v.layout != torch.strided) or \
+                type(v).__name__ == "SparseTensor":
+            raise ValueError(
+                f"data.{k} is a sparse matrix, i.e. graph structure that the edge "
+                f"split cannot filter (held-out edges would leak through it); "
+                f"remove it and keep the graph in edge_index")
     keys = [k for k in data.keys()
             if k != "edge_index" and k not in _LABEL_KEYS and data.is_edge_attr(k)
             and isinstance(data[k], Tensor)]
@@ -266,7 +267,7 @@ def _clean_undirected(data: Data) -> tuple[Data, dict[str, int]]:
         ei_u, attrs = to_undirected(ei_nl, attrs, num_nodes=n, reduce="mean")
     else:
         ei_u = to_undirected(ei_nl, num_nodes=n)
-    out = data.clone() if attrs else Data(**{k: data[k] for k in data.keys()})
+    out = copy.copy(data)  # shallow: node tensors are shared, never modified
     for k in _LABEL_KEYS:
         if k in out:
             del out[k]
@@ -338,7 +339,7 @@ def split_edges(
                         f"{type(data).__name__}")
     if data.get("edge_index") is None:
         raise ValueError("data.edge_index is missing")
-    graph, facts = _clean_undirected(data.cpu() if data.is_cuda else data)
+    graph, facts = _clean_undirected(copy.copy(data).cpu() if data.is_cuda else data)
     m = facts["num_undirected_edges"]
     n_val, n_test = int(float(val) * m), int(float(test) * m)
     if n_val < 1 or n_test < 1 or m - n_val - n_test < 1:
@@ -423,6 +424,7 @@ def score_links(
     scorers: Scorers = SCORERS,
     seed: int = 0,
     c_grid: Sequence[float] | None = None,
+    max_train_edges: int | None = None,
     batch_size: int = 65536,
 ) -> EvalResult:
     r"""Scores precomputed embeddings on a link split (protocol ``"link_auc"``).
@@ -453,6 +455,9 @@ def score_links(
             (default: ``0``)
         c_grid (Sequence[float], optional): :math:`C` values for
             ``"hadamard_lr"``. (default: ``(0.01, 0.1, 1, 10, 100)``)
+        max_train_edges (int, optional): Cap on ``"hadamard_lr"``'s positive
+            training edges (a seeded random subset), for large graphs;
+            :obj:`None` uses all. (default: :obj:`None`)
         batch_size (int, optional): Pairs scored at a time. (default: ``65536``)
 
     Returns:
@@ -463,6 +468,7 @@ def score_links(
     """
     z = _check_z(z)
     batch_size = _check_batch_size(batch_size)
+    _check_max_train_edges(max_train_edges)
     if len(split) != 3:
         raise ValueError(f"split must be (train_data, val_data, test_data), got "
                          f"{len(split)} items")
@@ -470,8 +476,11 @@ def score_links(
     n = z.size(0)
     for part, name in ((train_data, "train_data"), (val_data, "val_data"),
                        (test_data, "test_data")):
-        if part.num_nodes is not None and part.num_nodes != n:
-            raise ValueError(f"{name} has {part.num_nodes} nodes but z has {n} rows")
+        # Only a stated node count (num_nodes or x), never PyG's guess from edges.
+        if "num_nodes" in part or part.get("x") is not None:
+            if part.num_nodes != n:
+                raise ValueError(
+                    f"{name} has {part.num_nodes} nodes but z has {n} rows")
     train_pos = _check_edges(train_data.get("pos_edge_label_index"), n,
                              "train_data.pos_edge_label_index")
     train_graph = _check_edges(train_data.get("edge_index"), n,
@@ -483,7 +492,7 @@ def score_links(
                          f"{name}_data.{s}_edge_label_index") for s in ("pos", "neg"))
     selected, table = _score_all(
         z, _resolve_scorers(scorers), train_pos, train_graph, parts, _auc_ap,
-        "auc", seed, _c_grid(c_grid), batch_size, None)
+        "auc", seed, _c_grid(c_grid), batch_size, max_train_edges)
     best = table[selected]
     details = {
         "selected": selected,
@@ -502,7 +511,7 @@ def score_links(
 
 def _message_passing_graph(train_data: Data) -> Data:
     """``train_data`` without the supervision attributes: what the method sees."""
-    graph = train_data.clone()
+    graph = copy.copy(train_data)
     for k in _LABEL_KEYS:
         if k in graph:
             del graph[k]
@@ -525,6 +534,7 @@ def link_prediction(
     runs: int = 1,
     scorers: Scorers = SCORERS,
     c_grid: Sequence[float] | None = None,
+    max_train_edges: int | None = None,
     batch_size: int = 65536,
 ) -> EvalResult:
     r"""Link prediction with held-out edges, encoder trained on the training graph.
@@ -554,8 +564,7 @@ def link_prediction(
         ...     data,
         ...     lambda m, g: gcl.fit(m, g, epochs=200, lr=5e-4, seed=0,
         ...                          progress=False))
-        >>> print(res)  # doctest: +SKIP
-        link_auc: auc 93.10 ± 0.00 (ap 92.70 ± 0.00) over 1 run
+        >>> res["auc"], res.details["selected"]  # doctest: +SKIP
 
     Args:
         method (Method or Callable[[Data], Method]): The method, or a factory
@@ -579,6 +588,8 @@ def link_prediction(
             (default: all of :data:`SCORERS`)
         c_grid (Sequence[float], optional): :math:`C` grid of
             ``"hadamard_lr"``. (default: ``(0.01, 0.1, 1, 10, 100)``)
+        max_train_edges (int, optional): See :func:`score_links`.
+            (default: :obj:`None`)
         batch_size (int, optional): Pairs scored at a time. (default: ``65536``)
 
     Returns:
@@ -596,8 +607,7 @@ def link_prediction(
             "link_prediction trains the method on the training graph itself; for "
             "precomputed embeddings use split = split_edges(data) and "
             "score_links(z, split), with z computed from split[0] only")
-    if isinstance(runs, bool) or not isinstance(runs, (int, np.integer)) or runs < 1:
-        raise ValueError(f"runs must be a positive integer, got {runs!r}")
+    runs = check_runs(runs, 1)
     if not callable(train_fn):
         raise TypeError(f"train_fn must be callable (method, graph) -> Any, got "
                         f"{type(train_fn).__name__}")
@@ -607,6 +617,8 @@ def link_prediction(
                         f"got {type(method).__name__}")
     _resolve_scorers(scorers)  # fail before training
     _c_grid(c_grid)
+    _check_max_train_edges(max_train_edges)
+    _check_batch_size(batch_size)
     per_split, run_details = [], []
     for r in range(int(runs)):
         split = split_edges(data, val=val, test=test, seed=seed + r)
@@ -623,7 +635,7 @@ def link_prediction(
         train_fn(model, graph)
         z = model.embed(graph.to(_device_of(model)))
         res = score_links(z, split, scorers=scorers, seed=seed + r, c_grid=c_grid,
-                          batch_size=batch_size)
+                          max_train_edges=max_train_edges, batch_size=batch_size)
         per_split.append(res.per_split[0])
         run_details.append(res.details)
     details = {
@@ -722,9 +734,7 @@ def ogb_link_prediction(
     ks = [int(k) for k in ks]
     if not ks or any(k < 1 for k in ks) or len(set(ks)) != len(ks):
         raise ValueError(f"ks must be distinct positive integers, got {ks!r}")
-    if max_train_edges is not None and max_train_edges < 1:
-        raise ValueError(f"max_train_edges must be positive or None, got "
-                         f"{max_train_edges!r}")
+    _check_max_train_edges(max_train_edges)
     evaluator = Evaluator(name)
     if not evaluator.eval_metric.startswith("hits@"):
         raise ValueError(f"{name} is evaluated by {evaluator.eval_metric!r}, not "
