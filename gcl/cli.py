@@ -30,10 +30,12 @@ def _cmd_train(args: argparse.Namespace) -> int:
                          epochs=args.epochs, overrides=args.set, root=args.root,
                          device=args.device, protocol=args.protocol,
                          progress=not args.quiet, checkpoint=ckpt,
-                         resume=args.resume)
+                         resume=args.resume, tasks=args.task)
     print(f"{exp.config['method']} on {exp.config['dataset']} (seed "
           f"{exp.config['seed']}, {exp.history.epochs} epochs, "
           f"{exp.history.seconds_per_epoch:.3f} s/epoch): {exp.result}")
+    for name, res in exp.extra.items():
+        print(f"  {name}: {res}")
     if not args.no_save:
         exp.save(out, plot=True)
         if args.plot:
@@ -103,6 +105,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         return 0
     seeds = args.seed_list if args.seed_list else list(range(args.seeds))
     run_bench(args.method, args.datasets, seeds, epochs=args.epochs,
+              tasks=args.task,
               overrides=args.set, runs_dir=args.runs_dir,
               results_dir=args.results_dir, device=args.device, root=args.root,
               progress=args.progress, dry_run=args.dry_run, readme=readme)
@@ -156,6 +159,11 @@ def build_parser() -> argparse.ArgumentParser:
                    "(repeatable)")
     p.add_argument("--protocol", default=None,
                    help="override the evaluation protocol")
+    p.add_argument("--task", nargs="+", default=["classification"],
+                   choices=["classification", "clustering", "link"],
+                   help="evaluations: classification (config protocol), "
+                   "clustering (k-means), link (retrains on 85%% of the edges, "
+                   "AUC/AP on held-out edges); default classification")
     p.add_argument("--out", default=None,
                    help="output folder (default runs/METHOD/DATASET/seedS)")
     p.add_argument("--resume", action="store_true",
@@ -213,6 +221,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="config override (repeatable)")
     p.add_argument("--runs-dir", default="benchmarks/runs")
     p.add_argument("--results-dir", default="benchmarks/results")
+    p.add_argument("--task", nargs="+", default=["classification"],
+                   choices=["classification", "clustering", "link"],
+                   help="evaluations of each run (default classification); "
+                   "clustering and link add columns to the table")
     p.add_argument("--render-only", action="store_true",
                    help="only re-render the results table")
     p.add_argument("--dry-run", action="store_true",

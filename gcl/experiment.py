@@ -28,7 +28,7 @@ from torch import Tensor
 import gcl
 from gcl.config import load_config
 from gcl.datasets import load
-from gcl.eval import EvalResult, node_classification
+from gcl.eval import EvalResult, clustering, link_prediction, node_classification
 from gcl.methods import METHODS, Method
 from gcl.train import History, fit, resolve_device
 
@@ -92,6 +92,7 @@ class Experiment:
     eval_seconds: float
     peak_memory_mb: float
     machine: dict = field(default_factory=dict)
+    extra: dict = field(default_factory=dict)
 
     def record(self) -> dict[str, Any]:
         """A JSON-serialisable summary (metrics, protocol, timing, machine)."""
@@ -107,6 +108,11 @@ class Experiment:
             "peak_memory_mb": self.peak_memory_mb,
             "final_loss": self.history.loss[-1] if self.history.loss else None,
             "config_source": cfg.get("source"), "machine": self.machine,
+            "tasks": {name: {"protocol": r.protocol, "metrics": r.metrics,
+                             "std": r.std,
+                             **({"selected": r.details["selected"]}
+                                if "selected" in r.details else {})}
+                      for name, r in self.extra.items()},
         }
 
     def save(self, out: Union[str, Path], plot: bool = True) -> Path:
@@ -134,7 +140,8 @@ def run_experiment(method: str, dataset: str, *, seed: Optional[int] = None,
                    root: Optional[str] = None, device: str = "auto",
                    protocol: Optional[str] = None, progress: bool = True,
                    checkpoint: Union[str, Path, None] = None,
-                   resume: bool = False) -> Experiment:
+                   resume: bool = False,
+                   tasks: Iterable[str] = ("classification",)) -> Experiment:
     """Trains and evaluates ``method`` on ``dataset`` with its config.
 
     Args:
@@ -150,7 +157,18 @@ def run_experiment(method: str, dataset: str, *, seed: Optional[int] = None,
         progress (bool, optional): Show the progress bar.
         checkpoint (str or Path, optional): Checkpoint file for :func:`fit`.
         resume (bool, optional): Resume from ``checkpoint``.
+        tasks (Iterable[str], optional): Evaluations to run besides training:
+            ``"classification"`` (the config's protocol), ``"clustering"``
+            (k-means on the same embeddings) and ``"link"`` (a second model
+            trained on the 85 % training edges only, scored on held-out
+            edges; see :func:`gcl.eval.link_prediction`). The first task is
+            the experiment's main ``result``. (default: classification)
     """
+    tasks = list(tasks)
+    unknown = set(tasks) - {"classification", "clustering", "link"}
+    if not tasks or unknown:
+        raise ValueError(f"unknown tasks {sorted(unknown)}; choose from "
+                         f"classification, clustering, link")
     extra = list(overrides)
     if seed is not None:
         extra.append(f"seed={seed}")
@@ -175,8 +193,24 @@ def run_experiment(method: str, dataset: str, *, seed: Optional[int] = None,
     z = model.embed(data.to(dev))
     eval_kw = {k: v for k, v in cfg["eval"].items() if k != "protocol"}
     t0 = time.perf_counter()
-    result = node_classification(z, data.y, protocol=cfg["eval"]["protocol"],
-                                 seed=cfg["seed"], data=data, **eval_kw)
+    results = {}
+    for task in tasks:
+        if task == "classification":
+            results[task] = node_classification(
+                z, data.y, protocol=cfg["eval"]["protocol"], seed=cfg["seed"],
+                data=data, **eval_kw)
+        elif task == "clustering":
+            results[task] = clustering(z, data.y, seed=cfg["seed"])
+        else:
+            results[task] = link_prediction(
+                lambda g: build_method(cfg, g.num_features), data.cpu(),
+                lambda m, g: fit(m, g, epochs=cfg["train"]["epochs"],
+                                 lr=cfg["train"]["lr"],
+                                 weight_decay=cfg["train"].get("weight_decay",
+                                                               0.0),
+                                 device=dev, seed=cfg["seed"], progress=False),
+                seed=cfg["seed"])
     eval_s = time.perf_counter() - t0
-    return Experiment(cfg, model, history, z.cpu(), result, train_s, eval_s,
-                      peak, machine_info(dev))
+    main = results.pop(tasks[0])
+    return Experiment(cfg, model, history, z.cpu(), main, train_s, eval_s,
+                      peak, machine_info(dev), results)

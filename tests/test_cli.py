@@ -96,3 +96,21 @@ def test_eval_clustering_and_ranking(tmp_path, capsys):
     with pytest.raises(SystemExit, match="training edges"):
         main(["eval", "--embeddings", str(tmp_path / "z.pt"), "--dataset",
               "Cora", "--task", "link"])
+
+
+def test_bench_tasks_add_clustering_and_link_rows(tmp_path):
+    runs, results = tmp_path / "runs", tmp_path / "results"
+    kw = dict(epochs=2, overrides=["model.hidden_channels=8",
+                                   "model.proj_channels=8", "eval.runs=1"],
+              runs_dir=runs, results_dir=results, device="cpu")
+    (rec,) = run_bench("grace", ["Cora"], [0], **kw)
+    assert "clustering" not in json.loads(rec.read_text())["tasks"]
+    # Asking for more tasks re-runs the seed (its record lacks them).
+    run_bench("grace", ["Cora"], [0], tasks=["classification", "clustering",
+                                              "link"], **kw)
+    tasks = json.loads(rec.read_text())["tasks"]
+    assert set(tasks) == {"clustering", "link"}
+    assert 0.0 <= tasks["link"]["metrics"]["auc"] <= 1.0
+    table = (results / "grace.md").read_text()
+    assert "| Cora | clustering | NMI / ARI / ACC |" in table
+    assert "| Cora | link | AUC / AP |" in table
