@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import torch
 from torch_geometric.data import Data
 from torch_geometric.utils import mask_feature
 
 from gcl.augment.base import Augmentor
+from gcl.augment.feature_mask import scale_sparse_values
 
 __all__ = ["FeatureDropout"]
 
@@ -39,8 +41,14 @@ class FeatureDropout(Augmentor):
             return data
         if data.x is None:
             raise ValueError("FeatureDropout needs node features data.x")
-        x, _ = mask_feature(data.x, p=self.p, mode="all")
-        data.x = x / (1.0 - self.p) if self.rescale else x
+        scale = 1.0 / (1.0 - self.p) if self.rescale else 1.0
+        if data.x.is_sparse:  # one draw per stored (non-zero) entry
+            x = data.x.coalesce()
+            keep = torch.rand(x.values().size(0), device=x.device) >= self.p
+            data.x = scale_sparse_values(x, keep * scale)
+        else:
+            x, _ = mask_feature(data.x, p=self.p, mode="all")
+            data.x = x * scale if self.rescale else x
         return data
 
     def __repr__(self) -> str:

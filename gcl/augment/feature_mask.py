@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
+import torch
+from torch import Tensor
 from torch_geometric.data import Data
 from torch_geometric.utils import mask_feature
 
 from gcl.augment.base import Augmentor
 
-__all__ = ["FeatureMask"]
+__all__ = ["FeatureMask", "scale_sparse_values"]
+
+
+def scale_sparse_values(x: Tensor, factor: Tensor) -> Tensor:
+    """Returns the coalesced sparse COO ``x`` with its values multiplied by
+    ``factor`` (one entry per stored value; zeros are dropped).
+    """
+    x = x.coalesce()
+    values = x.values() * factor.to(x.dtype)
+    keep = values != 0
+    return torch.sparse_coo_tensor(x.indices()[:, keep], values[keep], x.shape,
+                                   is_coalesced=True, check_invariants=False)
 
 
 class FeatureMask(Augmentor):
@@ -17,7 +30,8 @@ class FeatureMask(Augmentor):
     <https://arxiv.org/abs/2006.04131>`_ (GRACE): one mask
     :math:`m \in \{0, 1\}^F`, :math:`m_f \sim \text{Bernoulli}(1 - p)`, is
     drawn per view and applied to every node, :math:`\tilde{X} = X \,
-    \text{diag}(m)`. No rescaling. Uses PyG's ``mask_feature(mode='col')``.
+    \text{diag}(m)`. No rescaling. Uses PyG's ``mask_feature(mode='col')``;
+    a sparse COO ``x`` stays sparse, with the same random draw.
 
     Args:
         p (float): Probability of masking a column, in :math:`[0, 1]`.
@@ -36,7 +50,11 @@ class FeatureMask(Augmentor):
             return data
         if data.x is None:
             raise ValueError("FeatureMask needs node features data.x")
-        data.x, _ = mask_feature(data.x, p=self.p, mode="col")
+        if data.x.is_sparse:  # same draw as mask_feature(mode="col")
+            keep = torch.rand(data.x.size(1), device=data.x.device) >= self.p
+            data.x = scale_sparse_values(data.x, keep[data.x.indices()[1]])
+        else:
+            data.x, _ = mask_feature(data.x, p=self.p, mode="col")
         return data
 
     def __repr__(self) -> str:

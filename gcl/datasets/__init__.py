@@ -13,12 +13,14 @@ from gcl.datasets.ogb_link import OGB_LINK_FEATURES, load_ogb_link, ogb_link_dir
 from gcl.datasets.paths import cache_dir, data_root
 from gcl.datasets.registry import DATASETS, DatasetSpec, get_spec, known_names
 from gcl.datasets.row_normalize_features import RowNormalizeFeatures
+from gcl.datasets.sparse_features import SparseFeatures
 
 __all__ = [
     "DATASETS",
     "DatasetNotFoundError",
     "DatasetSpec",
     "RowNormalizeFeatures",
+    "SparseFeatures",
     "available",
     "cache_dir",
     "data_root",

@@ -29,6 +29,7 @@ from gcl.datasets.errors import DatasetNotFoundError
 from gcl.datasets.paths import bundled_root, cache_dir, data_root
 from gcl.datasets.registry import DATASETS, DatasetSpec, get_spec
 from gcl.datasets.row_normalize_features import RowNormalizeFeatures
+from gcl.datasets.sparse_features import SparseFeatures
 
 __all__ = ["available", "load", "raw_dir"]
 
@@ -41,8 +42,9 @@ def load(
     root: str | os.PathLike[str] | None = None,
     normalize: str | None = "pyg",
     transform: BaseTransform | None = None,
+    sparse_features: bool = False,
 ) -> Data:
-    """Load a node-classification benchmark as a single PyG ``Data``.
+    r"""Load a node-classification benchmark as a single PyG ``Data``.
 
     Known datasets (case-insensitive; aliases such as ``"amazon-photo"``,
     ``"coauthor-cs"``, ``"wiki-cs"`` work): Cora, CiteSeer, PubMed (``Planetoid``,
@@ -74,6 +76,10 @@ def load(
             features can be negative. (default: :obj:`"pyg"`)
         transform (BaseTransform, optional): Applied after the normalisation.
             (default: :obj:`None`)
+        sparse_features (bool, optional): Return ``x`` as a sparse COO tensor
+            when at most 10 % of it is non-zero (:class:`SparseFeatures`); the
+            first GCN layer then costs :math:`O(\mathrm{nnz}\, h)`.
+            (default: :obj:`False`)
 
     Returns:
         Data: ``x`` (float32, ``[N, F]``), ``edge_index`` (``[2, E]``), ``y``
@@ -119,6 +125,8 @@ def load(
         )
     if data.x.dtype != torch.float32:
         data.x = data.x.to(torch.float32)
+    if sparse_features:
+        data = SparseFeatures()(data)
     data.name = spec.name
     return data
 

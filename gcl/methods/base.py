@@ -29,7 +29,9 @@ def check_graph(data: Data) -> None:
                          f"{tuple(x.shape)} (an empty graph?)")
     if not x.is_floating_point():
         raise ValueError(f"data.x must be floating point, got {x.dtype}")
-    if not torch.isfinite(x).all():
+    if x.is_sparse and x.layout != torch.sparse_coo:
+        raise ValueError(f"a sparse data.x must be sparse COO, got {x.layout}")
+    if not torch.isfinite(x.coalesce().values() if x.is_sparse else x).all():
         raise ValueError("data.x contains NaN or inf values")
     ei = data.edge_index
     if ei is None:

@@ -45,7 +45,8 @@ class GCNEncoder(torch.nn.Module):
             fixed graph). (default: :obj:`False`)
 
     Shapes:
-        - **input:** node features :math:`(N, F)`, edge indices
+        - **input:** node features :math:`(N, F)` (dense, or sparse COO for
+          bag-of-words features), edge indices
           :math:`(2, E)`, optional edge weights :math:`(E)`
         - **output:** node embeddings :math:`(N, h)`
     """
