@@ -10,13 +10,14 @@ from torch import Tensor
 
 __all__ = ["InfoNCE", "info_nce", "info_nce_per_node"]
 
-# Rows per block when none is given: the largest B with B * N entries in about
-# 4 Mi floats (16 MiB per block matrix), at least 64 rows.
-_BLOCK_ENTRIES = 1 << 22
+# Rows per block when none is given. Measured on 2 CPU cores (forward plus
+# backward at N = 2708..7650, d = 128..256): 256 rows was fastest or within 2 %
+# of the fastest, and 3x-4x larger blocks were 20-50 % slower (cache misses).
+_DEFAULT_BLOCK = 256
 
 
 def _default_block(n: int) -> int:
-    return max(64, min(n, _BLOCK_ENTRIES // max(n, 1)))
+    return max(1, min(n, _DEFAULT_BLOCK))
 
 
 def _masked_diag_(blk: Tensor, start: int) -> Tensor:
@@ -274,8 +275,8 @@ def info_nce(
             :math:`\gamma S_j / \tau`). A per-anchor bias would cancel
             exactly, so only the sample side is needed. Not differentiated.
             (default: :obj:`None`)
-        block_size (int, optional): Rows per block; default keeps one block at
-            about 16 MiB. (default: :obj:`None`)
+        block_size (int, optional): Rows per block, so one block holds
+            ``block_size`` x :math:`2N` logits. (default: :obj:`None`, 256 rows)
 
     Returns:
         torch.Tensor: The scalar mean loss.

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Optional
 
 import torch
 from torch import Tensor
 from torch_geometric.nn import GCNConv
+from torch_geometric.utils import to_torch_csr_tensor
 
 from gcl.nn.activation import activation_resolver
 
@@ -43,6 +45,12 @@ class GCNEncoder(torch.nn.Module):
             (default: :obj:`"relu"`)
         cached (bool, optional): Cache the normalised adjacency (only for a
             fixed graph). (default: :obj:`False`)
+        sparse_propagation (bool, optional): Aggregate with one sparse-dense
+            matrix product per layer (the transposed adjacency as a CSR
+            tensor) instead of PyG's gather/scatter over an
+            :math:`E \times C` message matrix. Same values and gradients,
+            about twice as fast on the Amazon graphs.
+            (default: :obj:`True`)
 
     Shapes:
         - **input:** node features :math:`(N, F)` (dense, or sparse COO for
@@ -54,7 +62,7 @@ class GCNEncoder(torch.nn.Module):
     def __init__(self, in_channels: int, out_channels: int, num_layers: int = 2,
                  hidden_channels: Optional[int] = None,
                  activation: str | torch.nn.Module = "relu",
-                 cached: bool = False):
+                 cached: bool = False, sparse_propagation: bool = True):
         super().__init__()
         if num_layers < 1:
             raise ValueError(f"num_layers must be >= 1, got {num_layers}")
@@ -62,6 +70,7 @@ class GCNEncoder(torch.nn.Module):
         self.out_channels = out_channels
         self.num_layers = num_layers
         self.hidden_channels = hidden_channels or 2 * out_channels
+        self.sparse_propagation = sparse_propagation
         widths = ([in_channels] + [self.hidden_channels] * (num_layers - 1)
                   + [out_channels])
         self.convs = torch.nn.ModuleList(
@@ -79,6 +88,21 @@ class GCNEncoder(torch.nn.Module):
     def forward(self, x: Tensor, edge_index: Tensor,
                 edge_weight: Optional[Tensor] = None) -> Tensor:
         """Returns the node embeddings :math:`(N, h)`."""
+        if self.sparse_propagation and edge_index.dim() == 2 and not (
+                edge_index.is_sparse or edge_index.layout != torch.strided):
+            with warnings.catch_warnings():  # "sparse CSR support is in beta"
+                warnings.simplefilter("ignore", UserWarning)
+                # GCNConv takes a sparse adjacency as adj_t[target, source].
+                # Explicit unit weights make duplicate edges add up, as they
+                # do on the edge-list path (None would merge them).
+                if edge_weight is None:
+                    edge_weight = torch.ones(edge_index.size(1), dtype=x.dtype,
+                                             device=x.device)
+                adj_t = to_torch_csr_tensor(edge_index.flip(0), edge_weight,
+                                            size=(x.size(0), x.size(0)))
+            for conv in self.convs:
+                x = self.activation(conv(x, adj_t))
+            return x
         for conv in self.convs:
             x = self.activation(conv(x, edge_index, edge_weight))
         return x

@@ -59,3 +59,23 @@ def test_projection_head():
     assert head(z).shape == (6, 8)
     normed = ProjectionHead(8, 4, normalize=True)(z)
     assert torch.allclose(normed.norm(dim=1), torch.ones(6))
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_sparse_propagation_equals_edge_list_path(weighted):
+    # Directed view (as after per-entry edge dropping), optional weights.
+    torch.manual_seed(1)
+    n = 50
+    ei = torch.randint(0, n, (2, 300))
+    ei = ei[:, ei[0] != ei[1]]
+    w = torch.rand(ei.size(1)) if weighted else None
+    x = torch.randn(n, 6, requires_grad=True)
+    fast = GCNEncoder(6, 4, activation="prelu")
+    slow = GCNEncoder(6, 4, activation="prelu", sparse_propagation=False)
+    slow.load_state_dict(fast.state_dict())
+    a, b = fast(x, ei, w), slow(x, ei, w)
+    assert torch.allclose(a, b, atol=1e-5)
+    ga = torch.autograd.grad(a.pow(2).sum(), [x, *fast.parameters()])
+    gb = torch.autograd.grad(b.pow(2).sum(), [x, *slow.parameters()])
+    for u, v in zip(ga, gb):
+        assert torch.allclose(u, v, atol=1e-4)
