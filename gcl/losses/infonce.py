@@ -136,13 +136,14 @@ class _SymmetricInfoNCEFunction(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, u, v, bias, tau, block):
+    def forward(ctx, u, v, bias, tau, block, cache):
         n = u.size(0)
         w = torch.cat([u, v], dim=0)
         b = bias if bias is not None else u.new_zeros(n)
         bmax = b.max()
         eb = torch.exp(b - bmax).repeat(2)  # e^{b_c - max b}, [2N]
         z = u.new_zeros(2 * n)  # sum_{c != r} exp(L[r, c] - shift)
+        strips = []
         for s in range(0, 2 * n, block):
             e = min(s + block, 2 * n)
             x = torch.exp((w[s:e] @ w[s:].t()).sub_(1.0).div_(tau))
@@ -151,38 +152,43 @@ class _SymmetricInfoNCEFunction(torch.autograd.Function):
             z[s:e] += x @ eb[s:]
             # Entries right of the diagonal block also serve rows c >= e.
             z[e:] += eb[s:e] @ x[:, e - s:]
+            if cache:
+                strips.append(x)
         shift = 1.0 / tau + bmax
         lse = torch.log(z) + shift
         pos = (u * v).sum(dim=1) / tau
         loss = lse - (pos + b).repeat(2)
-        ctx.save_for_backward(u, v, w, eb, lse)
+        ctx.save_for_backward(u, v, w, eb, lse, *strips)
         ctx.cfg = (tau, block, float(shift))
         return loss[:n], loss[n:]
 
     @staticmethod
     def backward(ctx, g1, g2):
-        u, v, w, eb, lse = ctx.saved_tensors
+        u, v, w, eb, lse, *strips = ctx.saved_tensors
         tau, block, shift = ctx.cfg
         n = u.size(0)
         g = torch.cat([g1, g2])
         # dL/dL[r, c] = g_r exp(L[r, c] - lse_r) = x[r, c] e^{b_c} a_r
         a = g * torch.exp(shift - lse)
         dw = torch.zeros_like(w)
-        for s in range(0, 2 * n, block):
+        for i, s in enumerate(range(0, 2 * n, block)):
             e = min(s + block, 2 * n)
-            x = torch.exp((w[s:e] @ w[s:].t()).sub_(1.0).div_(tau))
-            idx = torch.arange(e - s, device=u.device)
-            x[idx, idx] = 0.0
+            if strips:  # kept by the forward pass
+                x = strips[i]
+            else:  # recomputed: O(N * block) memory
+                x = torch.exp((w[s:e] @ w[s:].t()).sub_(1.0).div_(tau))
+                idx = torch.arange(e - s, device=u.device)
+                x[idx, idx] = 0.0
             # Row usage everywhere; transposed usage right of the diagonal block.
             coef = torch.outer(a[s:e], eb[s:])
             coef[:, e - s:].addr_(eb[s:e], a[e:])
-            x.mul_(coef)
+            x = coef.mul_(x)
             dw[s:e] += x @ w[s:]
             dw[s:] += x.t() @ w[s:e]
         gp = (g1 + g2)[:, None]  # the positive logit enters as -u_i . v_i / tau
         du = dw[:n].sub_(gp * v).div_(tau)
         dv = dw[n:].sub_(gp * u).div_(tau)
-        return du, dv, None, None, None
+        return du, dv, None, None, None, None
 
 
 def info_nce_per_node(
@@ -193,6 +199,7 @@ def info_nce_per_node(
     symmetric: bool = True,
     bias: Optional[Tensor] = None,
     block_size: Optional[int] = None,
+    cache_mb: float = 0.0,
 ) -> tuple[Tensor, Optional[Tensor]]:
     r"""Per-anchor InfoNCE losses of two views (see :func:`info_nce`).
 
@@ -222,7 +229,11 @@ def info_nce_per_node(
     brange = 0.0 if bias is None else float(bias.max() - bias.min())
     if intra_view and symmetric and 2.0 / tau + brange < 60.0:
         block = block_size or _default_block(2 * n)
-        return _SymmetricInfoNCEFunction.apply(u, v, bias, float(tau), int(block))
+        # Upper strips hold about (2N)^2 / 2 + N * block logits.
+        strip_mb = ((2 * n) ** 2 / 2 + n * block) * u.element_size() / 2**20
+        return _SymmetricInfoNCEFunction.apply(
+            u, v, bias, float(tau), int(block),
+            bool(torch.is_grad_enabled() and strip_mb <= cache_mb))
     loss1, loss2 = _InfoNCEFunction.apply(
         u, v, bias, float(tau), bool(intra_view), bool(symmetric), int(block))
     return loss1, (loss2 if symmetric else None)
@@ -236,6 +247,7 @@ def info_nce(
     symmetric: bool = True,
     bias: Optional[Tensor] = None,
     block_size: Optional[int] = None,
+    cache_mb: float = 0.0,
 ) -> Tensor:
     r"""InfoNCE of two views with the diagonal as positives, as in GRACE.
 
@@ -277,12 +289,18 @@ def info_nce(
             (default: :obj:`None`)
         block_size (int, optional): Rows per block, so one block holds
             ``block_size`` x :math:`2N` logits. (default: :obj:`None`, 256 rows)
+        cache_mb (float, optional): Keep the forward pass's exponentiated
+            blocks for the backward pass when they need at most this many
+            MiB (about :math:`2N^2` floats), trading memory for one fewer
+            :math:`N^2 d` product; 0 always recomputes, so memory stays
+            :math:`O(N \cdot \text{block})`. Only the default symmetric,
+            intra-view form uses it. (default: :obj:`0.0`)
 
     Returns:
         torch.Tensor: The scalar mean loss.
     """
     loss1, loss2 = info_nce_per_node(
-        z1, z2, tau, intra_view, symmetric, bias, block_size)
+        z1, z2, tau, intra_view, symmetric, bias, block_size, cache_mb)
     if loss2 is None:
         return loss1.mean()
     return 0.5 * (loss1.mean() + loss2.mean())
@@ -298,10 +316,14 @@ class InfoNCE(torch.nn.Module):
         symmetric (bool, optional): Average both directions.
             (default: :obj:`True`)
         block_size (int, optional): Rows per block. (default: :obj:`None`)
+        cache_mb (float, optional): Memory allowed for keeping the forward's
+            blocks for the backward (see :func:`info_nce`).
+            (default: :obj:`0.0`)
     """
 
     def __init__(self, tau: float = 0.5, intra_view: bool = True,
-                 symmetric: bool = True, block_size: Optional[int] = None):
+                 symmetric: bool = True, block_size: Optional[int] = None,
+                 cache_mb: float = 0.0):
         super().__init__()
         if not tau > 0:
             raise ValueError(f"temperature tau must be positive, got {tau}")
@@ -309,12 +331,13 @@ class InfoNCE(torch.nn.Module):
         self.intra_view = intra_view
         self.symmetric = symmetric
         self.block_size = block_size
+        self.cache_mb = cache_mb
 
     def forward(self, z1: Tensor, z2: Tensor,
                 bias: Optional[Tensor] = None) -> Tensor:
         """Returns the mean InfoNCE loss of ``z1`` and ``z2``."""
         return info_nce(z1, z2, self.tau, self.intra_view, self.symmetric,
-                        bias, self.block_size)
+                        bias, self.block_size, self.cache_mb)
 
     def __repr__(self) -> str:
         return (f"{self.__class__.__name__}(tau={self.tau}, "

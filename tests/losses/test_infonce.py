@@ -129,3 +129,23 @@ def test_memory_is_blockwise():
         l1, _ = info_nce_per_node(z1, z2, 0.5, intra, sym, block_size=10)
         saved = l1.grad_fn.saved_tensors
         assert max(t.numel() for t in saved) <= 2 * 300 * 8
+
+
+@pytest.mark.parametrize("block", [5, 64])
+def test_cached_blocks_equal_recomputed(block):
+    g = torch.Generator().manual_seed(5)
+    z1 = torch.randn(40, 6, generator=g, dtype=torch.float64, requires_grad=True)
+    z2 = torch.randn(40, 6, generator=g, dtype=torch.float64, requires_grad=True)
+    bias = 0.2 * torch.randn(40, generator=g, dtype=torch.float64)
+    out = []
+    for cache_mb in (0.0, 100.0):
+        loss = info_nce(z1, z2, 0.3, bias=bias, block_size=block,
+                        cache_mb=cache_mb)
+        out.append((loss, *torch.autograd.grad(loss, (z1, z2))))
+    for a, b in zip(*out):
+        assert torch.allclose(a, b, atol=1e-12)
+    # With a cache the blocks are saved; without, only [2N, d]-sized tensors.
+    l1, _ = info_nce_per_node(z1, z2, 0.3, block_size=block, cache_mb=100.0)
+    assert len(l1.grad_fn.saved_tensors) > 5
+    assert torch.allclose(dense_reference(z1, z2, 0.3, bias=bias),
+                          out[1][0], atol=1e-10)
