@@ -4,13 +4,14 @@ For each dataset the GRACE paper/GCA configuration is built twice from the same
 seed: once as gcl's GRACE (block-wise InfoNCE with a custom backward) and once
 with the loss replaced by the dense official formula
 (``benchmarks/reference_grace.py``), dense features and PyG's edge-list
-``GCNConv`` message passing, as in the official code. gcl runs its config as a user gets it, which stores bag-of-words
-features as a sparse matrix where ``data.sparse_features`` is set; a third
-variant, gcl with dense features, separates the two gains. Everything else
-(views, encoder, projection head, Adam step) is identical. Each variant runs in its own
-subprocess, alternating gcl / reference, so peak memory (``ru_maxrss``) is
-that variant's alone. Reports median seconds per epoch over the timed epochs
-(after one warm-up epoch), peak memory and the ratios gcl / reference.
+``GCNConv`` message passing, as in the official code. gcl runs its config as a
+user gets it, which stores bag-of-words features as a sparse matrix where
+``data.sparse_features`` is set; a third variant, gcl with dense features,
+separates the two gains. Everything else (views, encoder, projection head, Adam
+step) is identical. Each variant runs in its own subprocess, alternating gcl /
+reference, so peak memory (``ru_maxrss``) is that variant's alone. Reports
+median seconds per epoch over the timed epochs (after one warm-up epoch), peak
+memory and the ratios gcl / reference.
 
     python benchmarks/speed.py [--datasets Cora CiteSeer Photo Computers]
                                [--epochs 5] [--out benchmarks/results/speed.md]
@@ -115,8 +116,9 @@ def main():
         "(`gcl/configs/grace/<dataset>.yaml`), data and seed. The reference "
         "computes like the official code: dense features, PyG's edge-list "
         "`GCNConv` (gather/scatter) and the dense loss; gcl uses its block-wise "
-        "InfoNCE with custom backward and sparse (CSR) propagation. Where the config stores the bag-of-words features as a "
-        "sparse matrix (`data.sparse_features`), a third run, *gcl, dense X*, "
+        "InfoNCE with custom backward and sparse (CSR) propagation. Where the "
+        "config stores the bag-of-words features as a sparse matrix "
+        "(`data.sparse_features`), a third run, *gcl, dense X*, "
         "isolates the loss's share of the gain. Seconds per full training step "
         "(two views, encoder, "
         "projection, loss, backward, Adam), median over the timed epochs after "
