@@ -121,10 +121,13 @@ def summarize(method: str, runs_dir: str | Path = "benchmarks/runs",
     """Per-dataset summary of the full-length runs of ``method``, in %.
 
     Returns ``{dataset: {"mean", "std", "paper", "paper_std", "seeds"}}`` for
-    the runs whose epochs equal the config's (shortened runs are left out).
+    the runs of the current configuration (variant ``config``) whose epochs
+    equal the config's; shortened and archived runs are left out.
     """
     out = {}
-    for (dataset, _tag), recs in sorted(_load_groups(method, runs_dir).items()):
+    for (dataset, tag), recs in sorted(_load_groups(method, runs_dir).items()):
+        if tag != "config":
+            continue
         cfg = load_config(method, dataset)
         full = [r for r in recs if r["epochs"] == cfg["train"]["epochs"]
                 and metric in r["metrics"]]
@@ -164,12 +167,15 @@ def render(method: str, runs_dir: str | Path = "benchmarks/runs",
         "table. Runs shorter than the paper configuration are labelled.",
         "",
         "| dataset | protocol | metric | paper | ours | seeds | epochs | "
-        "s / epoch | peak memory (MiB) | machine |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "s / epoch | peak memory (MiB) | machine | variant |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     extra_rows = []
     sources = {}
-    for (dataset, _tag), recs in sorted(groups.items()):
+    def order(kv):  # per dataset, the current configuration first
+        return kv[0][0], kv[0][1] != "config", kv[0][1]
+
+    for (dataset, _tag), recs in sorted(groups.items(), key=order):
         cfg = load_config(method, dataset)
         paper = cfg.get("paper") or {}
         metric = paper.get("metric", "accuracy")
@@ -201,7 +207,7 @@ def render(method: str, runs_dir: str | Path = "benchmarks/runs",
                 f"| {dataset} | {protocol} | {metric} | {p} | "
                 f"{_fmt_pct([r['metrics'][metric] for r in rs])} | "
                 f"{', '.join(str(r['seed']) for r in rs)} | {ep} | {spe:.3f} | "
-                f"{mem:.0f} | {hw} |")
+                f"{mem:.0f} | {hw} | {_tag} |")
             for task, keys in (("clustering", ("nmi", "ari", "acc")),
                                ("link", ("auc", "ap"))):
                 done = [r for r in rs if task in r.get("tasks", {})]

@@ -250,8 +250,11 @@ def _clean_undirected(data: Data) -> tuple[Data, dict[str, int]]:
     ei = _check_edges(data.edge_index, n, "data.edge_index", allow_empty=True)
     for k in data.keys():
         v = data[k]
-        if (isinstance(v, Tensor) and v.layout != torch.strided) or \
-                type(v).__name__ == "SparseTensor":
+        sparse = (isinstance(v, Tensor) and v.layout != torch.strided) or \
+            type(v).__name__ == "SparseTensor"
+        # Sparse node features (an [N, F] matrix) are fine; an [N, N] sparse
+        # attribute is graph structure the split cannot see.
+        if sparse and tuple(v.size()) == (n, n):
             raise ValueError(
                 f"data.{k} is a sparse matrix, i.e. graph structure that the edge "
                 f"split cannot filter (held-out edges would leak through it); "

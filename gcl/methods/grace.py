@@ -68,7 +68,7 @@ class GRACE(Method):
     @classmethod
     def from_config(cls, in_channels: int, hidden_channels: int = 128,
                     proj_channels: int = 128, num_layers: int = 2,
-                    activation: str = "relu",
+                    activation: str = "relu", degree: str = "in",
                     drop_edge: Sequence[float] = (0.2, 0.4),
                     drop_feature: Sequence[float] = (0.3, 0.4),
                     tau: float = 0.4,
@@ -77,10 +77,12 @@ class GRACE(Method):
         """Builds GRACE from the hyper-parameters of its config files.
 
         The defaults are the official Cora configuration. ``drop_edge`` and
-        ``drop_feature`` hold the rates of view 1 and view 2.
+        ``drop_feature`` hold the rates of view 1 and view 2; ``degree`` is
+        the GCN normalisation of directed views (see
+        :class:`gcl.nn.GCNEncoder`: ``"out"`` reproduces the PyG 1.x code).
         """
         encoder = GCNEncoder(in_channels, hidden_channels, num_layers,
-                             activation=activation)
+                             activation=activation, degree=degree)
         augmentors = [Compose([EdgeDrop(pe), FeatureMask(pf)])
                       for pe, pf in zip(drop_edge, drop_feature)]
         return cls(encoder, proj_channels, augmentors, tau, block_size, cache_mb)

@@ -1,7 +1,7 @@
 """Encoders and heads."""
 
 from gcl.nn.activation import ACTIVATIONS, FixedRReLU, activation_resolver
-from gcl.nn.gcn_encoder import GCNEncoder
+from gcl.nn.gcn_encoder import GCNEncoder, out_degree_norm
 from gcl.nn.projection_head import ProjectionHead
 
 __all__ = [
@@ -10,4 +10,5 @@ __all__ = [
     "GCNEncoder",
     "ProjectionHead",
     "activation_resolver",
+    "out_degree_norm",
 ]

@@ -8,11 +8,31 @@ from typing import Optional
 import torch
 from torch import Tensor
 from torch_geometric.nn import GCNConv
-from torch_geometric.utils import to_torch_csr_tensor
+from torch_geometric.utils import add_remaining_self_loops, scatter, to_torch_csr_tensor
 
 from gcl.nn.activation import activation_resolver
 
-__all__ = ["GCNEncoder"]
+__all__ = ["GCNEncoder", "out_degree_norm"]
+
+
+def out_degree_norm(edge_index: Tensor, edge_weight: Optional[Tensor],
+                    num_nodes: int) -> tuple[Tensor, Tensor]:
+    r"""GCN normalisation as PyG <= 1.5 computed it: by *source* degree.
+
+    Adds the remaining self-loops (weight 1) and returns the weights
+    :math:`w_{ji} / \sqrt{d_j d_i}` with :math:`d` summed over the source
+    index ``edge_index[0]`` (out-degree). Current PyG sums over the target
+    (in-degree); both agree on undirected graphs and differ on the directed
+    views that per-entry edge dropping makes.
+    """
+    if edge_weight is None:
+        edge_weight = torch.ones(edge_index.size(1), device=edge_index.device)
+    edge_index, edge_weight = add_remaining_self_loops(
+        edge_index, edge_weight, 1.0, num_nodes)
+    row, col = edge_index
+    deg = scatter(edge_weight, row, 0, dim_size=num_nodes, reduce="sum")
+    dinv = deg.pow(-0.5).masked_fill_(deg == 0, 0.0)
+    return edge_index, dinv[row] * edge_weight * dinv[col]
 
 
 class GCNEncoder(torch.nn.Module):
@@ -45,6 +65,11 @@ class GCNEncoder(torch.nn.Module):
             (default: :obj:`"relu"`)
         cached (bool, optional): Cache the normalised adjacency (only for a
             fixed graph). (default: :obj:`False`)
+        degree (str, optional): Which degree normalises a directed graph:
+            ``"in"`` (target in-degree, PyG >= 1.6 and every current code
+            base) or ``"out"`` (source out-degree, as PyG <= 1.5 computed it;
+            GRACE's official code ran on PyG 1.4/1.5). Identical on
+            undirected graphs. (default: :obj:`"in"`)
         sparse_propagation (bool, optional): Aggregate with one sparse-dense
             matrix product per layer (the transposed adjacency as a CSR
             tensor) instead of PyG's gather/scatter over an
@@ -62,7 +87,8 @@ class GCNEncoder(torch.nn.Module):
     def __init__(self, in_channels: int, out_channels: int, num_layers: int = 2,
                  hidden_channels: Optional[int] = None,
                  activation: str | torch.nn.Module = "relu",
-                 cached: bool = False, sparse_propagation: bool = True):
+                 cached: bool = False, sparse_propagation: bool = True,
+                 degree: str = "in"):
         super().__init__()
         if num_layers < 1:
             raise ValueError(f"num_layers must be >= 1, got {num_layers}")
@@ -71,10 +97,14 @@ class GCNEncoder(torch.nn.Module):
         self.num_layers = num_layers
         self.hidden_channels = hidden_channels or 2 * out_channels
         self.sparse_propagation = sparse_propagation
+        if degree not in ("in", "out"):
+            raise ValueError(f"degree must be 'in' or 'out', got {degree!r}")
+        self.degree = degree
         widths = ([in_channels] + [self.hidden_channels] * (num_layers - 1)
                   + [out_channels])
         self.convs = torch.nn.ModuleList(
-            GCNConv(a, b, cached=cached) for a, b in zip(widths[:-1], widths[1:]))
+            GCNConv(a, b, cached=cached, normalize=degree == "in")
+            for a, b in zip(widths[:-1], widths[1:]))
         self.activation = activation_resolver(activation)
         self.reset_parameters()
 
@@ -88,6 +118,9 @@ class GCNEncoder(torch.nn.Module):
     def forward(self, x: Tensor, edge_index: Tensor,
                 edge_weight: Optional[Tensor] = None) -> Tensor:
         """Returns the node embeddings :math:`(N, h)`."""
+        if self.degree == "out" and edge_index.dim() == 2 and not edge_index.is_sparse:
+            edge_index, edge_weight = out_degree_norm(edge_index, edge_weight,
+                                                      x.size(0))
         if self.sparse_propagation and edge_index.dim() == 2 and not (
                 edge_index.is_sparse or edge_index.layout != torch.strided):
             with warnings.catch_warnings():  # "sparse CSR support is in beta"
@@ -111,4 +144,5 @@ class GCNEncoder(torch.nn.Module):
         return (f"{self.__class__.__name__}({self.in_channels}, "
                 f"{self.out_channels}, num_layers={self.num_layers}, "
                 f"hidden_channels={self.hidden_channels}, "
-                f"activation={self.activation})")
+                f"activation={self.activation}"
+                f"{', degree=out' if self.degree == 'out' else ''})")

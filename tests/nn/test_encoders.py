@@ -79,3 +79,30 @@ def test_sparse_propagation_equals_edge_list_path(weighted):
     gb = torch.autograd.grad(b.pow(2).sum(), [x, *slow.parameters()])
     for u, v in zip(ga, gb):
         assert torch.allclose(u, v, atol=1e-4)
+
+
+def test_out_degree_normalisation_matches_legacy_formula():
+    # PyG <= 1.5: deg over the source index, Â_ij = w_ji / sqrt(d_j d_i).
+    torch.manual_seed(2)
+    n = 6
+    ei = torch.tensor([[0, 0, 1, 2, 3, 4], [1, 2, 2, 3, 4, 5]])  # directed
+    x = torch.randn(n, 3)
+    for sparse in (True, False):
+        enc = GCNEncoder(3, 2, num_layers=1, degree="out",
+                         sparse_propagation=sparse)
+        loop, _ = add_self_loops(ei, num_nodes=n)
+        a = torch.zeros(n, n)
+        a[loop[1], loop[0]] = 1.0  # message j -> i lands in row i
+        dout = degree(loop[0], n)
+        a_hat = dout.pow(-0.5)[:, None] * a * dout.pow(-0.5)[None, :]
+        conv = enc.convs[0]
+        expected = torch.relu(a_hat @ x @ conv.lin.weight.t() + conv.bias)
+        assert torch.allclose(enc(x, ei), expected, atol=1e-6)
+    # Undirected graphs: identical to the in-degree normalisation.
+    und = torch.cat([ei, ei.flip(0)], 1)
+    e_in, e_out = GCNEncoder(3, 2), GCNEncoder(3, 2, degree="out")
+    e_out.load_state_dict(e_in.state_dict())
+    assert torch.allclose(e_in(x, und), e_out(x, und), atol=1e-6)
+    assert not torch.allclose(e_in(x, ei), e_out(x, ei), atol=1e-4)
+    with pytest.raises(ValueError, match="degree"):
+        GCNEncoder(3, 2, degree="both")
