@@ -259,8 +259,14 @@ def update_readme(results_dir: str | Path = "benchmarks/results",
         return False
     blocks = []
     for path in sorted(Path(results_dir).glob("*.md")):
-        rows = [line for line in path.read_text().splitlines()
-                if line.startswith("|")]
+        rows, prev = [], False
+        for line in path.read_text().splitlines():
+            is_row = line.startswith("|")
+            if is_row and rows and not prev:
+                rows.append("")  # a new table: keep them apart
+            if is_row:
+                rows.append(line)
+            prev = is_row
         if rows:
             blocks.append(f"**{path.stem}** ([details]({path.as_posix()}))\n\n"
                           + "\n".join(rows))
