@@ -25,6 +25,16 @@ def _pyplot():
     return plt
 
 
+def _finish(plt, fig, path):
+    """Lays out ``fig`` and, with a ``path``, saves it there and closes it."""
+    fig.tight_layout()
+    if path is not None:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(path, dpi=130)
+        plt.close(fig)
+    return fig
+
+
 def plot_loss(history, path: Union[str, Path, None] = None,
               title: Optional[str] = None) -> matplotlib.figure.Figure:
     """Plots the training loss per epoch.
@@ -47,12 +57,7 @@ def plot_loss(history, path: Union[str, Path, None] = None,
     if title:
         ax.set_title(title)
     ax.grid(alpha=0.3)
-    fig.tight_layout()
-    if path is not None:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, dpi=130)
-        plt.close(fig)
-    return fig
+    return _finish(plt, fig, path)
 
 
 def project_2d(z: Tensor, method: str = "tsne", seed: int = 0,
@@ -120,12 +125,7 @@ def plot_embedding(z: Tensor, y: Optional[Tensor] = None,
     ax.set_xticks([])
     ax.set_yticks([])
     ax.set_title(title or f"{method.upper()} of the embeddings")
-    fig.tight_layout()
-    if path is not None:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, dpi=130)
-        plt.close(fig)
-    return fig
+    return _finish(plt, fig, path)
 
 
 def plot_comparison(results: Mapping[str, Mapping[str, Mapping[str, float]]],
@@ -177,9 +177,4 @@ def plot_comparison(results: Mapping[str, Mapping[str, Mapping[str, float]]],
     ax.grid(axis="y", alpha=0.3)
     if title:
         ax.set_title(title)
-    fig.tight_layout()
-    if path is not None:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, dpi=130)
-        plt.close(fig)
-    return fig
+    return _finish(plt, fig, path)
