@@ -129,8 +129,9 @@ def fit(
 ) -> History:
     r"""Trains ``method`` on ``data`` full-batch with Adam.
 
-    Every method uses this loop: each epoch calls
-    ``method.set_epoch(epoch, epochs)`` (the schedule hook), then one
+    Every method uses this loop: ``method.prepare(data)`` once (graph
+    statistics such as communities or centralities), then each epoch calls
+    ``method.set_epoch(epoch, epochs)`` (the schedule hook) and takes one
     optimisation step on ``loss = method(data)``.
 
     Args:
@@ -195,6 +196,7 @@ def fit(
         method.reset_parameters()
     method = method.to(dev)
     data = data.to(dev)
+    method.prepare(data)
     if optimizer is None:
         optimizer = torch.optim.Adam(method.parameters(), lr=lr,
                                      weight_decay=weight_decay)

@@ -95,13 +95,16 @@ def test_set_epoch_hook_called():
     seen = []
 
     class Spy(GRACE):
+        def prepare(self, data):
+            seen.append(("prepare", data.num_nodes))
+
         def set_epoch(self, epoch, num_epochs=None):
             seen.append((epoch, num_epochs))
             super().set_epoch(epoch, num_epochs)
 
     gcl.fit(Spy.from_config(data.num_features, 8, 8), data, epochs=3,
             progress=False)
-    assert seen == [(1, 3), (2, 3), (3, 3)]
+    assert seen == [("prepare", data.num_nodes), (1, 3), (2, 3), (3, 3)]
 
 
 def test_argument_errors():

@@ -57,6 +57,7 @@ class Method(torch.nn.Module):
     :meth:`embed` is the frozen, evaluation-mode embedding of the clean
     graph.
 
+    Statistics of the training graph are computed once in :meth:`prepare`.
     Per-epoch schedules (CSGCL's :math:`\gamma(t)`, gCooL's community weight,
     re-clustering) go through the single hook :meth:`set_epoch`, which
     :func:`gcl.fit` calls at the start of every epoch, so the trainer never
@@ -87,6 +88,15 @@ class Method(torch.nn.Module):
             return self.encode(data).detach()
         finally:
             self.train(was_training)
+
+    def prepare(self, data: Data) -> None:
+        """Hook called by :func:`gcl.fit` once before training, with the
+        training graph on the training device.
+
+        Methods whose augmentors or losses need statistics of the graph
+        (communities, centralities, bounds) compute and cache them here, so
+        that no epoch recomputes them. The default does nothing.
+        """
 
     def set_epoch(self, epoch: int, num_epochs: Optional[int] = None) -> None:
         """Hook called by :func:`gcl.fit` before epoch ``epoch`` (1-based)."""
