@@ -1,5 +1,7 @@
 """Contrastive objectives on embeddings (modules with functional twins)."""
 
 from gcl.losses.infonce import InfoNCE, info_nce, info_nce_per_node
+from gcl.losses.team_up import TeamUp, team_up_gamma, team_up_loss
 
-__all__ = ["InfoNCE", "info_nce", "info_nce_per_node"]
+__all__ = ["InfoNCE", "TeamUp", "info_nce", "info_nce_per_node",
+           "team_up_gamma", "team_up_loss"]
