@@ -8,7 +8,7 @@ import torch
 from torch import Tensor
 from torch_geometric.utils import scatter
 
-from gcl.community.detect import _graph_input, undirected_pairs
+from gcl.community.detection import _graph_input, undirected_pairs
 
 __all__ = ["community_strength"]
 
