@@ -16,13 +16,16 @@ from gcl.augment.feature_mask import scale_sparse_values
 __all__ = ["CommunalAttributeVoting", "cav_drop_prob", "cav_votes"]
 
 _VARIANTS = ("sparse", "dense")
+# Entries per row block of the dense vote product (64 MiB in float64).
+_VOTE_BLOCK = 1 << 23
 
 
 def cav_votes(x: Tensor, node_strength: Tensor) -> Tensor:
     r"""CAV's attribute votes :math:`v = |X|^\top S`, one per column.
 
-    Works on a dense ``x`` and on a sparse COO ``x`` (a scatter over the
-    stored entries, :math:`O(\mathrm{nnz}(X))`). Computed in float64.
+    Works on a dense ``x`` (in row blocks, so no float64 copy of a large
+    :math:`X` is made) and on a sparse COO ``x`` (a scatter over the stored
+    entries, :math:`O(\mathrm{nnz}(X))`). Computed in float64.
 
     Args:
         x (torch.Tensor): Node features, ``[N, F]``, dense or sparse COO.
@@ -41,7 +44,13 @@ def cav_votes(x: Tensor, node_strength: Tensor) -> Tensor:
         row, col = x.indices()
         vals = x.values().abs().to(torch.float64) * s[row]
         return scatter(vals, col, 0, dim_size=x.size(1), reduce="sum")
-    return x.abs().to(torch.float64).t() @ s
+    # Row blocks of _VOTE_BLOCK entries: no float64 copy of a large X.
+    rows = max(1, _VOTE_BLOCK // max(1, x.size(1)))
+    votes = torch.zeros(x.size(1), dtype=torch.float64, device=x.device)
+    for start in range(0, x.size(0), rows):
+        block = x[start:start + rows].abs().to(torch.float64)
+        votes += block.t() @ s[start:start + rows]
+    return votes
 
 
 def cav_drop_prob(x: Tensor, node_strength: Tensor, p: float,

@@ -156,6 +156,18 @@ def test_empirical_drop_rate_and_input_untouched(sparse):
     assert torch.equal(data.edge_index, before.edge_index)
 
 
+def test_dense_votes_in_row_blocks(monkeypatch):
+    import gcl.augment.communal_attribute_voting as mod
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(103, 7, generator=g)
+    s = torch.rand(103, generator=g)
+    ref = x.abs().double().t() @ s.double()
+    monkeypatch.setattr(mod, "_VOTE_BLOCK", 30)  # 4 rows per block
+    assert torch.allclose(cav_votes(x, s), ref, atol=1e-12)
+    sp = x.to_sparse()
+    assert torch.allclose(cav_votes(sp, s), ref, atol=1e-12)
+
+
 def test_errors():
     data = toy()
     with pytest.raises(RuntimeError, match="fit"):
