@@ -18,7 +18,7 @@ per-epoch cost of the augmentors) are timed for information. The table is
 printed and written to ``benchmarks/results/community_scale.md``.
 
     python benchmarks/community_scale.py [--data ../shared/data] [--dense]
-                                          [--seed 0] [--out FILE]
+                                          [--seed 0] [--note TEXT] [--out FILE]
 """
 
 import argparse
@@ -42,6 +42,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--dense", action="store_true",
                         help="also time CAV on the dense feature matrix (1.1 GiB)")
+    parser.add_argument("--note", default="",
+                        help="free text added to the machine line (e.g. load)")
     parser.add_argument("--out", default=str(Path(__file__).resolve().parent
                                              / "results" / "community_scale.md"))
     args = parser.parse_args()
@@ -96,6 +98,7 @@ def main() -> None:
 
     info = machine_info()
     threads = torch.get_num_threads()
+    omp = os.environ.get("OMP_NUM_THREADS", "unset")
     lines = [
         "# Community statistics at Coauthor Physics scale",
         "",
@@ -113,10 +116,12 @@ def main() -> None:
         f"CAV drop probabilities in [{float(p.min()):.3f}, {float(p.max()):.3f}].",
         "",
         f"Machine: {info['processor']}, {os.cpu_count()} CPU cores, torch "
-        f"threads {threads} (OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}), "
+        f"threads {threads} (OMP_NUM_THREADS={omp}), "
         f"torch {info['torch']}, torch_geometric {info['torch_geometric']}, "
         f"igraph {igraph.__version__}, leidenalg {leidenalg.version}, gcl commit "
-        f"{info['commit']}. Process peak memory {peak_memory_mb():.0f} MiB.",
+        f"{info['commit']}. Process peak memory {peak_memory_mb():.0f} MiB "
+        "(loading Physics builds the dense matrix first)."
+        + (f" {args.note}" if args.note else ""),
         "",
         "| stage | seconds |",
         "|---|---|",
