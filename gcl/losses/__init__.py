@@ -1,5 +1,14 @@
 """Contrastive objectives on embeddings (modules with functional twins)."""
 
 from gcl.losses.infonce import InfoNCE, info_nce, info_nce_per_node
+from gcl.losses.resc import ReSC, community_centers, resc_loss, resc_loss_per_node
 
-__all__ = ["InfoNCE", "info_nce", "info_nce_per_node"]
+__all__ = [
+    "InfoNCE",
+    "ReSC",
+    "community_centers",
+    "info_nce",
+    "info_nce_per_node",
+    "resc_loss",
+    "resc_loss_per_node",
+]
