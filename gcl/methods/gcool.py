@@ -31,7 +31,7 @@ DROP_SCHEMES = ("uniform", "degree", "pr", "evc")
 
 def gcool_schedule(t: float, stride: float,
                    alpha_rate: float = 0.2) -> tuple[float, float]:
-    r"""gCooL's weights at step :math:`t` (counted from 0).
+    r"""The weights of gCooL's schedule at step :math:`t` (counted from 0).
 
     .. math::
         \alpha(t) = \max\left(0, 1 - \frac{t}{\text{alpha\_rate} \cdot
@@ -46,7 +46,7 @@ def gcool_schedule(t: float, stride: float,
 
 def soft_assignment(h: Tensor, centers: Tensor, tau: float,
                     similarity: str = "cos") -> Tensor:
-    r"""gCooL's soft community assignment (``community_assign``).
+    r"""The soft community assignment of gCooL (``community_assign``).
 
     With the centres normalised, :math:`\bar\phi_k = \phi_k / \lVert \phi_k
     \rVert`:
@@ -281,7 +281,7 @@ class GCOOL(Method):
         fit_augmentors(self.augmentors, data)
 
     def set_epoch(self, epoch: int, num_epochs: Optional[int] = None) -> None:
-        """Sets the schedule step :math:`t = \\text{epoch} - 1` (the official
+        r"""Sets the schedule step :math:`t = \text{epoch} - 1` (the official
         loop counts from 0, :func:`gcl.fit` from 1).
         """
         super().set_epoch(epoch, num_epochs)
