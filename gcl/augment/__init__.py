@@ -1,10 +1,24 @@
 """Graph augmentors: callables ``Data -> Data`` that make contrastive views.
 
 Every augmentor returns a new :class:`~torch_geometric.data.Data` and leaves
-its input untouched (PyG's ``BaseTransform`` convention).
+its input untouched (PyG's ``BaseTransform`` convention). Augmentors that need
+statistics of the graph (community strength, centralities) compute them once
+in ``fit(data)`` and cache them.
 """
 
+from gcl.augment.adaptive_edge_drop import AdaptiveEdgeDrop
+from gcl.augment.adaptive_feature_mask import AdaptiveFeatureMask
 from gcl.augment.base import Augmentor
+from gcl.augment.centrality import (
+    CENTRALITIES,
+    degree_centrality,
+    drop_probabilities,
+    edge_drop_weights,
+    eigenvector_centrality,
+    feature_drop_weights,
+    node_centrality,
+    pagerank_centrality,
+)
 from gcl.augment.communal_attribute_voting import (
     CommunalAttributeVoting,
     cav_drop_prob,
@@ -16,13 +30,16 @@ from gcl.augment.communal_edge_drop import (
     ced_edge_weight,
     ced_keep_prob,
 )
-from gcl.augment.compose import Compose, Identity, RandomChoice
+from gcl.augment.compose import Compose, Identity, RandomChoice, fit_augmentors
 from gcl.augment.edge_drop import EdgeDrop, subset_edges
 from gcl.augment.feature_dropout import FeatureDropout
 from gcl.augment.feature_mask import FeatureMask
 
 __all__ = [
+    "AdaptiveEdgeDrop",
+    "AdaptiveFeatureMask",
     "Augmentor",
+    "CENTRALITIES",
     "CommunalAttributeVoting",
     "CommunalAugmentor",
     "CommunalEdgeDrop",
@@ -36,5 +53,13 @@ __all__ = [
     "cav_votes",
     "ced_edge_weight",
     "ced_keep_prob",
+    "degree_centrality",
+    "drop_probabilities",
+    "edge_drop_weights",
+    "eigenvector_centrality",
+    "feature_drop_weights",
+    "fit_augmentors",
+    "node_centrality",
+    "pagerank_centrality",
     "subset_edges",
 ]

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any
 
 import torch
 from torch_geometric.data import Data
 
 from gcl.augment.base import Augmentor
 
-__all__ = ["Compose", "Identity", "RandomChoice"]
+__all__ = ["Compose", "Identity", "RandomChoice", "fit_augmentors"]
 
 
 class Identity(Augmentor):
@@ -75,3 +76,40 @@ class RandomChoice(Augmentor):
         inner = ", ".join(repr(a) for a in self.augmentors)
         return (f"{self.__class__.__name__}([{inner}], "
                 f"num_choices={self.num_choices})")
+
+
+def _walk(augmentors: Iterable[Any]) -> Iterator[Any]:
+    for aug in augmentors:
+        yield aug
+        inner = getattr(aug, "augmentors", None)
+        if isinstance(inner, (list, tuple)):
+            yield from _walk(inner)
+
+
+def fit_augmentors(augmentors: Iterable[Callable[[Data], Data]],
+                   data: Data) -> None:
+    """Fits every augmentor that caches graph statistics, once.
+
+    Walks ``augmentors`` (descending into :class:`Compose` and
+    :class:`RandomChoice`) and calls ``fit(data)`` on every augmentor that has
+    a ``fit`` method and a ``weight_key`` (e.g.
+    :class:`~gcl.augment.AdaptiveEdgeDrop`,
+    :class:`~gcl.augment.AdaptiveFeatureMask`). Augmentors with equal
+    ``weight_key`` share one computation: the two views of GCA or gCooL get
+    the same centrality weights, computed once, as in the official code.
+
+    Args:
+        augmentors (Iterable[Callable]): View makers, e.g. a method's
+            ``augmentors`` list.
+        data (Data): The training graph (the clean one, not a view).
+    """
+    cache: dict = {}
+    for aug in _walk(augmentors):
+        key = getattr(aug, "weight_key", None)
+        if key is None or not callable(getattr(aug, "fit", None)):
+            continue
+        if key in cache:
+            aug.fit(data, weights=cache[key])
+        else:
+            aug.fit(data)
+            cache[key] = aug.weights

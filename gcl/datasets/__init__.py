@@ -4,10 +4,12 @@
 raw files from ``<root>/pyg/<Name>/raw/``, processes them in a writable cache
 (``GCL_CACHE``) and returns one :class:`~torch_geometric.data.Data`. Cora ships with
 the package. :func:`available` tells which datasets are on disk; :data:`DATASETS` is
-the registry.
+the registry. :func:`load_heco_multiplex` reads HeCo's heterogeneous sets as
+multiplex graphs of meta-path relations.
 """
 
 from gcl.datasets.errors import DatasetNotFoundError
+from gcl.datasets.heco import HECO_METAPATHS, heco_dir, load_heco_multiplex
 from gcl.datasets.loader import available, load, raw_dir
 from gcl.datasets.ogb_link import OGB_LINK_FEATURES, load_ogb_link, ogb_link_dir
 from gcl.datasets.paths import cache_dir, data_root
@@ -19,14 +21,17 @@ __all__ = [
     "DATASETS",
     "DatasetNotFoundError",
     "DatasetSpec",
+    "HECO_METAPATHS",
     "RowNormalizeFeatures",
     "SparseFeatures",
     "available",
     "cache_dir",
     "data_root",
     "get_spec",
+    "heco_dir",
     "known_names",
     "load",
+    "load_heco_multiplex",
     "load_ogb_link",
     "OGB_LINK_FEATURES",
     "ogb_link_dir",

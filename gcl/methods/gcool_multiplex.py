@@ -1,0 +1,333 @@
+"""gCooL for multiplex graphs: relations as views (an unverified design)."""
+
+from __future__ import annotations
+
+import copy
+import warnings
+from collections.abc import Callable, Sequence
+from itertools import combinations
+from typing import Optional, Union
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+from torch_geometric.data import Data
+from torch_geometric.utils import to_torch_csr_tensor
+
+from gcl.augment import Compose, EdgeDrop, FeatureMask
+from gcl.community import deca_loss
+from gcl.losses import info_nce, resc_loss
+from gcl.methods.base import Method
+from gcl.methods.gcool import _check_similarity, gcool_schedule, soft_assignment
+from gcl.nn import GCNEncoder, ProjectionHead
+
+__all__ = ["GCOOLMultiplex"]
+
+
+def _rates(value: Union[float, Sequence[float]]) -> list[float]:
+    return [float(value)] if isinstance(value, (int, float)) else \
+        [float(v) for v in value]
+
+
+class GCOOLMultiplex(Method):
+    r"""gCooL on a multiplex graph, from `"Graph Communal Contrastive
+    Learning" <https://arxiv.org/abs/2110.14863>`_ (Li, Jing and Tong, WWW
+    2022), Section on multiplex graphs.
+
+    .. warning::
+        The official code releases only the single-view model, so this is a
+        **reconstruction, not verified** against the paper's text or numbers:
+        the relations play the role of the two augmented views.
+
+    For relations :math:`r = 1, \dots, R` over the same nodes (e.g. HeCo's
+    meta-path graphs, :func:`gcl.datasets.load_heco_multiplex`), each with
+    its own GCN encoder :math:`f_r` and a shared normalised projection
+    :math:`g`, :math:`h^{(r)} = \mathrm{normalize}(g(f_r(X, A_r)))`
+    (optionally on uniformly augmented relation graphs). With learnable
+    centres :math:`\Phi` shared by all relations and the schedule
+    :math:`\alpha(t), c(t)` of :class:`~gcl.methods.GCOOL`:
+
+    .. math::
+        \mathcal{L}(t) = \overline{\mathcal{L}_{\text{node}}(h^{(r)},
+        h^{(s)})}_{r < s} + \alpha(t)\Big[c(t)\,
+        \overline{\mathcal{L}_{\text{DeCA}}(R^{(r)}, A_r)}_{r} + (1 - c(t))\,
+        \overline{\mathcal{L}_{\text{ReSC}}(h^{(r)}, h^{(s)}, R^{(r)},
+        R^{(s)})}_{r < s}\Big],
+
+    averages over relations and relation pairs. With ``shared_assignment``
+    (default) one community assignment serves every relation,
+    :math:`R = \mathrm{softmax}(\mathrm{sg}(\bar h) \bar\Phi^\top / \tau)`
+    with :math:`\bar h = \mathrm{normalize}(\frac{1}{R}\sum_r h^{(r)})`, so
+    DeCA asks every relation graph to be dense inside the same communities
+    and sparse between them; otherwise each relation has its own
+    :math:`R^{(r)}` from the shared centres, as the two views of
+    single-view gCooL. The node term has inter-view negatives only and is
+    symmetric by default (relations have no natural order, unlike the
+    official one-directional single-view quirk). The embedding is the mean
+    over relations, :math:`z = \frac{1}{R}\sum_r f_r(X, A_r)`.
+
+    The graph is a :class:`~torch_geometric.data.Data` with ``x`` and a dict
+    ``relations`` of ``edge_index`` per relation (as
+    :func:`gcl.datasets.load_heco_multiplex` returns).
+
+    Args:
+        encoders (Sequence[torch.nn.Module]): One encoder per relation, each
+            with ``out_channels`` :math:`h`.
+        proj_channels (int): Hidden size of the shared projection head.
+        relations (Sequence[str]): Relation names, keys of
+            ``data.relations``, in the order of ``encoders``.
+        augmentors (Sequence[Callable], optional): One view maker per relation
+            applied to ``Data(x, edge_index=A_r)`` (statistics-free ones
+            only, e.g. :class:`~gcl.augment.EdgeDrop`). (default:
+            :obj:`None`, the relation graphs as they are)
+        tau (float, optional): Temperature. (default: :obj:`0.5`)
+        num_communities (int, optional): :math:`K`. (default: :obj:`3`)
+        lam (float, optional): DeCA's :math:`\lambda`. (default: :obj:`1.0`)
+        gamma (float, optional): ReSC's RBF reweighting. (default: :obj:`8e-5`)
+        stride (float, optional): Schedule stride. (default: :obj:`500`)
+        alpha_rate (float, optional): :math:`\alpha` reaches 0 at
+            ``alpha_rate * stride``. (default: :obj:`0.2`)
+        similarity (str, optional): ``"cos"`` or ``"rbf"``.
+            (default: :obj:`"cos"`)
+        symmetric_node_loss (bool, optional): Both directions of each pair's
+            node term. (default: :obj:`True`)
+        shared_assignment (bool, optional): One assignment for all relations.
+            (default: :obj:`True`)
+        block_size (int, optional): Rows per block of the node term.
+            (default: :obj:`None`)
+    """
+
+    protocol = "heco"
+
+    def __init__(self, encoders: Sequence[torch.nn.Module], proj_channels: int,
+                 relations: Sequence[str],
+                 augmentors: Optional[Sequence[Callable[[Data], Data]]] = None,
+                 tau: float = 0.5, num_communities: int = 3, lam: float = 1.0,
+                 gamma: float = 8e-5, stride: float = 500,
+                 alpha_rate: float = 0.2, similarity: str = "cos",
+                 symmetric_node_loss: bool = True,
+                 shared_assignment: bool = True,
+                 block_size: Optional[int] = None):
+        super().__init__()
+        relations = [str(r) for r in relations]
+        if len(relations) < 2 or len(set(relations)) != len(relations):
+            raise ValueError(f"need at least two distinct relations, got "
+                             f"{relations}")
+        if len(encoders) != len(relations):
+            raise ValueError(f"{len(encoders)} encoders for {len(relations)} "
+                             f"relations")
+        if augmentors is not None and len(augmentors) != len(relations):
+            raise ValueError(f"{len(augmentors)} augmentors for "
+                             f"{len(relations)} relations")
+        widths = {e.out_channels for e in encoders}
+        if len(widths) != 1:
+            raise ValueError(f"the encoders' out_channels differ: {widths}")
+        if not tau > 0:
+            raise ValueError(f"temperature tau must be positive, got {tau}")
+        if int(num_communities) != num_communities or num_communities < 1:
+            raise ValueError(f"num_communities must be a positive integer, got "
+                             f"{num_communities}")
+        if not stride > 0 or not alpha_rate > 0:
+            raise ValueError(f"stride and alpha_rate must be positive, got "
+                             f"{stride} and {alpha_rate}")
+        out = widths.pop()
+        self.relations = relations
+        self.encoders = torch.nn.ModuleList(encoders)
+        self.projector = ProjectionHead(out, proj_channels, normalize=True)
+        self.augmentors = list(augmentors) if augmentors is not None else None
+        self.tau = float(tau)
+        self.num_communities = int(num_communities)
+        self.lam = float(lam)
+        self.gamma = float(gamma)
+        self.stride = float(stride)
+        self.alpha_rate = float(alpha_rate)
+        self.similarity = _check_similarity(similarity)
+        self.symmetric_node_loss = bool(symmetric_node_loss)
+        self.shared_assignment = bool(shared_assignment)
+        self.block_size = block_size
+        self.centers = torch.nn.Parameter(torch.empty(self.num_communities, out))
+        self.t = 0
+        self._duplicate_free: dict[str, bool] = {}
+        self._adj: dict[int, tuple] = {}
+        torch.nn.init.normal_(self.centers)
+
+    @classmethod
+    def from_config(cls, in_channels: int, relations: Sequence[str],
+                    hidden_channels: int = 64,
+                    first_hidden: Optional[int] = None,
+                    proj_channels: Optional[int] = None, num_layers: int = 2,
+                    activation: str = "prelu",
+                    drop_edge: Union[float, Sequence[float]] = 0.0,
+                    drop_feature: Union[float, Sequence[float]] = 0.0,
+                    tau: float = 0.5, num_communities: int = 3,
+                    lam: float = 1.0, gamma: float = 8e-5, stride: float = 500,
+                    alpha_rate: float = 0.2, similarity: str = "cos",
+                    symmetric_node_loss: bool = True,
+                    shared_assignment: bool = True,
+                    block_size: Optional[int] = None) -> GCOOLMultiplex:
+        r"""Builds the model with one :class:`~gcl.nn.GCNEncoder` per relation
+        (:math:`F \to` ``first_hidden`` :math:`\to` ``hidden_channels``).
+        ``drop_edge`` / ``drop_feature`` are uniform rates (one, or one per
+        relation); 0 (default) uses the relation graphs as they are, and then
+        each relation's normalised adjacency is built once and cached
+        (``GCNEncoder(cached=True)``): the dense meta-path graphs (millions
+        of edges) dominate a step otherwise.
+        """
+        relations = list(relations)
+        fixed = not (any(_rates(drop_edge)) or any(_rates(drop_feature)))
+        encoders = [GCNEncoder(in_channels, hidden_channels, num_layers,
+                               hidden_channels=first_hidden,
+                               activation=activation, cached=fixed)
+                    for _ in relations]
+
+        def per_rel(v, name):
+            vals = [float(v)] * len(relations) if isinstance(v, (int, float)) \
+                else [float(u) for u in v]
+            if len(vals) != len(relations):
+                raise ValueError(f"{name} needs one rate or one per relation "
+                                 f"({len(relations)}), got {v}")
+            return vals
+
+        pe, pf = per_rel(drop_edge, "drop_edge"), per_rel(drop_feature,
+                                                          "drop_feature")
+        augmentors = None
+        if any(pe) or any(pf):
+            augmentors = [Compose([EdgeDrop(a), FeatureMask(b)])
+                          for a, b in zip(pe, pf)]
+        return cls(encoders, proj_channels or hidden_channels, relations,
+                   augmentors, tau, num_communities, lam, gamma, stride,
+                   alpha_rate, similarity, symmetric_node_loss,
+                   shared_assignment, block_size)
+
+    def reset_parameters(self) -> None:
+        """Resets the encoders, the projection head and the centres."""
+        for enc in self.encoders:
+            enc.reset_parameters()
+        self.projector.reset_parameters()
+        torch.nn.init.normal_(self.centers)
+
+    def prepare(self, data: Data) -> None:
+        """Notes once which relation graphs have no duplicate edges, so that
+        DeCA can skip de-duplicating them every step.
+        """
+        n = data.x.size(0)
+        self._duplicate_free = {
+            r: bool(torch.unique(g.edge_index[0] * n + g.edge_index[1]).numel()
+                    == g.edge_index.size(1))
+            for r, g in zip(self.relations, self.relation_graphs(data))}
+
+    def set_epoch(self, epoch: int, num_epochs: Optional[int] = None) -> None:
+        r"""Sets the schedule step :math:`t = \text{epoch} - 1`."""
+        super().set_epoch(epoch, num_epochs)
+        self.t = epoch - 1
+
+    def schedule(self, t: Optional[float] = None) -> tuple[float, float]:
+        r""":math:`(\alpha(t), c(t))`, as :meth:`gcl.methods.GCOOL.schedule`."""
+        return gcool_schedule(self.t if t is None else t, self.stride,
+                              self.alpha_rate)
+
+    def relation_graphs(self, data: Data) -> list[Data]:
+        """One ``Data(x, edge_index)`` per relation, in :attr:`relations`
+        order.
+        """
+        rel = data.get("relations")
+        if not isinstance(rel, dict):
+            raise ValueError("the multiplex graph needs data.relations, a dict "
+                             "of edge_index per relation (see "
+                             "gcl.datasets.load_heco_multiplex)")
+        missing = [r for r in self.relations if r not in rel]
+        if missing:
+            raise ValueError(f"data.relations has no {missing}; it holds "
+                             f"{sorted(rel)}")
+        n = data.x.size(0)
+        out = []
+        for r in self.relations:
+            ei = rel[r]
+            if ei.dim() != 2 or ei.size(0) != 2 or (
+                    ei.numel() and (int(ei.min()) < 0 or int(ei.max()) >= n)):
+                raise ValueError(f"relation {r!r}: edge_index must be [2, E] "
+                                 f"with nodes in 0..{n - 1}")
+            out.append(Data(x=data.x, edge_index=ei, num_nodes=n))
+        return out
+
+    def encode(self, data: Data) -> Tensor:
+        """The mean over relations of the relation encoders' outputs."""
+        graphs = self.relation_graphs(data)
+        return torch.stack([self._encode(i, g) for i, g in
+                            enumerate(graphs)]).mean(dim=0)
+
+    def _encode(self, i: int, g: Data) -> Tensor:
+        """Relation ``i``'s encoder on ``g``; a fixed graph's adjacency is
+        built once when the encoder caches its normalisation.
+        """
+        enc = self.encoders[i]
+        convs = getattr(enc, "convs", None)
+        if not convs or not all(getattr(c, "cached", False) for c in convs):
+            return enc(g.x, g.edge_index)
+        ei, n = g.edge_index, g.x.size(0)
+        key = (ei.data_ptr(), ei.size(1), n, str(ei.device))
+        if self._adj.get(i, (None,))[0] != key:
+            with warnings.catch_warnings():  # "sparse CSR support is in beta"
+                warnings.simplefilter("ignore", UserWarning)
+                adj_t = to_torch_csr_tensor(
+                    ei.flip(0), torch.ones(ei.size(1), dtype=g.x.dtype,
+                                           device=ei.device), size=(n, n))
+            for conv in convs:  # a new graph: drop the normalisation cache
+                conv._cached_edge_index = None
+                conv._cached_adj_t = None
+            self._adj[i] = (key, adj_t)
+        return enc(g.x, self._adj[i][1])
+
+    def assign(self, h: Tensor) -> Tensor:
+        """Soft assignments of (detached) projections ``h``."""
+        return soft_assignment(h.detach(), self.centers, self.tau, self.similarity)
+
+    def losses(self, data: Data) -> dict[str, Tensor]:
+        """The terms of one step: ``node``, ``deca``, ``resc`` (absent when
+        their weight is 0) and ``loss``.
+        """
+        graphs = self.relation_graphs(data)
+        if self.augmentors is not None:
+            graphs = [aug(copy.copy(g)) for aug, g in zip(self.augmentors, graphs)]
+        hs = [self.projector(self._encode(i, g)) for i, g in enumerate(graphs)]
+        pairs = list(combinations(range(len(hs)), 2))
+        out = {"node": torch.stack([
+            info_nce(hs[a], hs[b], self.tau, intra_view=False,
+                     symmetric=self.symmetric_node_loss,
+                     block_size=self.block_size) for a, b in pairs]).mean()}
+        loss = out["node"]
+        alpha, coef = self.schedule()
+        if alpha > 0:
+            if self.shared_assignment:
+                shared = self.assign(F.normalize(torch.stack(hs).mean(0), dim=1))
+                rs = [shared] * len(hs)
+            else:
+                rs = [self.assign(h) for h in hs]
+            # Edge dropping keeps a duplicate-free graph duplicate-free.
+            subset = self.augmentors is None or all(
+                isinstance(a, (EdgeDrop, FeatureMask, Compose))
+                for a in self.augmentors)
+            out["deca"] = torch.stack([
+                deca_loss(r, g.edge_index, self.lam, coalesced=subset
+                          and self._duplicate_free.get(name, False))
+                for r, g, name in zip(rs, graphs, self.relations)]).mean()
+            loss = loss + alpha * coef * out["deca"]
+            if coef < 1.0:
+                out["resc"] = torch.stack([
+                    resc_loss(hs[a], hs[b], rs[a], rs[b], self.tau,
+                              self.similarity, self.gamma)
+                    for a, b in pairs]).mean()
+                loss = loss + alpha * (1.0 - coef) * out["resc"]
+        out["loss"] = loss
+        return out
+
+    def forward(self, data: Data) -> Tensor:
+        """Returns the loss of one step on the multiplex graph ``data``."""
+        return self.losses(data)["loss"]
+
+    def __repr__(self) -> str:
+        return (f"{self.__class__.__name__}(relations={self.relations}, "
+                f"encoder={self.encoders[0]}, tau={self.tau}, "
+                f"num_communities={self.num_communities}, lam={self.lam}, "
+                f"stride={self.stride}, alpha_rate={self.alpha_rate}, "
+                f"shared_assignment={self.shared_assignment})")
