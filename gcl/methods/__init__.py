@@ -2,8 +2,11 @@
 
 from gcl.methods.base import Method, check_graph
 from gcl.methods.grace import GRACE
+from gcl.methods.pot import GRACEPOT, POT
 
 #: Method classes by name, as used in configs and on the command line.
-METHODS = {"grace": GRACE}
+#: ``pot`` wraps the method named by its config's ``model.base``;
+#: ``grace_pot`` is POT around GRACE.
+METHODS = {"grace": GRACE, "pot": POT, "grace_pot": GRACEPOT}
 
-__all__ = ["GRACE", "METHODS", "Method", "check_graph"]
+__all__ = ["GRACE", "GRACEPOT", "METHODS", "Method", "POT", "check_graph"]
