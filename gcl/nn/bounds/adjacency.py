@@ -108,7 +108,9 @@ def drop_budget(edge_index: Tensor, num_nodes: int, rate: Rate,
 
 
 def normalized_adjacency(edge_index: Tensor, num_nodes: int,
-                         degree: str = "in") -> tuple[Tensor, Tensor]:
+                         degree: str = "in",
+                         dtype: torch.dtype = torch.float32
+                         ) -> tuple[Tensor, Tensor]:
     r"""GCN normalisation :math:`\tilde{D}^{-1/2}(A + I)\tilde{D}^{-1/2}` of a
     (possibly directed) graph, as :class:`gcl.nn.GCNEncoder` computes it.
 
@@ -123,7 +125,7 @@ def normalized_adjacency(edge_index: Tensor, num_nodes: int,
     """
     _check_edge_index(edge_index, num_nodes)
     ei, _ = remove_self_loops(edge_index)
-    d = _degree(ei, num_nodes, degree).to(torch.float32) + 1.0
+    d = _degree(ei, num_nodes, degree).to(dtype) + 1.0
     dinv = d.rsqrt()
     loop = torch.arange(num_nodes, device=ei.device)
     ei = torch.cat([ei, torch.stack([loop, loop])], dim=1)

@@ -297,7 +297,7 @@ def _view_matrix(view_edge_index: Tensor, num_nodes: int, degree: str,
     """The sampled view's normalised adjacency as the official code indexes
     it, ``M[source, target]``, restricted to ``nodes`` (induced).
     """
-    ei, w = normalized_adjacency(view_edge_index, num_nodes, degree)
+    ei, w = normalized_adjacency(view_edge_index, num_nodes, degree, dtype)
     n = num_nodes
     if nodes is not None:
         pos = _positions(nodes, num_nodes)
@@ -305,7 +305,7 @@ def _view_matrix(view_edge_index: Tensor, num_nodes: int, degree: str,
         keep = (src >= 0) & (dst >= 0)
         ei, w = torch.stack([src[keep], dst[keep]]), w[keep]
         n = int(nodes.numel())
-    return _csr(ei[0], ei[1], w.to(dtype), n, n)
+    return _csr(ei[0], ei[1], w, n, n)
 
 
 def compactness_score(encoder: torch.nn.Module, x: Tensor,
@@ -349,7 +349,10 @@ def compactness_score(encoder: torch.nn.Module, x: Tensor,
     pos_w = w >= 0
     lam2 = rel2.slope * w
     delta2 = torch.where(pos_w, rel2.lower_intercept, rel2.upper_intercept)
-    b_tilde2 = (lam2 * (delta2 + b2)).sum(1)
+    if mode == "official":  # the code scales the intercepts by the slopes too
+        b_tilde2 = (lam2 * (delta2 + b2)).sum(1)
+    else:  # w (s z + delta) = (s w) z + w delta
+        b_tilde2 = (lam2 * b2).sum(1) + (w * delta2).sum(1)
     w_tilde2 = lam2 @ w2  # [B, 2h]
     if mode == "official":
         rel1 = relaxation(gb.lower1, gb.upper1, gb.slope, mode)
