@@ -10,7 +10,7 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-_SUBMODULES = ("augment", "bench", "cli", "config", "datasets", "eval",
+_SUBMODULES = ("analysis", "augment", "bench", "cli", "config", "datasets", "eval",
                "experiment", "losses", "methods", "nn", "train", "viz")
 _FROM_TRAIN = ("fit", "History", "NonFiniteLossError")
 
