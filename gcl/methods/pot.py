@@ -13,7 +13,7 @@ from torch_geometric.data import Data
 from gcl.augment import Compose, EdgeDrop, FeatureDropout, FeatureMask
 from gcl.losses import pot_loss, principle_direction
 from gcl.methods.base import Method
-from gcl.nn.bounds import AdjacencyBounds, compactness_score, edge_drop_bounds
+from gcl.nn.bounds import AdjacencyBounds, compactness_scores, edge_drop_bounds
 from gcl.nn.bounds.propagation import MODES, check_bound_encoder
 
 __all__ = ["GRACEPOT", "POT", "edge_drop_rates", "node_batch"]
@@ -277,14 +277,11 @@ class POT(Method):
     def scores(self, data: Data, views: Sequence[Data], zs: Sequence[Tensor],
                nodes: Optional[Tensor] = None) -> list[Tensor]:
         r"""Both views' POT scores :math:`s^{(1)}, s^{(2)}` on ``nodes``."""
-        bounds = self.bounds(data)
-        out = []
-        for v in range(2):
-            other = zs[1 - v] if nodes is None else zs[1 - v][nodes]
-            out.append(compactness_score(
-                self.encoder, data.x, bounds[v], principle_direction(other),
-                self.mode, nodes, views[v].edge_index))
-        return out
+        others = [zs[1], zs[0]] if nodes is None else [zs[1][nodes], zs[0][nodes]]
+        return compactness_scores(
+            self.encoder, data.x, self.bounds(data),
+            [principle_direction(z) for z in others], self.mode, nodes,
+            [view.edge_index for view in views])
 
     def forward(self, data: Data) -> Tensor:
         r"""Returns :math:`(1 - \kappa)\mathcal{L}_{\mathrm{base}} + \kappa

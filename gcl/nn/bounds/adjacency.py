@@ -27,9 +27,10 @@ from typing import Optional, Union
 
 import torch
 from torch import Tensor
-from torch_geometric.utils import remove_self_loops, to_torch_csr_tensor
+from torch_geometric.utils import remove_self_loops
 
-__all__ = ["AdjacencyBounds", "drop_budget", "edge_drop_bounds", "normalized_adjacency"]
+__all__ = ["AdjacencyBounds", "SparseOperator", "drop_budget", "edge_drop_bounds",
+           "normalized_adjacency"]
 
 Rate = Union[float, Tensor]
 
@@ -160,7 +161,8 @@ class AdjacencyBounds:
     budget: Tensor
     num_nodes: int
     degree: str = "in"
-    _csr: dict = field(default_factory=dict, repr=False, compare=False)
+    _ops: dict = field(default_factory=dict, repr=False, compare=False)
+    _symmetric: Optional[bool] = field(default=None, repr=False, compare=False)
 
     @property
     def num_entries(self) -> int:
@@ -174,13 +176,25 @@ class AdjacencyBounds:
                                self.clean.to(device), self.budget.to(device),
                                self.num_nodes, self.degree)
 
-    def matrix(self, which: str, dtype: Optional[torch.dtype] = None) -> Tensor:
-        r"""Sparse CSR ``[N, N]`` matrix of ``"lower"``, ``"upper"``,
+    @property
+    def symmetric(self) -> bool:
+        r"""Whether the support of :math:`A + I` is symmetric (then so are
+        :math:`L`, :math:`U` and :math:`\hat{A}`).
+        """
+        if self._symmetric is None:
+            n = self.num_nodes
+            key = torch.sort(self.col * n + self.row).values
+            self._symmetric = bool(torch.equal(key, self.row * n + self.col))
+        return self._symmetric
+
+    def matrix(self, which: str, dtype: Optional[torch.dtype] = None
+               ) -> SparseOperator:
+        r"""The sparse ``[N, N]`` operator of ``"lower"``, ``"upper"``,
         ``"center"`` (:math:`(U + L)/2`), ``"radius"`` (:math:`(U - L)/2`) or
         ``"clean"``, in ``dtype`` (default: the bounds' own), cached.
         """
         dtype = dtype or self.lower.dtype
-        if (which, dtype) not in self._csr:
+        if (which, dtype) not in self._ops:
             values = {
                 "lower": lambda: self.lower, "upper": lambda: self.upper,
                 "clean": lambda: self.clean,
@@ -190,10 +204,10 @@ class AdjacencyBounds:
             if which not in values:
                 raise ValueError(f"unknown matrix {which!r}; choose from "
                                  f"{', '.join(values)}")
-            self._csr[which, dtype] = _csr(self.row, self.col,
-                                           values[which]().to(dtype),
-                                           self.num_nodes, self.num_nodes)
-        return self._csr[which, dtype]
+            self._ops[which, dtype] = SparseOperator(
+                self.row, self.col, values[which]().to(dtype),
+                (self.num_nodes, self.num_nodes), self.symmetric)
+        return self._ops[which, dtype]
 
     def subgraph(self, nodes: Tensor) -> AdjacencyBounds:
         r"""The bounds restricted to the induced subgraph on ``nodes``.
@@ -242,10 +256,63 @@ def _positions(nodes: Tensor, num_nodes: int) -> Tensor:
 
 
 def _csr(row: Tensor, col: Tensor, value: Tensor, rows: int, cols: int) -> Tensor:
+    """A CSR matrix from distinct (row, col) entries (sorted here)."""
+    order = torch.argsort(row * cols + col)
+    row, col, value = row[order], col[order], value[order]
+    crow = torch.zeros(rows + 1, dtype=torch.long, device=row.device)
+    crow[1:] = torch.cumsum(torch.bincount(row, minlength=rows), 0)
     with warnings.catch_warnings():  # "sparse CSR support is in beta"
         warnings.simplefilter("ignore", UserWarning)
-        return to_torch_csr_tensor(torch.stack([row, col]), value,
-                                   size=(rows, cols))
+        return torch.sparse_csr_tensor(crow, col, value, size=(rows, cols))
+
+
+class _SpMM(torch.autograd.Function):
+    """``A @ y`` for a constant sparse ``A``; the backward uses the cached
+    transpose instead of converting ``A.t()`` to CSR on every call.
+    """
+
+    @staticmethod
+    def forward(ctx, op, y):
+        ctx.op = op
+        return op.csr @ y
+
+    @staticmethod
+    def backward(ctx, grad):
+        return None, ctx.op.csr_t @ grad
+
+
+class SparseOperator:
+    r"""A constant sparse matrix :math:`A` (``[R, C]``, CSR) acting on dense
+    matrices, ``A @ y``, with gradients in ``y`` only.
+
+    The transpose needed by the backward pass is built once, on first use, and
+    kept (or is :math:`A` itself when ``symmetric``).
+
+    Args:
+        row, col (torch.Tensor): Indices of the distinct non-zero entries.
+        value (torch.Tensor): Their values.
+        shape (tuple[int, int]): :math:`(R, C)`.
+        symmetric (bool, optional): :math:`A = A^\top`. (default: ``False``)
+    """
+
+    def __init__(self, row: Tensor, col: Tensor, value: Tensor,
+                 shape: tuple[int, int], symmetric: bool = False):
+        self.row, self.col, self.value = row, col, value
+        self.shape = shape
+        self.symmetric = symmetric
+        self.csr = _csr(row, col, value, *shape)
+        self._csr_t: Optional[Tensor] = self.csr if symmetric else None
+
+    @property
+    def csr_t(self) -> Tensor:
+        r""":math:`A^\top` as CSR (cached)."""
+        if self._csr_t is None:
+            self._csr_t = _csr(self.col, self.row, self.value, self.shape[1],
+                               self.shape[0])
+        return self._csr_t
+
+    def __matmul__(self, y: Tensor) -> Tensor:
+        return _SpMM.apply(self, y)
 
 
 def edge_drop_bounds(edge_index: Tensor, num_nodes: int, rate: Rate,

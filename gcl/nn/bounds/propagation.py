@@ -75,6 +75,7 @@ stays valid.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple, Optional
 
@@ -83,7 +84,7 @@ from torch import Tensor
 
 from gcl.nn.bounds.adjacency import (
     AdjacencyBounds,
-    _csr,
+    SparseOperator,
     _positions,
     normalized_adjacency,
 )
@@ -94,8 +95,8 @@ from gcl.nn.bounds.relaxation import (
     relaxation,
 )
 
-__all__ = ["GCNBounds", "check_bound_encoder", "compactness_score", "edge_dot",
-           "gcn_bounds", "interval_matmul"]
+__all__ = ["GCNBounds", "check_bound_encoder", "compactness_score",
+           "compactness_scores", "edge_dot", "gcn_bounds", "interval_matmul"]
 
 MODES = ("official", "sound")
 
@@ -127,11 +128,15 @@ def _layer(encoder: torch.nn.Module, k: int) -> tuple[Tensor, Tensor]:
     return weight, bias
 
 
-def interval_matmul(bounds: AdjacencyBounds, y: Tensor) -> tuple[Tensor, Tensor]:
-    r"""Bounds of :math:`\hat{A}' Y` over :math:`L \leq \hat{A}' \leq U` for a
-    fixed ``y`` ``[N, C]``: :math:`\frac{U+L}{2} Y \mp \frac{U-L}{2}|Y|`.
+def interval_matmul(bounds: AdjacencyBounds, y: Tensor,
+                    bias: Optional[Tensor] = None) -> tuple[Tensor, Tensor]:
+    r"""Bounds of :math:`\hat{A}' Y (+ b)` over :math:`L \leq \hat{A}' \leq U`
+    for a fixed ``y`` ``[N, C]``: :math:`\frac{U+L}{2} Y \mp
+    \frac{U-L}{2}|Y|`.
     """
     mid = bounds.matrix("center", y.dtype) @ y
+    if bias is not None:
+        mid = mid + bias
     rad = bounds.matrix("radius", y.dtype) @ y.abs()
     return mid - rad, mid + rad
 
@@ -145,21 +150,33 @@ class _Rows(NamedTuple):
     upper: Tensor
     shape: tuple[int, int]
 
-    def mat(self, which: str, dtype: torch.dtype) -> Tensor:
+    def mat(self, which: str, dtype: torch.dtype) -> SparseOperator:
         val = self.lower if which == "lower" else self.upper
-        return _csr(self.row, self.col, val.to(dtype), *self.shape)
+        return SparseOperator(self.row, self.col, val.to(dtype), self.shape)
 
 
-def _rows(bounds: AdjacencyBounds, nodes: Optional[Tensor]) -> _Rows:
+def _rows(bounds: AdjacencyBounds, nodes: Optional[Tensor]):
     n = bounds.num_nodes
     if nodes is None:
-        return _Rows(bounds.row, bounds.col, bounds.lower, bounds.upper, (n, n))
+        return _AllRows(bounds)
     r = _positions(nodes, n)[bounds.row]
     keep = r >= 0
     order = torch.argsort(r[keep] * n + bounds.col[keep])
     sel = keep.nonzero().view(-1)[order]
     return _Rows(r[sel], bounds.col[sel], bounds.lower[sel], bounds.upper[sel],
                  (int(nodes.numel()), n))
+
+
+class _AllRows:
+    """All rows: the bounds' own cached operators."""
+
+    def __init__(self, bounds: AdjacencyBounds):
+        self.bounds = bounds
+        self.row, self.col = bounds.row, bounds.col
+        self.lower, self.upper = bounds.lower, bounds.upper
+
+    def mat(self, which: str, dtype: torch.dtype) -> SparseOperator:
+        return self.bounds.matrix(which, dtype)
 
 
 def _interval_matmul_range(rows: _Rows, y_lo: Tensor,
@@ -242,6 +259,53 @@ def _slope(encoder, mode):
     return a
 
 
+class _Shared(NamedTuple):
+    """Per-step quantities shared by both views' bounds."""
+
+    xw: Tensor  # X W_1, all nodes
+    hw: Optional[Tensor]  # official: sigma(A_clean X W_1 + b_1) W_2, all nodes
+    slope: object
+
+
+def _shared(encoder, x, bounds, mode) -> _Shared:
+    if mode not in MODES:
+        raise ValueError(f"mode must be 'official' or 'sound', got {mode!r}")
+    check_bound_encoder(encoder)
+    if x.size(0) != bounds.num_nodes:
+        raise ValueError(f"x has {x.size(0)} rows but the bounds are for "
+                         f"{bounds.num_nodes} nodes")
+    xw = encoder.convs[0].lin(x)
+    hw = None
+    if mode == "official":
+        # H = sigma(conv1(x)) on the clean graph, through the activation
+        # itself (so a PReLU slope gets its gradient here, as in the code).
+        _, b1 = _layer(encoder, 0)
+        hidden = leaky_relu(bounds.matrix("clean", xw.dtype) @ xw + b1,
+                            leaky_slope(encoder.activation))
+        hw = encoder.convs[1].lin(hidden)
+    return _Shared(xw, hw, _slope(encoder, mode))
+
+
+def _bounds(encoder, shared: _Shared, bounds: AdjacencyBounds, mode: str,
+            nodes: Optional[Tensor]) -> GCNBounds:
+    _, b1 = _layer(encoder, 0)
+    w2, b2 = _layer(encoder, 1)
+    xw, a = shared.xw, shared.slope
+    if mode == "official":
+        sub = bounds if nodes is None else bounds.subgraph(nodes)
+        xw_b = xw if nodes is None else xw[nodes]
+        hw = shared.hw if nodes is None else shared.hw[nodes]
+        lo1, up1 = interval_matmul(sub, xw_b, b1)
+        lo2, up2 = interval_matmul(sub, hw, b2)
+        return GCNBounds(lo1, up1, lo2, up2, xw_b, a, mode)
+    lo1, up1 = interval_matmul(bounds, xw, b1)
+    h_lo, h_hi = activation_range(lo1, up1, a)
+    mid = ((h_hi + h_lo) / 2) @ w2.t()
+    rad = ((h_hi - h_lo) / 2) @ w2.abs().t()
+    lo2, up2 = _interval_matmul_range(_rows(bounds, nodes), mid - rad, mid + rad)
+    return GCNBounds(lo1, up1, lo2 + b2, up2 + b2, xw, a, mode)
+
+
 def gcn_bounds(encoder: torch.nn.Module, x: Tensor, bounds: AdjacencyBounds,
                mode: str = "sound", nodes: Optional[Tensor] = None) -> GCNBounds:
     r"""Interval bounds on both layers' pre-activations (see module docstring).
@@ -261,39 +325,12 @@ def gcn_bounds(encoder: torch.nn.Module, x: Tensor, bounds: AdjacencyBounds,
         GCNBounds: ``lower1``/``upper1`` for all nodes (sound) or the batch
         (official), ``lower2``/``upper2`` for the batch.
     """
-    if mode not in MODES:
-        raise ValueError(f"mode must be 'official' or 'sound', got {mode!r}")
-    check_bound_encoder(encoder)
-    if x.size(0) != bounds.num_nodes:
-        raise ValueError(f"x has {x.size(0)} rows but the bounds are for "
-                         f"{bounds.num_nodes} nodes")
-    w1, b1 = _layer(encoder, 0)
-    w2, b2 = _layer(encoder, 1)
-    a = _slope(encoder, mode)
-    xw = encoder.convs[0].lin(x)
-    if mode == "official":
-        sub = bounds if nodes is None else bounds.subgraph(nodes)
-        xw_b = xw if nodes is None else xw[nodes]
-        lo1, up1 = interval_matmul(sub, xw_b)
-        # H = sigma(conv1(x)) on the clean graph, through the activation
-        # itself (so a PReLU slope gets its gradient here, as in the code).
-        a_h = leaky_slope(encoder.activation)
-        hidden = leaky_relu(bounds.matrix("clean", xw.dtype) @ xw + b1, a_h)
-        hw = encoder.convs[1].lin(hidden)
-        hw = hw if nodes is None else hw[nodes]
-        lo2, up2 = interval_matmul(sub, hw)
-        return GCNBounds(lo1 + b1, up1 + b1, lo2 + b2, up2 + b2, xw_b, a, mode)
-    lo1, up1 = interval_matmul(bounds, xw)
-    lo1, up1 = lo1 + b1, up1 + b1
-    h_lo, h_hi = activation_range(lo1, up1, a)
-    mid = ((h_hi + h_lo) / 2) @ w2.t()
-    rad = ((h_hi - h_lo) / 2) @ w2.abs().t()
-    lo2, up2 = _interval_matmul_range(_rows(bounds, nodes), mid - rad, mid + rad)
-    return GCNBounds(lo1, up1, lo2 + b2, up2 + b2, xw, a, mode)
+    return _bounds(encoder, _shared(encoder, x, bounds, mode), bounds, mode,
+                   nodes)
 
 
 def _view_matrix(view_edge_index: Tensor, num_nodes: int, degree: str,
-                 nodes: Optional[Tensor], dtype: torch.dtype) -> Tensor:
+                 nodes: Optional[Tensor], dtype: torch.dtype) -> SparseOperator:
     """The sampled view's normalised adjacency as the official code indexes
     it, ``M[source, target]``, restricted to ``nodes`` (induced).
     """
@@ -305,7 +342,51 @@ def _view_matrix(view_edge_index: Tensor, num_nodes: int, degree: str,
         keep = (src >= 0) & (dst >= 0)
         ei, w = torch.stack([src[keep], dst[keep]]), w[keep]
         n = int(nodes.numel())
-    return _csr(ei[0], ei[1], w, n, n)
+    return SparseOperator(ei[0], ei[1], w, (n, n))
+
+
+def _score(encoder, shared: _Shared, bounds: AdjacencyBounds, w: Tensor,
+           mode: str, nodes: Optional[Tensor],
+           view_edge_index: Optional[Tensor]) -> Tensor:
+    n_rows = bounds.num_nodes if nodes is None else int(nodes.numel())
+    h = encoder.out_channels
+    if w.dim() != 2 or w.shape != (n_rows, h):
+        raise ValueError(f"w must be [{n_rows}, {h}] (one direction per node "
+                         f"of the batch), got {tuple(w.shape)}")
+    if mode == "official" and view_edge_index is None:
+        raise ValueError("mode='official' evaluates the bound at the sampled "
+                         "view: pass view_edge_index")
+    gb = _bounds(encoder, shared, bounds, mode, nodes)
+    _, b1 = _layer(encoder, 0)
+    w2, b2 = _layer(encoder, 1)
+    rel2 = relaxation(gb.lower2, gb.upper2, gb.slope, mode)
+    neg_w = (w < 0).to(w.dtype)
+    lam2 = rel2.slope * w
+    w_tilde2 = lam2 @ w2  # [B, 2h]
+    if mode == "official":
+        # The code scales the intercepts by the slopes too: Lambda . (Delta + b).
+        b_tilde2 = (lam2 * (rel2.upper_intercept * neg_w + b2)).sum(1)
+        rel1 = relaxation(gb.lower1, gb.upper1, gb.slope, mode)
+        lam1 = rel1.slope * w_tilde2
+        neg1 = (w_tilde2 < 0).to(w.dtype)
+        b_tilde1 = (lam1 * (rel1.upper_intercept * neg1 + b1)).sum(1)
+        t = (gb.xw * lam1).sum(1)
+        m = _view_matrix(view_edge_index, bounds.num_nodes, bounds.degree,
+                         nodes, t.dtype)
+        inner = m @ t.unsqueeze(1) + b_tilde1.unsqueeze(1)
+        return (m @ inner).squeeze(1) + b_tilde2
+    # w (s z + Delta) = (s w) z + w Delta, Delta by the sign of w.
+    delta2 = rel2.lower_intercept + (rel2.upper_intercept
+                                     - rel2.lower_intercept) * neg_w
+    b_tilde2 = (lam2 * b2).sum(1) + (w * delta2).sum(1)
+    h_lo, h_hi = activation_range(gb.lower1, gb.upper1, gb.slope)
+    sub = _rows(bounds, nodes)
+    p = torch.cat([w_tilde2.clamp_min(0), w_tilde2.clamp_max(0)], dim=1)
+    q = torch.cat([h_lo, h_hi], dim=1)
+    g = edge_dot(p, q, sub.row, sub.col)
+    coef = torch.where(g >= 0, sub.lower.to(g.dtype), sub.upper.to(g.dtype))
+    score = torch.zeros(n_rows, dtype=g.dtype, device=g.device)
+    return score.index_add(0, sub.row, coef * g) + b_tilde2
 
 
 def compactness_score(encoder: torch.nn.Module, x: Tensor,
@@ -332,44 +413,44 @@ def compactness_score(encoder: torch.nn.Module, x: Tensor,
         torch.Tensor: Scores ``[B]``, differentiable in the encoder's
         parameters and in ``w``.
     """
-    if mode not in MODES:
-        raise ValueError(f"mode must be 'official' or 'sound', got {mode!r}")
-    n_rows = bounds.num_nodes if nodes is None else int(nodes.numel())
-    h = encoder.out_channels
-    if w.dim() != 2 or w.shape != (n_rows, h):
-        raise ValueError(f"w must be [{n_rows}, {h}] (one direction per node "
-                         f"of the batch), got {tuple(w.shape)}")
-    if mode == "official" and view_edge_index is None:
-        raise ValueError("mode='official' evaluates the bound at the sampled "
-                         "view: pass view_edge_index")
-    gb = gcn_bounds(encoder, x, bounds, mode, nodes)
-    w1, b1 = _layer(encoder, 0)
-    w2, b2 = _layer(encoder, 1)
-    rel2 = relaxation(gb.lower2, gb.upper2, gb.slope, mode)
-    pos_w = w >= 0
-    lam2 = rel2.slope * w
-    delta2 = torch.where(pos_w, rel2.lower_intercept, rel2.upper_intercept)
-    if mode == "official":  # the code scales the intercepts by the slopes too
-        b_tilde2 = (lam2 * (delta2 + b2)).sum(1)
-    else:  # w (s z + delta) = (s w) z + w delta
-        b_tilde2 = (lam2 * b2).sum(1) + (w * delta2).sum(1)
-    w_tilde2 = lam2 @ w2  # [B, 2h]
-    if mode == "official":
-        rel1 = relaxation(gb.lower1, gb.upper1, gb.slope, mode)
-        pos1 = w_tilde2 >= 0
-        lam1 = rel1.slope * w_tilde2
-        delta1 = torch.where(pos1, rel1.lower_intercept, rel1.upper_intercept)
-        b_tilde1 = (lam1 * (delta1 + b1)).sum(1)
-        t = (gb.xw * lam1).sum(1)
-        m = _view_matrix(view_edge_index, bounds.num_nodes, bounds.degree,
-                         nodes, t.dtype)
-        inner = m @ t.unsqueeze(1) + b_tilde1.unsqueeze(1)
-        return (m @ inner).squeeze(1) + b_tilde2
-    h_lo, h_hi = activation_range(gb.lower1, gb.upper1, gb.slope)
-    sub = _rows(bounds, nodes)
-    p = torch.cat([w_tilde2.clamp_min(0), w_tilde2.clamp_max(0)], dim=1)
-    q = torch.cat([h_lo, h_hi], dim=1)
-    g = edge_dot(p, q, sub.row, sub.col)
-    coef = torch.where(g >= 0, sub.lower.to(g.dtype), sub.upper.to(g.dtype))
-    score = torch.zeros(n_rows, dtype=g.dtype, device=g.device)
-    return score.index_add(0, sub.row, coef * g) + b_tilde2
+    return compactness_scores(encoder, x, [bounds], [w], mode, nodes,
+                              [view_edge_index])[0]
+
+
+def compactness_scores(encoder: torch.nn.Module, x: Tensor,
+                       bounds: Sequence[AdjacencyBounds], ws: Sequence[Tensor],
+                       mode: str = "sound", nodes: Optional[Tensor] = None,
+                       view_edge_indices: Optional[Sequence[Optional[Tensor]]]
+                       = None) -> list[Tensor]:
+    r""":func:`compactness_score` of several views of one graph at once.
+
+    :math:`X W_1` (and, in ``"official"`` mode, the clean graph's hidden
+    states) are computed once and shared by all views.
+
+    Args:
+        encoder (gcl.nn.GCNEncoder): 2-layer encoder.
+        x (torch.Tensor): Clean node features ``[N, F]``.
+        bounds (Sequence[AdjacencyBounds]): One per view.
+        ws (Sequence[torch.Tensor]): Directions ``[B, h]``, one per view.
+        mode (str, optional): ``"official"`` or ``"sound"``.
+            (default: ``"sound"``)
+        nodes (torch.Tensor, optional): Node batch shared by the views.
+        view_edge_indices (Sequence[torch.Tensor], optional): Sampled views'
+            edges (``"official"`` mode).
+
+    Returns:
+        list[torch.Tensor]: Scores ``[B]`` per view.
+    """
+    if len(bounds) == 0 or len(bounds) != len(ws):
+        raise ValueError(f"need one direction per view, got {len(bounds)} "
+                         f"bounds and {len(ws)} directions")
+    views = list(view_edge_indices) if view_edge_indices is not None \
+        else [None] * len(bounds)
+    if len(views) != len(bounds):
+        raise ValueError(f"need one view per bound, got {len(views)}")
+    for b in bounds[1:]:
+        if b.num_nodes != bounds[0].num_nodes or b.degree != bounds[0].degree:
+            raise ValueError("all views' bounds must be of the same graph")
+    shared = _shared(encoder, x, bounds[0], mode)
+    return [_score(encoder, shared, b, w, mode, nodes, v)
+            for b, w, v in zip(bounds, ws, views)]

@@ -90,19 +90,30 @@ def activation_range(lower: Tensor, upper: Tensor,
     :math:`\sigma`, for any real slope :math:`a`.
 
     :math:`\sigma` is linear on each side of 0, so its extremes on
-    :math:`[l, u]` are at :math:`l`, :math:`u` or :math:`0`.
+    :math:`[l, u]` are at :math:`l`, :math:`u` or :math:`0`; for
+    :math:`a \geq 0` it is monotone and the image is
+    :math:`[\sigma(l), \sigma(u)]`.
     """
-    zero = torch.minimum(torch.maximum(torch.zeros_like(lower), lower), upper)
-    vals = torch.stack([leaky_relu(lower, slope), leaky_relu(upper, slope),
-                        leaky_relu(zero, slope)])
-    return vals.min(0).values, vals.max(0).values
+    lo, hi = leaky_relu(lower, slope), leaky_relu(upper, slope)
+    a_min = float(slope.detach().min()) if isinstance(slope, Tensor) \
+        else float(slope)
+    if a_min >= 0:
+        return lo, hi
+    zero = leaky_relu(torch.minimum(lower.clamp_min(0), upper), slope)
+    return (torch.minimum(torch.minimum(lo, hi), zero),
+            torch.maximum(torch.maximum(lo, hi), zero))
 
 
 def relaxation(lower: Tensor, upper: Tensor, slope: Slope,
                mode: str = "sound") -> LinearRelaxation:
     r"""Linear lower and upper lines of :math:`\sigma` on :math:`[l, u]`.
 
-    See the module docstring for the two modes.
+    See the module docstring for the two modes. With :math:`l^- = \min(l,
+    0)` and :math:`u^+ = \max(u, 0)`, every case is one formula (no
+    branches): :math:`s = a + (1 - a)\, u^+ / (u^+ - l^-)` is 1 for
+    :math:`l \geq 0`, :math:`a` for :math:`u \leq 0` and the chord slope
+    otherwise, and the intercepts vanish on stable neurons since
+    :math:`u^+ l^- = 0` there.
 
     Args:
         lower (torch.Tensor): Pre-activation lower bounds :math:`l`.
@@ -117,20 +128,14 @@ def relaxation(lower: Tensor, upper: Tensor, slope: Slope,
     """
     if mode not in ("sound", "official"):
         raise ValueError(f"mode must be 'sound' or 'official', got {mode!r}")
-    a = slope if isinstance(slope, Tensor) else torch.tensor(
-        float(slope), dtype=lower.dtype, device=lower.device)
-    a = a.expand_as(lower)
-    pos, neg = lower >= 0, upper <= 0
-    unstable = ~(pos | neg)
-    one = torch.ones_like(lower)
-    zero = torch.zeros_like(lower)
-    # Safe denominators: the unstable branch is only evaluated where l < 0 < u.
-    width = torch.where(unstable, upper - lower, one)
-    top = torch.where(unstable, upper - a * lower, one)
-    chord = top / width
-    s = torch.where(neg, a, torch.where(pos, one, chord))
+    tiny = torch.finfo(lower.dtype).tiny
+    lneg, upos = lower.clamp_max(0), upper.clamp_min(0)
+    width = (upos - lneg).clamp_min(tiny)  # 0 only where l = u = 0
+    s = slope + (1 - slope) * (upos / width)
+    prod = upos * lneg  # non-zero only on unstable neurons
     if mode == "official":
-        upper_b = torch.where(unstable, (a - 1) * upper * lower / top, zero)
-        return LinearRelaxation(s, zero, upper_b)
-    c = torch.where(unstable, (a - 1) * upper * lower / width, zero)
+        top = (upos - slope * lneg).clamp_min(tiny)
+        upper_b = (slope - 1) * prod / top
+        return LinearRelaxation(s, torch.zeros_like(upper_b), upper_b)
+    c = (slope - 1) * prod / width
     return LinearRelaxation(s, c.clamp_max(0), c.clamp_min(0))
