@@ -8,7 +8,10 @@ from gcl.nn.bounds import compactness_score, edge_drop_bounds
 
 
 def small_graph():
+    import random
+
     from torch_geometric.datasets import FakeDataset
+    random.seed(0)  # FakeDataset draws its size from Python's RNG
     torch.manual_seed(0)
     return FakeDataset(num_graphs=1, avg_num_nodes=50, num_channels=6,
                        num_classes=3)[0]

@@ -128,14 +128,14 @@ def relaxation(lower: Tensor, upper: Tensor, slope: Slope,
     """
     if mode not in ("sound", "official"):
         raise ValueError(f"mode must be 'sound' or 'official', got {mode!r}")
-    tiny = torch.finfo(lower.dtype).tiny
     lneg, upos = lower.clamp_max(0), upper.clamp_min(0)
-    width = (upos - lneg).clamp_min(tiny)  # 0 only where l = u = 0
+    width = upos - lneg
+    width = width + (width == 0)  # 0 only where l = u = 0 (then u+ = l- = 0)
     s = slope + (1 - slope) * (upos / width)
     prod = upos * lneg  # non-zero only on unstable neurons
     if mode == "official":
-        top = (upos - slope * lneg).clamp_min(tiny)
-        upper_b = (slope - 1) * prod / top
+        top = upos - slope * lneg
+        upper_b = (slope - 1) * prod / (top + (top == 0))
         return LinearRelaxation(s, torch.zeros_like(upper_b), upper_b)
     c = (slope - 1) * prod / width
     return LinearRelaxation(s, c.clamp_max(0), c.clamp_min(0))
