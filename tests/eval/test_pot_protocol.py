@@ -3,7 +3,7 @@ import torch
 from torch_geometric.data import Data
 
 from gcl.eval import PROTOCOLS, node_classification, train_linear_probe
-from gcl.eval.pot_protocol import pot_fixed_protocol, pot_protocol
+from gcl.eval.pot import pot_fixed_protocol, pot_protocol
 
 
 def planetoid_like(name="Cora", n=120, c=3, seed=0):

@@ -5,7 +5,7 @@ From `"Provable Training for Graph Contrastive Learning"
 
 - :mod:`~gcl.nn.bounds.adjacency`: per-node drop budgets and entry-wise bounds
   :math:`L \leq \hat{A}' \leq U`, stored on the edges of :math:`A + I`;
-- :mod:`~gcl.nn.bounds.relaxation`: linear relaxations of (leaky) ReLU;
+- :mod:`~gcl.nn.bounds.relaxations`: linear relaxations of (leaky) ReLU;
 - :mod:`~gcl.nn.bounds.propagation`: interval bounds through a 2-layer
   :class:`~gcl.nn.GCNEncoder`, CROWN-style back-substitution and POT's score
   in its ``"official"`` and ``"sound"`` modes.
@@ -26,7 +26,7 @@ from gcl.nn.bounds.propagation import (
     gcn_bounds,
     interval_matmul,
 )
-from gcl.nn.bounds.relaxation import (
+from gcl.nn.bounds.relaxations import (
     LinearRelaxation,
     activation_range,
     leaky_relu,

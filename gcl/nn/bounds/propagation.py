@@ -88,7 +88,7 @@ from gcl.nn.bounds.adjacency import (
     _positions,
     normalized_adjacency,
 )
-from gcl.nn.bounds.relaxation import (
+from gcl.nn.bounds.relaxations import (
     activation_range,
     leaky_relu,
     leaky_slope,
