@@ -25,11 +25,12 @@ where :math:`w < 0`:
 .. math::
     \Lambda^{(2)}_i = s^{(2)}_i \odot w_i, \quad
     \tilde{W}^{(2)}_i = W_2 \Lambda^{(2)}_i, \quad
-    \tilde{b}^{(2)}_i = \Lambda^{(2)}_i \cdot (\Delta^{(2)}_i + b_2),
+    \tilde{b}^{(2)}_i = \Lambda^{(2)}_i \cdot b_2 + w_i \cdot \Delta^{(2)}_i,
 
 and the same again through layer 1 with the signs of :math:`\tilde{W}^{(2)}`:
 :math:`\Lambda^{(1)}_i = s^{(1)}_i \odot \tilde{W}^{(2)}_i`,
-:math:`\tilde{b}^{(1)}_i = \Lambda^{(1)}_i \cdot (\Delta^{(1)}_i + b_1)`,
+:math:`\tilde{b}^{(1)}_i = \Lambda^{(1)}_i \cdot b_1 + \tilde{W}^{(2)}_i
+\cdot \Delta^{(1)}_i`,
 :math:`\tilde{W}^{(1)}_i = W_1 \Lambda^{(1)}_i`. Every :math:`\tilde{b}` is a
 row-wise dot product (the official code takes the diagonal of an
 :math:`N \times N` product), and :math:`x_k^\top \tilde{W}^{(1)}_k =
@@ -41,9 +42,11 @@ Two modes (:func:`compactness_score`):
 - ``"official"`` reproduces the code that produced the published numbers:
   layer 2's intervals use the hidden states :math:`H = \sigma(\hat{A} X W_1 +
   b_1)` of the **clean** graph (:math:`Y = H W_2`), the relaxation has the
-  code's upper intercept, the PReLU slope enters as a constant
-  (``.item()``), and the score is the linear bound function evaluated at the
-  **sampled** view, indexed by the aggregated node:
+  code's upper intercept, the intercepts enter as :math:`\tilde{b} =
+  \Lambda \cdot (\Delta + b)` (scaled by the slopes, which is not a valid
+  bound), the PReLU slope enters as a constant (``.item()``), and the score
+  is the linear bound function evaluated at the **sampled** view, indexed by
+  the aggregated node:
 
   .. math::
       s_i = \sum_j M_{ij} \Big(\sum_k M_{jk}\, (X W_1)_k \cdot
