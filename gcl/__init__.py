@@ -10,8 +10,9 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-_SUBMODULES = ("augment", "bench", "cli", "community", "config", "datasets",
-               "eval", "experiment", "losses", "methods", "nn", "train", "viz")
+_SUBMODULES = ("analysis", "augment", "bench", "cli", "community", "config",
+               "datasets", "eval", "experiment", "losses", "methods", "nn",
+               "train", "viz")
 _FROM_TRAIN = ("fit", "History", "NonFiniteLossError")
 
 __all__ = ["__version__", *_SUBMODULES, *_FROM_TRAIN]

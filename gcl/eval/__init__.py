@@ -18,6 +18,7 @@ from gcl.eval.node_classification import (
     node_classification,
     public_protocol,
 )
+from gcl.eval.pot import pot_fixed_protocol, pot_protocol
 from gcl.eval.ranking import Interactions, load_interactions, ranking
 from gcl.eval.result import EvalResult
 from gcl.eval.splits import get_masks, masks_to_splits, random_split
@@ -43,6 +44,8 @@ __all__ = [
     "grace_protocol",
     "linear_probe_protocol",
     "public_protocol",
+    "pot_protocol",
+    "pot_fixed_protocol",
     "LinearProbe",
     "ProbeResult",
     "train_linear_probe",

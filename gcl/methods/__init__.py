@@ -5,9 +5,13 @@ from gcl.methods.csgcl import CSGCL
 from gcl.methods.gcool import GCOOL
 from gcl.methods.gcool_multiplex import GCOOLMultiplex
 from gcl.methods.grace import GRACE
+from gcl.methods.pot import GRACEPOT, POT
 
 #: Method classes by name, as used in configs and on the command line.
-METHODS = {"grace": GRACE, "csgcl": CSGCL, "gcool": GCOOL}
+#: ``pot`` wraps the method named by its config's ``model.base``;
+#: ``grace_pot`` is POT around GRACE.
+METHODS = {"grace": GRACE, "csgcl": CSGCL, "gcool": GCOOL, "pot": POT,
+           "grace_pot": GRACEPOT}
 
-__all__ = ["CSGCL", "GCOOL", "GCOOLMultiplex", "GRACE", "METHODS", "Method",
-           "check_graph"]
+__all__ = ["CSGCL", "GCOOL", "GCOOLMultiplex", "GRACE", "GRACEPOT", "METHODS",
+           "Method", "POT", "check_graph"]

@@ -89,8 +89,26 @@ class GRACE(Method):
 
     def forward(self, data: Data) -> Tensor:
         """Returns the GRACE loss of two fresh views of ``data``."""
-        z1, z2 = (self.encode(aug(data)) for aug in self.augmentors)
-        return self.loss(self.projector(z1), self.projector(z2))
+        return self.forward_views(data)[0]
+
+    def forward_views(self, data: Data, nodes: Optional[Tensor] = None
+                      ) -> tuple[Tensor, list[Data], list[Tensor]]:
+        """One training step that also returns its views and embeddings.
+
+        The plug-in interface of :class:`gcl.methods.POT`: returns the loss,
+        the two augmented graphs and their encoder outputs :math:`z^{(1)},
+        z^{(2)}` (before the projection head). With ``nodes``, the InfoNCE
+        is computed on those nodes only (anchors and negatives), as POT's
+        code does on large graphs; the views are still encoded whole.
+        """
+        views, zs = [], []
+        for aug in self.augmentors:  # view, then encode: GRACE's RNG order
+            views.append(aug(data))
+            zs.append(self.encode(views[-1]))
+        u, v = zs
+        if nodes is not None:
+            u, v = u[nodes], v[nodes]
+        return self.loss(self.projector(u), self.projector(v)), views, zs
 
     def __repr__(self) -> str:
         return (f"{self.__class__.__name__}(encoder={self.encoder}, "
