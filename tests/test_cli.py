@@ -114,3 +114,34 @@ def test_bench_tasks_add_clustering_and_link_rows(tmp_path):
     table = (results / "grace.md").read_text()
     assert "| Cora | clustering | NMI / ARI / ACC |" in table
     assert "| Cora | link | AUC / AP |" in table
+
+
+def test_render_compares_with_baseline_seed_by_seed(tmp_path):
+    import json
+
+    runs, results = tmp_path / "runs", tmp_path / "results"
+
+    def record(method, seed, acc, nmi):
+        path = runs / method / "Cora" / "config" / f"seed{seed}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({
+            "method": method, "dataset": "Cora", "seed": seed, "epochs": 200,
+            "protocol": "grace", "seconds_per_epoch": 0.1,
+            "peak_memory_mb": 10.0,
+            "metrics": {"accuracy": acc, "macro_f1": acc - 0.01},
+            "tasks": {"clustering": {"metrics": {"nmi": nmi, "ari": 0.3,
+                                                 "acc": 0.6}}}}))
+
+    record("grace", 0, 0.80, 0.50)
+    record("grace", 1, 0.82, 0.40)
+    record("csgcl", 0, 0.81, 0.45)  # csgcl's Cora config names grace
+    record("csgcl", 1, 0.84, 0.42)
+    record("csgcl", 2, 0.90, 0.90)  # no baseline run with seed 2: not paired
+    text = render("csgcl", runs, results).read_text()
+    rows = {line.split(" | ")[2]: line for line in text.splitlines()
+            if line.startswith("| Cora | grace | ") and " | grace | " in line}
+    acc = rows["classification accuracy"].split(" | ")
+    assert acc[4] == "81.00 ± 1.00" and acc[5] == "82.50 ± 1.50"
+    assert acc[6] == "+1.50" and acc[7] == "2/2" and acc[8] == "0, 1"
+    nmi = rows["clustering nmi"].split(" | ")
+    assert nmi[6] == "-1.50" and nmi[7] == "1/2"
