@@ -52,11 +52,9 @@ def edge_drop_rate(augmentor: Callable[[Data], Data],
 
     - :class:`~gcl.augment.EdgeDrop`: its uniform rate ``p`` (a float);
     - :class:`~gcl.augment.AdaptiveEdgeDrop`: its cached per-edge drop
-      probabilities :math:`p_e` (:meth:`~gcl.augment.AdaptiveEdgeDrop.
-      drop_probabilities`), ``[E]``;
+      probabilities :math:`p_e` (its ``drop_probabilities()``), ``[E]``;
     - :class:`~gcl.augment.CommunalEdgeDrop`: :math:`1 - q_e` with its cached
-      keep probabilities :math:`q_e` (:meth:`~gcl.augment.CommunalEdgeDrop.
-      drop_probabilities`), ``[E]``.
+      keep probabilities :math:`q_e` (its ``drop_probabilities()``), ``[E]``.
 
     Per-edge rates are aligned with the ``edge_index`` of the graph the
     augmentor was fitted on (entry :math:`e` is column :math:`e`), since both

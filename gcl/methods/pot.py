@@ -151,10 +151,18 @@ class POT(Method):
       a float (uniform rate, POT-GRACE budget) or a tensor ``[E]`` of
       per-edge drop probabilities aligned with ``data.edge_index`` (adaptive
       rates, POT-GCA budget: expected drops per node); without it, POT reads
-      the :class:`~gcl.augment.EdgeDrop` rates of ``augmentors``.
+      the rates of the edge-dropping augmentor in each of ``augmentors``
+      (:func:`gcl.augment.edge_drop_rate`: an :class:`~gcl.augment.EdgeDrop`,
+      or a fitted :class:`~gcl.augment.AdaptiveEdgeDrop` or
+      :class:`~gcl.augment.CommunalEdgeDrop`).
 
-    :class:`~gcl.methods.GRACE` implements it. A base without it is refused
-    with an error that lists these three items.
+    :class:`~gcl.methods.GRACE` (uniform rates), :class:`~gcl.methods.CSGCL`
+    (per-edge rates :math:`1 - q_e` of its communal edge dropping) and
+    :class:`~gcl.methods.GCOOL` (per-edge rates of GCA's adaptive dropping,
+    or uniform ones) implement it; gCooL's loss has no node-batch form, so
+    ``nce_batch`` is refused with it. :meth:`prepare` prepares the base
+    first (communities, centralities), then reads the rates. A base without
+    the interface is refused with an error that lists these three items.
 
     Args:
         base (Method): The base method.
