@@ -311,3 +311,15 @@ def test_from_config_refuses_keys_of_another_base():
     m = POT.from_config(8, base="csgcl", hidden_channels=8, proj_channels=4,
                         drop_feature=[0.0, 0.0], kappa=0.2)
     assert isinstance(m.base, CSGCL) and m.kappa == 0.2
+
+
+def test_node_compactness_reads_the_base_rates():
+    from gcl.analysis import node_compactness
+
+    data = small_graph()
+    m = POT(csgcl(data), kappa=0.5)
+    m.prepare(data)
+    s = node_compactness(m, data, view=1)
+    ref = node_compactness(m, data, rate=1.0 - edge_augmentor(
+        m.base.augmentors[1]).keep_prob)
+    assert s.shape == (data.num_nodes,) and torch.equal(s, ref)
