@@ -202,7 +202,7 @@ class POT(Method):
                 raise ValueError(f"{name} must be >= 2, -1 or None, got {b}")
         if not hasattr(base, "pot_drop_rates"):
             _check_augmentors(base)  # fail now, not at the first step
-        if any(_masks_features(a) for a in getattr(base, "augmentors", ())):
+        if any(_masks_features(a) for a in getattr(base, "augmentors", None) or ()):
             warnings.warn(
                 "the base method masks features, but POT's bounds cover "
                 "edge dropping only and use the clean features (as the "
