@@ -31,6 +31,7 @@ from gcl.augment.communal_edge_drop import (
     ced_keep_prob,
 )
 from gcl.augment.compose import Compose, Identity, RandomChoice, fit_augmentors
+from gcl.augment.drop_rates import EDGE_DROPPERS, edge_drop_rate, edge_droppers
 from gcl.augment.edge_drop import EdgeDrop, subset_edges
 from gcl.augment.feature_dropout import FeatureDropout
 from gcl.augment.feature_mask import FeatureMask
@@ -44,6 +45,7 @@ __all__ = [
     "CommunalAugmentor",
     "CommunalEdgeDrop",
     "Compose",
+    "EDGE_DROPPERS",
     "EdgeDrop",
     "FeatureDropout",
     "FeatureMask",
@@ -55,7 +57,9 @@ __all__ = [
     "ced_keep_prob",
     "degree_centrality",
     "drop_probabilities",
+    "edge_drop_rate",
     "edge_drop_weights",
+    "edge_droppers",
     "eigenvector_centrality",
     "feature_drop_weights",
     "fit_augmentors",

@@ -98,7 +98,9 @@ class CommunalEdgeDrop(CommunalAugmentor):
     The weights and keep probabilities are computed once by :meth:`fit` (or
     :meth:`from_data`) and cached; a call only draws :math:`|E|` Bernoulli
     variables. The augmentor must be called on the fitted graph (same
-    ``edge_index`` entries in the same order).
+    ``edge_index`` entries in the same order). :meth:`drop_probabilities`
+    gives the per-entry drop rates :math:`1 - q_e` (e.g. for the bounds of
+    :class:`gcl.methods.POT`).
 
     Args:
         p (float): Drop rate :math:`p \in [0, 1]`.
@@ -121,11 +123,30 @@ class CommunalEdgeDrop(CommunalAugmentor):
         self.weight: Optional[Tensor] = None
         #: Keep probability :math:`q_e` of every entry (after :meth:`fit`).
         self.keep_prob: Optional[Tensor] = None
+        self._drop_prob: Optional[Tensor] = None
 
     def _fit(self, data: Data, community: Tensor, strength: Tensor) -> None:
         self.weight = ced_edge_weight(data.edge_index, community, strength)
         self.keep_prob = ced_keep_prob(self.weight, self.p,
                                        self.threshold).float()
+        self._drop_prob = None
+
+    def drop_probabilities(self) -> Tensor:
+        r"""The cached per-entry drop probabilities :math:`1 - q_e`, ``[E]``,
+        aligned with the fitted graph's ``edge_index`` (float32).
+
+        Raises:
+            RuntimeError: Before :meth:`fit`.
+        """
+        if self.keep_prob is None:
+            raise RuntimeError(
+                f"{type(self).__name__} has no community statistics yet: call "
+                f".fit(data) or build it with {type(self).__name__}.from_data("
+                f"data, ...) (CSGCL.prepare does this)")
+        drop = getattr(self, "_drop_prob", None)
+        if drop is None or drop.device != self.keep_prob.device:
+            drop = self._drop_prob = 1.0 - self.keep_prob
+        return drop
 
     def forward(self, data: Data) -> Data:
         """Returns a copy of ``data`` with communally dropped edges."""

@@ -14,6 +14,7 @@ from gcl.augment import (
     CommunalAugmentor,
     CommunalEdgeDrop,
     Compose,
+    edge_drop_rate,
 )
 from gcl.community import community_strength, detect
 from gcl.losses import TeamUp, team_up_gamma
@@ -205,15 +206,65 @@ class CSGCL(Method):
 
         Runs :meth:`prepare` on ``data`` first if it has not run yet.
         """
+        return self.forward_views(data)[0]
+
+    def forward_views(self, data: Data, nodes: Optional[Tensor] = None
+                      ) -> tuple[Tensor, list[Data], list[Tensor]]:
+        r"""One training step that also returns its views and embeddings.
+
+        The plug-in interface of :class:`gcl.methods.POT`: returns the
+        Team-up loss, the two augmented graphs and their encoder outputs
+        :math:`z^{(1)}, z^{(2)}` (before the projection head). Runs
+        :meth:`prepare` on ``data`` first if it has not run yet.
+
+        Args:
+            data (torch_geometric.data.Data): The training graph.
+            nodes (torch.Tensor, optional): Node batch (indices or a mask).
+                The loss is then computed on those nodes only, anchors and
+                negatives, with their strengths :math:`S_i` (from the
+                communities of the whole graph), as GRACE's
+                :meth:`~gcl.methods.GRACE.forward_views`; the views are still
+                encoded whole. (default: :obj:`None`, all nodes)
+
+        Returns:
+            tuple: ``(loss, [view1, view2], [z1, z2])``.
+        """
         if self.node_strength is None:
             self.prepare(data)
         elif self.node_strength.numel() != data.num_nodes:
             raise ValueError(
                 f"CSGCL was prepared on a graph of {self.node_strength.numel()}"
                 f" nodes, got {data.num_nodes}; call prepare(data) again")
-        z1, z2 = (self.encode(aug(data)) for aug in self.augmentors)
-        return self.loss(self.projector(z1), self.projector(z2),
-                         self.node_strength, self.gamma)
+        views, zs = [], []
+        for aug in self.augmentors:  # view, then encode: CSGCL's RNG order
+            views.append(aug(data))
+            zs.append(self.encode(views[-1]))
+        u, v = zs
+        strength = self.node_strength
+        if nodes is not None:
+            u, v, strength = u[nodes], v[nodes], strength[nodes]
+        loss = self.loss(self.projector(u), self.projector(v), strength,
+                         self.gamma)
+        return loss, views, zs
+
+    def pot_drop_rates(self, data: Optional[Data] = None) -> list[Tensor]:
+        r"""The per-edge drop rates :math:`1 - q_e` of the two views'
+        :class:`~gcl.augment.CommunalEdgeDrop` (for :class:`gcl.methods.POT`).
+
+        Each is a tensor ``[E]`` aligned with the ``edge_index`` of the graph
+        given to :meth:`prepare` (a view maker with a uniform
+        :class:`~gcl.augment.EdgeDrop` gives its float rate instead); see
+        :func:`gcl.augment.edge_drop_rate`.
+
+        Args:
+            data (torch_geometric.data.Data, optional): The prepared graph;
+                when given, the rates are checked against its ``edge_index``
+                and moved to its device. (default: :obj:`None`)
+
+        Raises:
+            RuntimeError: Before :meth:`prepare`.
+        """
+        return [edge_drop_rate(aug, data) for aug in self.augmentors]
 
     def __repr__(self) -> str:
         return (f"{self.__class__.__name__}(encoder={self.encoder}, "

@@ -17,6 +17,7 @@ from gcl.augment import (
     Compose,
     EdgeDrop,
     FeatureMask,
+    edge_drop_rate,
     fit_augmentors,
 )
 from gcl.community import deca_loss
@@ -310,9 +311,16 @@ class GCOOL(Method):
         """All terms of one step on two fresh views of ``data``: ``node``,
         ``deca``, ``resc`` (absent when their weight is 0) and ``loss``.
         """
+        return self._step(data)[0]
+
+    def _step(self, data: Data
+              ) -> tuple[dict[str, Tensor], list[Data], list[Tensor]]:
+        """The terms of one step, the two views and their encoder outputs."""
         v1, v2 = (aug(data) for aug in self.augmentors)
-        h1 = self.projector(self.encode(v1))
-        h2 = self.projector(self.encode(v2))
+        z1 = self.encode(v1)
+        h1 = self.projector(z1)
+        z2 = self.encode(v2)
+        h2 = self.projector(z2)
         out = {"node": self.node_loss(h1, h2)}
         loss = out["node"]
         alpha, coef = self.schedule()
@@ -327,11 +335,66 @@ class GCOOL(Method):
                                         self.similarity, self.gamma)
                 loss = loss + alpha * (1.0 - coef) * out["resc"]
         out["loss"] = loss
-        return out
+        return out, [v1, v2], [z1, z2]
 
     def forward(self, data: Data) -> Tensor:
         """Returns the gCooL loss of two fresh views of ``data``."""
-        return self.losses(data)["loss"]
+        return self.forward_views(data)[0]
+
+    def forward_views(self, data: Data, nodes: Optional[Tensor] = None
+                      ) -> tuple[Tensor, list[Data], list[Tensor]]:
+        r"""One training step that also returns its views and embeddings.
+
+        The plug-in interface of :class:`gcl.methods.POT`: returns the gCooL
+        loss, the two augmented graphs and their encoder outputs
+        :math:`z^{(1)}, z^{(2)}` (before the projection head).
+
+        gCooL's loss has no node-batch form: DeCA measures edge densities of
+        the whole view and ReSC contrasts with community centres averaged
+        over all nodes, so restricting them to a batch would change the
+        objective. ``nodes`` (POT's ``nce_batch``) is therefore refused;
+        POT's ``pot_batch``, which restricts only the POT term, works.
+
+        Args:
+            data (torch_geometric.data.Data): The training graph (after
+                :meth:`prepare`).
+            nodes (torch.Tensor, optional): Must be :obj:`None`.
+
+        Returns:
+            tuple: ``(loss, [view1, view2], [z1, z2])``.
+
+        Raises:
+            ValueError: If ``nodes`` is given.
+        """
+        if nodes is not None:
+            raise ValueError(
+                "gCooL's loss cannot be restricted to a node batch (DeCA uses "
+                "the edge densities of the whole view, ReSC community centres "
+                "averaged over all nodes): use POT(GCOOL) without nce_batch; "
+                "pot_batch (a node batch for the POT term only) is supported")
+        out, views, zs = self._step(data)
+        return out["loss"], views, zs
+
+    def pot_drop_rates(self, data: Optional[Data] = None
+                       ) -> list[Union[float, Tensor]]:
+        r"""The two views' edge-drop rates (for :class:`gcl.methods.POT`).
+
+        With an adaptive ``drop_scheme`` (``"degree"``, ``"pr"``, ``"evc"``)
+        each is the tensor ``[E]`` of cached per-edge drop probabilities
+        :math:`p_e` of the view's :class:`~gcl.augment.AdaptiveEdgeDrop`,
+        aligned with the ``edge_index`` of the graph given to
+        :meth:`prepare`; with ``"uniform"``, the float rate of its
+        :class:`~gcl.augment.EdgeDrop`. See :func:`gcl.augment.edge_drop_rate`.
+
+        Args:
+            data (torch_geometric.data.Data, optional): The prepared graph;
+                when given, per-edge rates are checked against its
+                ``edge_index`` and moved to its device. (default: :obj:`None`)
+
+        Raises:
+            RuntimeError: Before :meth:`prepare` (adaptive schemes).
+        """
+        return [edge_drop_rate(aug, data) for aug in self.augmentors]
 
     def __repr__(self) -> str:
         return (f"{self.__class__.__name__}(encoder={self.encoder}, "

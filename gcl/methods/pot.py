@@ -2,15 +2,23 @@ r"""POT: Provable Training for Graph Contrastive Learning, as a plug-in."""
 
 from __future__ import annotations
 
+import inspect
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, Optional, Union
 
 import torch
 from torch import Tensor
 from torch_geometric.data import Data
 
-from gcl.augment import Compose, EdgeDrop, FeatureDropout, FeatureMask
+from gcl.augment import (
+    AdaptiveFeatureMask,
+    CommunalAttributeVoting,
+    FeatureDropout,
+    FeatureMask,
+    edge_drop_rate,
+    edge_droppers,
+)
 from gcl.losses import pot_loss, principle_direction
 from gcl.methods.base import Method
 from gcl.nn.bounds import AdjacencyBounds, compactness_scores, edge_drop_bounds
@@ -19,6 +27,9 @@ from gcl.nn.bounds.propagation import MODES, check_bound_encoder
 __all__ = ["GRACEPOT", "POT", "edge_drop_rates", "node_batch"]
 
 Rate = Union[float, Tensor]
+
+_FEATURE_MASKS = (FeatureMask, FeatureDropout, AdaptiveFeatureMask,
+                  CommunalAttributeVoting)
 
 _INTERFACE = (
     "a POT base method needs: `encoder`, a 2-layer gcl.nn.GCNEncoder with a "
@@ -42,21 +53,37 @@ def node_batch(nodes: Tensor, batch_size: int, epoch: int) -> Tensor:
     return nodes[i * batch_size:(i + 1) * batch_size]
 
 
-def _edge_drops(aug: Any) -> list:
-    """The EdgeDrop augmentors inside ``aug`` (through Compose)."""
-    if isinstance(aug, EdgeDrop):
-        return [aug]
-    if isinstance(aug, Compose):
-        return [e for a in aug.augmentors for e in _edge_drops(a)]
-    return []
+def _walk(aug: Any) -> Iterator[Any]:
+    """``aug`` and the augmentors nested in it (Compose, RandomChoice)."""
+    yield aug
+    for inner in getattr(aug, "augmentors", None) or ():
+        yield from _walk(inner)
 
 
 def _masks_features(aug: Any) -> bool:
-    if isinstance(aug, (FeatureMask, FeatureDropout)):
-        return aug.p > 0
-    if isinstance(aug, Compose):
-        return any(_masks_features(a) for a in aug.augmentors)
-    return False
+    """Whether ``aug`` can mask or drop features (rate ``p > 0``)."""
+    return any(isinstance(a, _FEATURE_MASKS) and a.p > 0 for a in _walk(aug))
+
+
+def _check_augmentors(method: torch.nn.Module) -> None:
+    """Fails unless every view maker of ``method`` applies exactly one
+    edge-dropping augmentor (without reading rates, which may need ``fit``).
+    """
+    augs = getattr(method, "augmentors", None)
+    if augs is None:
+        raise TypeError(f"{type(method).__name__} has neither "
+                        f"`pot_drop_rates` nor `augmentors`; {_INTERFACE}")
+    if len(augs) != 2:
+        raise TypeError(f"POT needs two views' edge-drop rates, got "
+                        f"{len(augs)} augmentors")
+    for aug in augs:
+        drops = edge_droppers(aug)
+        if len(drops) != 1:
+            raise TypeError(
+                f"cannot read an edge-drop rate from augmentor {aug!r} "
+                f"({len(drops)} EdgeDrop, AdaptiveEdgeDrop or "
+                f"CommunalEdgeDrop found); define `pot_drop_rates(data)` on "
+                f"the method. {_INTERFACE}")
 
 
 def edge_drop_rates(method: torch.nn.Module, data: Optional[Data] = None
@@ -66,9 +93,12 @@ def edge_drop_rates(method: torch.nn.Module, data: Optional[Data] = None
     Uses ``method.pot_drop_rates(data)`` when the method defines it (a float
     per view for a uniform rate, or a tensor ``[E]`` of per-edge drop
     probabilities aligned with ``data.edge_index``, e.g. GCA's adaptive
-    rates); otherwise reads the ``p`` of the single
-    :class:`~gcl.augment.EdgeDrop` in each of ``method.augmentors`` (alone or
-    inside :class:`~gcl.augment.Compose`).
+    rates); otherwise reads, with :func:`gcl.augment.edge_drop_rate`, the
+    single edge-dropping augmentor in each of ``method.augmentors`` (alone or
+    inside :class:`~gcl.augment.Compose`): the ``p`` of an
+    :class:`~gcl.augment.EdgeDrop`, or the cached per-edge rates of a fitted
+    :class:`~gcl.augment.AdaptiveEdgeDrop` or
+    :class:`~gcl.augment.CommunalEdgeDrop`.
 
     Raises:
         TypeError: If the rates cannot be found (see :class:`POT`).
@@ -76,19 +106,8 @@ def edge_drop_rates(method: torch.nn.Module, data: Optional[Data] = None
     if hasattr(method, "pot_drop_rates"):
         rates = list(method.pot_drop_rates(data))
     else:
-        augs = getattr(method, "augmentors", None)
-        if augs is None:
-            raise TypeError(f"{type(method).__name__} has neither "
-                            f"`pot_drop_rates` nor `augmentors`; {_INTERFACE}")
-        rates = []
-        for aug in augs:
-            drops = _edge_drops(aug)
-            if len(drops) != 1:
-                raise TypeError(
-                    f"cannot read an edge-drop rate from augmentor {aug!r} "
-                    f"({len(drops)} EdgeDrop found); define "
-                    f"`pot_drop_rates(data)` on the method. {_INTERFACE}")
-            rates.append(drops[0].p)
+        _check_augmentors(method)
+        rates = [edge_drop_rate(aug, data) for aug in method.augmentors]
     if len(rates) != 2:
         raise TypeError(f"POT needs two views' edge-drop rates, got {len(rates)}")
     return rates
@@ -132,10 +151,18 @@ class POT(Method):
       a float (uniform rate, POT-GRACE budget) or a tensor ``[E]`` of
       per-edge drop probabilities aligned with ``data.edge_index`` (adaptive
       rates, POT-GCA budget: expected drops per node); without it, POT reads
-      the :class:`~gcl.augment.EdgeDrop` rates of ``augmentors``.
+      the rates of the edge-dropping augmentor in each of ``augmentors``
+      (:func:`gcl.augment.edge_drop_rate`: an :class:`~gcl.augment.EdgeDrop`,
+      or a fitted :class:`~gcl.augment.AdaptiveEdgeDrop` or
+      :class:`~gcl.augment.CommunalEdgeDrop`).
 
-    :class:`~gcl.methods.GRACE` implements it. A base without it is refused
-    with an error that lists these three items.
+    :class:`~gcl.methods.GRACE` (uniform rates), :class:`~gcl.methods.CSGCL`
+    (per-edge rates :math:`1 - q_e` of its communal edge dropping) and
+    :class:`~gcl.methods.GCOOL` (per-edge rates of GCA's adaptive dropping,
+    or uniform ones) implement it; gCooL's loss has no node-batch form, so
+    ``nce_batch`` is refused with it. :meth:`prepare` prepares the base
+    first (communities, centralities), then reads the rates. A base without
+    the interface is refused with an error that lists these three items.
 
     Args:
         base (Method): The base method.
@@ -174,13 +201,13 @@ class POT(Method):
             if b is not None and b != -1 and b < 2:
                 raise ValueError(f"{name} must be >= 2, -1 or None, got {b}")
         if not hasattr(base, "pot_drop_rates"):
-            edge_drop_rates(base)  # fail now, not at the first step
-            if any(_masks_features(a) for a in base.augmentors):
-                warnings.warn(
-                    "the base method masks features, but POT's bounds cover "
-                    "edge dropping only and use the clean features (as the "
-                    "official code, whose experiments set feature masking to "
-                    "0)", UserWarning, stacklevel=2)
+            _check_augmentors(base)  # fail now, not at the first step
+        if any(_masks_features(a) for a in getattr(base, "augmentors", None) or ()):
+            warnings.warn(
+                "the base method masks features, but POT's bounds cover "
+                "edge dropping only and use the clean features (as the "
+                "official code, whose experiments set feature masking to "
+                "0)", UserWarning, stacklevel=2)
         self.base = base
         self.kappa = float(kappa)
         self.mode = mode
@@ -198,7 +225,14 @@ class POT(Method):
         remaining keys and wraps it.
 
         A config ``method: pot`` takes ``model: {base: grace, kappa: 0.4,
-        mode: official, ...GRACE's keys...}``.
+        mode: official, ...GRACE's keys...}``; the keys other than POT's are
+        the base method's own (those of its ``from_config``), e.g.
+        ``gcl/configs/pot_csgcl/Cora.yaml`` holds ``base: csgcl`` and CSGCL's
+        keys.
+
+        Raises:
+            ValueError: For an unknown base, or a key that the base's
+                ``from_config`` does not take.
         """
         from gcl.methods import METHODS
 
@@ -207,6 +241,15 @@ class POT(Method):
             known = [k for k, v in METHODS.items() if not issubclass(v, POT)]
             raise ValueError(f"unknown POT base method {base!r}; known: "
                              f"{', '.join(known)}")
+        params = inspect.signature(METHODS[name].from_config).parameters
+        if not any(p.kind is p.VAR_KEYWORD for p in params.values()):
+            unknown = sorted(set(base_config) - set(params))
+            if unknown:
+                raise ValueError(
+                    f"model keys {unknown} are not options of POT or of its "
+                    f"base {name!r} ({METHODS[name].__name__}.from_config); "
+                    f"a POT config holds POT's keys (base, kappa, mode, "
+                    f"pot_batch, nce_batch) and the base method's own")
         return cls(METHODS[name].from_config(in_channels, **base_config),
                    kappa=kappa, mode=mode, pot_batch=pot_batch,
                    nce_batch=nce_batch)
