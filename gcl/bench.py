@@ -203,9 +203,17 @@ def render(method: str, runs_dir: str | Path = "benchmarks/runs",
                 f"CPU, {machine.get('cpu_threads', '?')} threads")
             spe = statistics.median(r["seconds_per_epoch"] for r in rs)
             mem = max(r["peak_memory_mb"] for r in rs)
+            ours = _fmt_pct([r['metrics'][metric] for r in rs])
+            label = metric
+            if (paper.get("macro_f1") is not None and metric != "macro_f1"
+                    and all("macro_f1" in r["metrics"] for r in rs)):
+                # papers that publish both F1s (POT, gCooL): show both
+                label = f"{metric} / macro_f1"
+                ours += " / " + _fmt_pct([r["metrics"]["macro_f1"] for r in rs])
+                if p not in ("-", "n/a"):
+                    p += f" / {paper['macro_f1']:.2f}"
             lines.append(
-                f"| {dataset} | {protocol} | {metric} | {p} | "
-                f"{_fmt_pct([r['metrics'][metric] for r in rs])} | "
+                f"| {dataset} | {protocol} | {label} | {p} | {ours} | "
                 f"{', '.join(str(r['seed']) for r in rs)} | {ep} | {spe:.3f} | "
                 f"{mem:.0f} | {hw} | {_tag} |")
             for task, keys in (("clustering", ("nmi", "ari", "acc")),
