@@ -234,6 +234,11 @@ def render(method: str, runs_dir: str | Path = "benchmarks/runs",
                   "| dataset | task | metrics | ours | seeds | epochs |",
                   "|---|---|---|---|---|---|", *extra_rows]
     lines += _comparison(method, groups, runs_dir)
+    for extra in sorted(Path(results_dir).glob(f"{method}_ogb*.md")):
+        # OGB tables written by their own scripts (e.g.
+        # benchmarks/ogbl_ddi_grace.py): shown here so that one file has
+        # every result of the method
+        lines += ["", *extra.read_text().strip().splitlines()]
     if sources:
         lines += ["", "Sources of the paper values:", ""]
         lines += [f"- {d}: {s}" for d, s in sorted(sources.items())]
@@ -324,6 +329,8 @@ def update_readme(results_dir: str | Path = "benchmarks/results",
         return False
     blocks = []
     for path in sorted(Path(results_dir).glob("*.md")):
+        if "_ogb" in path.stem:  # companion tables, shown inside <method>.md
+            continue
         rows, prev = [], False
         for line in path.read_text().splitlines():
             is_row = line.startswith("|")
