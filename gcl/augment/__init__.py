@@ -6,6 +6,7 @@ statistics of the graph (community strength, centralities) compute them once
 in ``fit(data)`` and cache them.
 """
 
+from gcl.augment.adaptive_augmentor import AdaptiveAugmentor
 from gcl.augment.adaptive_edge_drop import AdaptiveEdgeDrop
 from gcl.augment.adaptive_feature_mask import AdaptiveFeatureMask
 from gcl.augment.base import Augmentor
@@ -37,6 +38,7 @@ from gcl.augment.feature_dropout import FeatureDropout
 from gcl.augment.feature_mask import FeatureMask
 
 __all__ = [
+    "AdaptiveAugmentor",
     "AdaptiveEdgeDrop",
     "AdaptiveFeatureMask",
     "Augmentor",

@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 import torch
 from torch import Tensor
 from torch_geometric.data import Data
 
-from gcl.augment.base import Augmentor
-from gcl.augment.centrality import _resolve, drop_probabilities, edge_drop_weights
+from gcl.augment.adaptive_augmentor import AdaptiveAugmentor
+from gcl.augment.centrality import edge_drop_weights
 from gcl.augment.edge_drop import subset_edges
 
 __all__ = ["AdaptiveEdgeDrop"]
 
 
-class AdaptiveEdgeDrop(Augmentor):
+class AdaptiveEdgeDrop(AdaptiveAugmentor):
     r"""Drops each edge with a probability that grows as its target node's
     centrality falls.
 
@@ -35,7 +33,10 @@ class AdaptiveEdgeDrop(Augmentor):
     **The weights are computed once and cached**: call :meth:`fit` on the
     training graph before the first view (a method's ``prepare`` hook does
     this, e.g. :class:`~gcl.methods.GCOOL`); the augmentor then applies to
-    that graph only and refuses a graph with a different number of edges.
+    that graph only and refuses a graph with a different number of edges
+    (see :class:`~gcl.augment.AdaptiveAugmentor`; :meth:`fit` takes or
+    computes weights ``[E]``, :meth:`drop_probabilities` returns the
+    per-edge :math:`p_e`, ``[E]``).
     Edge weights and attributes are subset with the same mask.
 
     Args:
@@ -49,19 +50,11 @@ class AdaptiveEdgeDrop(Augmentor):
             (the official edge weights use 200). (default: :obj:`200`)
     """
 
+    _size_symbol = "E"
+
     def __init__(self, p: float, centrality: str = "degree",
                  threshold: float = 0.7, pagerank_iterations: int = 200):
-        if not 0.0 <= p <= 1.0:
-            raise ValueError(
-                f"AdaptiveEdgeDrop probability must be in [0, 1], got {p}")
-        if not 0.0 <= threshold <= 1.0:
-            raise ValueError(f"threshold must be in [0, 1], got {threshold}")
-        self.p = float(p)
-        self.centrality = _resolve(centrality)
-        self.threshold = float(threshold)
-        self.pagerank_iterations = int(pagerank_iterations)
-        self.weights: Optional[Tensor] = None
-        self._prob: Optional[Tensor] = None
+        super().__init__(p, centrality, threshold, pagerank_iterations)
 
     @property
     def weight_key(self) -> tuple:
@@ -70,38 +63,18 @@ class AdaptiveEdgeDrop(Augmentor):
         """
         return ("edge", self.centrality, self.pagerank_iterations)
 
-    def fit(self, data: Data, weights: Optional[Tensor] = None) -> AdaptiveEdgeDrop:
-        """Computes and caches the edge weights of ``data`` (or takes the
-        given ``weights``, ``[E]``, e.g. those of another view's augmentor).
-
-        Returns:
-            AdaptiveEdgeDrop: ``self``.
-        """
-        self._check(data)
+    def _fit_size(self, data: Data) -> int:
         if data.edge_index is None:
             raise ValueError("AdaptiveEdgeDrop needs data.edge_index")
-        num_edges = data.edge_index.size(1)
-        if weights is None:
-            weights = edge_drop_weights(data.edge_index, data.num_nodes,
-                                        self.centrality, self.pagerank_iterations)
-        elif weights.shape != (num_edges,):
-            raise ValueError(f"weights must have shape [E] = [{num_edges}], got "
-                             f"{tuple(weights.shape)}")
-        elif bool((weights < 0).any()) or not bool(torch.isfinite(weights).all()):
-            raise ValueError("edge weights must be finite and non-negative")
-        self.weights = weights
-        self._prob = None
-        return self
+        return data.edge_index.size(1)
 
-    def drop_probabilities(self) -> Tensor:
-        r"""The cached per-edge drop probabilities :math:`p_e`, ``[E]``."""
-        if self.weights is None:
-            raise RuntimeError(
-                "AdaptiveEdgeDrop has no weights yet: call .fit(data) on the "
-                "training graph first (a method's prepare() does this)")
-        if self._prob is None:
-            self._prob = drop_probabilities(self.weights, self.p, self.threshold)
-        return self._prob
+    def _compute_weights(self, data: Data) -> Tensor:
+        return edge_drop_weights(data.edge_index, data.num_nodes,
+                                 self.centrality, self.pagerank_iterations)
+
+    def _check_weights(self, weights: Tensor) -> None:
+        if bool((weights < 0).any()) or not bool(torch.isfinite(weights).all()):
+            raise ValueError("edge weights must be finite and non-negative")
 
     def forward(self, data: Data) -> Data:
         """Returns a copy of ``data`` with edges dropped."""

@@ -2,25 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 import torch
 from torch import Tensor
 from torch_geometric.data import Data
 
-from gcl.augment.base import Augmentor
-from gcl.augment.centrality import (
-    _resolve,
-    drop_probabilities,
-    feature_drop_weights,
-    node_centrality,
-)
+from gcl.augment.adaptive_augmentor import AdaptiveAugmentor
+from gcl.augment.centrality import feature_drop_weights, node_centrality
 from gcl.augment.feature_mask import scale_sparse_values
 
 __all__ = ["AdaptiveFeatureMask"]
 
 
-class AdaptiveFeatureMask(Augmentor):
+class AdaptiveFeatureMask(AdaptiveAugmentor):
     r"""Zeroes whole feature columns, each with a probability that grows as
     the column occurs on less central nodes.
 
@@ -45,7 +38,10 @@ class AdaptiveFeatureMask(Augmentor):
 
     **The weights are computed once and cached**: call :meth:`fit` on the
     training graph first (a method's ``prepare`` hook does this); the
-    augmentor then refuses features with a different number of columns.
+    augmentor then refuses features with a different number of columns
+    (see :class:`~gcl.augment.AdaptiveAugmentor`; :meth:`fit` takes or
+    computes weights ``[F]``, :meth:`drop_probabilities` returns the
+    per-column :math:`p_f`, ``[F]``).
 
     Args:
         p (float): Base masking rate :math:`p \in [0, 1]`.
@@ -60,24 +56,16 @@ class AdaptiveFeatureMask(Augmentor):
             (default: :obj:`10`)
     """
 
+    _size_symbol = "F"
+
     def __init__(self, p: float, centrality: str = "degree",
                  threshold: float = 0.7, weighting: str = "binary",
                  pagerank_iterations: int = 10):
-        if not 0.0 <= p <= 1.0:
-            raise ValueError(
-                f"AdaptiveFeatureMask probability must be in [0, 1], got {p}")
-        if not 0.0 <= threshold <= 1.0:
-            raise ValueError(f"threshold must be in [0, 1], got {threshold}")
+        super().__init__(p, centrality, threshold, pagerank_iterations)
         if weighting not in ("binary", "abs"):
             raise ValueError(
                 f"weighting must be 'binary' or 'abs', got {weighting!r}")
-        self.p = float(p)
-        self.centrality = _resolve(centrality)
-        self.threshold = float(threshold)
         self.weighting = weighting
-        self.pagerank_iterations = int(pagerank_iterations)
-        self.weights: Optional[Tensor] = None
-        self._prob: Optional[Tensor] = None
 
     @property
     def weight_key(self) -> tuple:
@@ -87,43 +75,22 @@ class AdaptiveFeatureMask(Augmentor):
         return ("feature", self.centrality, self.weighting,
                 self.pagerank_iterations)
 
-    def fit(self, data: Data,
-            weights: Optional[Tensor] = None) -> AdaptiveFeatureMask:
-        """Computes and caches the column weights of ``data`` (or takes the
-        given ``weights``, ``[F]``).
-
-        Returns:
-            AdaptiveFeatureMask: ``self``.
-        """
-        self._check(data)
+    def _fit_size(self, data: Data) -> int:
         if data.x is None or data.x.dim() != 2:
             raise ValueError("AdaptiveFeatureMask needs node features data.x [N, F]")
-        num_features = data.x.size(1)
-        if weights is None:
-            if data.edge_index is None:
-                raise ValueError("AdaptiveFeatureMask needs data.edge_index")
-            phi = node_centrality(data.edge_index, data.num_nodes,
-                                  self.centrality, self.pagerank_iterations)
-            weights = feature_drop_weights(data.x, phi.to(data.x.device),
-                                           self.weighting)
-        elif weights.shape != (num_features,):
-            raise ValueError(f"weights must have shape [F] = [{num_features}], "
-                             f"got {tuple(weights.shape)}")
-        elif bool((weights < 0).any()) or bool(torch.isnan(weights).any()):
-            raise ValueError("feature weights must be non-negative, not NaN")
-        self.weights = weights
-        self._prob = None
-        return self
+        return data.x.size(1)
 
-    def drop_probabilities(self) -> Tensor:
-        r"""The cached per-column drop probabilities :math:`p_f`, ``[F]``."""
-        if self.weights is None:
-            raise RuntimeError(
-                "AdaptiveFeatureMask has no weights yet: call .fit(data) on the "
-                "training graph first (a method's prepare() does this)")
-        if self._prob is None:
-            self._prob = drop_probabilities(self.weights, self.p, self.threshold)
-        return self._prob
+    def _compute_weights(self, data: Data) -> Tensor:
+        if data.edge_index is None:
+            raise ValueError("AdaptiveFeatureMask needs data.edge_index")
+        phi = node_centrality(data.edge_index, data.num_nodes,
+                              self.centrality, self.pagerank_iterations)
+        return feature_drop_weights(data.x, phi.to(data.x.device),
+                                    self.weighting)
+
+    def _check_weights(self, weights: Tensor) -> None:
+        if bool((weights < 0).any()) or bool(torch.isnan(weights).any()):
+            raise ValueError("feature weights must be non-negative, not NaN")
 
     def forward(self, data: Data) -> Data:
         """Returns a copy of ``data`` with masked feature columns."""
