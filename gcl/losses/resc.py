@@ -13,6 +13,16 @@ __all__ = ["ReSC", "community_centers", "resc_loss", "resc_loss_per_node"]
 _SIMILARITIES = ("cos", "rbf")
 
 
+def _check_similarity(similarity: str) -> str:
+    """Returns ``similarity`` lower-cased, checked to be one of
+    ``"cos"``, ``"rbf"``.
+    """
+    sim = str(similarity).lower()
+    if sim not in _SIMILARITIES:
+        raise ValueError(f"similarity must be 'cos' or 'rbf', got {similarity!r}")
+    return sim
+
+
 def community_centers(h: Tensor, index: Tensor, num_communities: int) -> Tensor:
     r"""Mean embedding of each community, a zero vector for an empty one.
 
@@ -85,9 +95,7 @@ def resc_loss_per_node(
                          f"got {tuple(h1.shape)} and {tuple(h2.shape)}")
     if not tau > 0:
         raise ValueError(f"temperature tau must be positive, got {tau}")
-    sim = str(similarity).lower()
-    if sim not in _SIMILARITIES:
-        raise ValueError(f"similarity must be 'cos' or 'rbf', got {similarity!r}")
+    sim = _check_similarity(similarity)
     if gamma < 0:
         raise ValueError(f"gamma must be non-negative, got {gamma}")
     n = h1.size(0)
@@ -182,11 +190,8 @@ class ReSC(torch.nn.Module):
         super().__init__()
         if not tau > 0:
             raise ValueError(f"temperature tau must be positive, got {tau}")
-        if str(similarity).lower() not in _SIMILARITIES:
-            raise ValueError(
-                f"similarity must be 'cos' or 'rbf', got {similarity!r}")
         self.tau = tau
-        self.similarity = str(similarity).lower()
+        self.similarity = _check_similarity(similarity)
         self.gamma = gamma
 
     def forward(self, h1: Tensor, h2: Tensor, r1: Tensor, r2: Tensor,

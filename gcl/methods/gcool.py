@@ -22,6 +22,7 @@ from gcl.augment import (
 )
 from gcl.community import deca_loss
 from gcl.losses import info_nce, resc_loss
+from gcl.losses.resc import _check_similarity
 from gcl.methods.base import Method
 from gcl.nn import GCNEncoder, ProjectionHead
 
@@ -87,11 +88,45 @@ def _pair(value: Union[float, Sequence[float]], name: str) -> tuple[float, float
     return value
 
 
-def _check_similarity(similarity: str) -> str:
-    sim = str(similarity).lower()
-    if sim not in ("cos", "rbf"):
-        raise ValueError(f"similarity must be 'cos' or 'rbf', got {similarity!r}")
-    return sim
+def _check_communal_args(tau: float, num_communities: int, stride: float,
+                         alpha_rate: float) -> None:
+    """Checks the settings that :class:`GCOOL` and
+    :class:`~gcl.methods.GCOOLMultiplex` share.
+    """
+    if not tau > 0:
+        raise ValueError(f"temperature tau must be positive, got {tau}")
+    if int(num_communities) != num_communities or num_communities < 1:
+        raise ValueError(f"num_communities must be a positive integer, got "
+                         f"{num_communities}")
+    if not stride > 0 or not alpha_rate > 0:
+        raise ValueError(f"stride and alpha_rate must be positive, got "
+                         f"{stride} and {alpha_rate}")
+
+
+def _init_communal(module: torch.nn.Module, channels: int, tau: float,
+                   num_communities: int, lam: float, gamma: float,
+                   stride: float, alpha_rate: float, similarity: str,
+                   symmetric_node_loss: bool,
+                   block_size: Optional[int]) -> None:
+    """Sets the settings that :class:`GCOOL` and
+    :class:`~gcl.methods.GCOOLMultiplex` share, the schedule step and the
+    community centres ``[K, channels]``, drawn standard normal (call it after
+    the encoders and the projection head are built, so the random draws keep
+    their order).
+    """
+    module.tau = float(tau)
+    module.num_communities = int(num_communities)
+    module.lam = float(lam)
+    module.gamma = float(gamma)
+    module.stride = float(stride)
+    module.alpha_rate = float(alpha_rate)
+    module.similarity = _check_similarity(similarity)
+    module.symmetric_node_loss = bool(symmetric_node_loss)
+    module.block_size = block_size
+    module.centers = torch.nn.Parameter(
+        torch.empty(module.num_communities, channels))
+    module.t = 0
+    torch.nn.init.normal_(module.centers)
 
 
 class GCOOL(Method):
@@ -188,34 +223,17 @@ class GCOOL(Method):
         super().__init__()
         if len(augmentors) != 2:
             raise ValueError(f"gCooL needs two augmentors, got {len(augmentors)}")
-        if not tau > 0:
-            raise ValueError(f"temperature tau must be positive, got {tau}")
-        if int(num_communities) != num_communities or num_communities < 1:
-            raise ValueError(f"num_communities must be a positive integer, got "
-                             f"{num_communities}")
-        if not stride > 0 or not alpha_rate > 0:
-            raise ValueError(f"stride and alpha_rate must be positive, got "
-                             f"{stride} and {alpha_rate}")
+        _check_communal_args(tau, num_communities, stride, alpha_rate)
         if gamma < 0:
             raise ValueError(f"gamma must be non-negative, got {gamma}")
         self.encoder = encoder
         self.projector = ProjectionHead(encoder.out_channels, proj_channels,
                                         normalize=True)
         self.augmentors = list(augmentors)
-        self.tau = float(tau)
-        self.num_communities = int(num_communities)
-        self.lam = float(lam)
-        self.gamma = float(gamma)
-        self.stride = float(stride)
-        self.alpha_rate = float(alpha_rate)
-        self.similarity = _check_similarity(similarity)
-        self.symmetric_node_loss = bool(symmetric_node_loss)
         self.deca_self_loops = bool(deca_self_loops)
-        self.block_size = block_size
-        self.centers = torch.nn.Parameter(
-            torch.empty(self.num_communities, encoder.out_channels))
-        self.t = 0
-        torch.nn.init.normal_(self.centers)
+        _init_communal(self, encoder.out_channels, tau, num_communities, lam,
+                       gamma, stride, alpha_rate, similarity,
+                       symmetric_node_loss, block_size)
 
     @classmethod
     def from_config(cls, in_channels: int, hidden_channels: int = 128,

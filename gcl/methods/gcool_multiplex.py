@@ -18,7 +18,12 @@ from gcl.augment import Compose, EdgeDrop, FeatureMask
 from gcl.community import deca_loss
 from gcl.losses import info_nce, resc_loss
 from gcl.methods.base import Method
-from gcl.methods.gcool import _check_similarity, gcool_schedule, soft_assignment
+from gcl.methods.gcool import (
+    _check_communal_args,
+    _init_communal,
+    gcool_schedule,
+    soft_assignment,
+)
 from gcl.nn import GCNEncoder, ProjectionHead
 
 __all__ = ["GCOOLMultiplex"]
@@ -122,34 +127,17 @@ class GCOOLMultiplex(Method):
         widths = {e.out_channels for e in encoders}
         if len(widths) != 1:
             raise ValueError(f"the encoders' out_channels differ: {widths}")
-        if not tau > 0:
-            raise ValueError(f"temperature tau must be positive, got {tau}")
-        if int(num_communities) != num_communities or num_communities < 1:
-            raise ValueError(f"num_communities must be a positive integer, got "
-                             f"{num_communities}")
-        if not stride > 0 or not alpha_rate > 0:
-            raise ValueError(f"stride and alpha_rate must be positive, got "
-                             f"{stride} and {alpha_rate}")
+        _check_communal_args(tau, num_communities, stride, alpha_rate)
         out = widths.pop()
         self.relations = relations
         self.encoders = torch.nn.ModuleList(encoders)
         self.projector = ProjectionHead(out, proj_channels, normalize=True)
         self.augmentors = list(augmentors) if augmentors is not None else None
-        self.tau = float(tau)
-        self.num_communities = int(num_communities)
-        self.lam = float(lam)
-        self.gamma = float(gamma)
-        self.stride = float(stride)
-        self.alpha_rate = float(alpha_rate)
-        self.similarity = _check_similarity(similarity)
-        self.symmetric_node_loss = bool(symmetric_node_loss)
         self.shared_assignment = bool(shared_assignment)
-        self.block_size = block_size
-        self.centers = torch.nn.Parameter(torch.empty(self.num_communities, out))
-        self.t = 0
         self._duplicate_free: dict[str, bool] = {}
         self._adj: dict[int, tuple] = {}
-        torch.nn.init.normal_(self.centers)
+        _init_communal(self, out, tau, num_communities, lam, gamma, stride,
+                       alpha_rate, similarity, symmetric_node_loss, block_size)
 
     @classmethod
     def from_config(cls, in_channels: int, relations: Sequence[str],
