@@ -306,19 +306,10 @@ def info_nce(
     return 0.5 * (loss1.mean() + loss2.mean())
 
 
-class InfoNCE(torch.nn.Module):
-    r"""Module form of :func:`info_nce` (GRACE's InfoNCE).
-
-    Args:
-        tau (float, optional): Temperature. (default: :obj:`0.5`)
-        intra_view (bool, optional): Use intra-view negatives.
-            (default: :obj:`True`)
-        symmetric (bool, optional): Average both directions.
-            (default: :obj:`True`)
-        block_size (int, optional): Rows per block. (default: :obj:`None`)
-        cache_mb (float, optional): Memory allowed for keeping the forward's
-            blocks for the backward (see :func:`info_nce`).
-            (default: :obj:`0.0`)
+class _InfoNCEModule(torch.nn.Module):
+    """Settings of the InfoNCE-shaped loss modules (:class:`InfoNCE`,
+    :class:`~gcl.losses.TeamUp`): temperature, negatives, direction and the
+    block-wise core's ``block_size`` and ``cache_mb``.
     """
 
     def __init__(self, tau: float = 0.5, intra_view: bool = True,
@@ -333,12 +324,28 @@ class InfoNCE(torch.nn.Module):
         self.block_size = block_size
         self.cache_mb = cache_mb
 
+    def __repr__(self) -> str:
+        return (f"{self.__class__.__name__}(tau={self.tau}, "
+                f"intra_view={self.intra_view}, symmetric={self.symmetric})")
+
+
+class InfoNCE(_InfoNCEModule):
+    r"""Module form of :func:`info_nce` (GRACE's InfoNCE).
+
+    Args:
+        tau (float, optional): Temperature. (default: :obj:`0.5`)
+        intra_view (bool, optional): Use intra-view negatives.
+            (default: :obj:`True`)
+        symmetric (bool, optional): Average both directions.
+            (default: :obj:`True`)
+        block_size (int, optional): Rows per block. (default: :obj:`None`)
+        cache_mb (float, optional): Memory allowed for keeping the forward's
+            blocks for the backward (see :func:`info_nce`).
+            (default: :obj:`0.0`)
+    """
+
     def forward(self, z1: Tensor, z2: Tensor,
                 bias: Optional[Tensor] = None) -> Tensor:
         """Returns the mean InfoNCE loss of ``z1`` and ``z2``."""
         return info_nce(z1, z2, self.tau, self.intra_view, self.symmetric,
                         bias, self.block_size, self.cache_mb)
-
-    def __repr__(self) -> str:
-        return (f"{self.__class__.__name__}(tau={self.tau}, "
-                f"intra_view={self.intra_view}, symmetric={self.symmetric})")

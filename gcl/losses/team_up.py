@@ -7,7 +7,7 @@ from typing import Optional
 import torch
 from torch import Tensor
 
-from gcl.losses.infonce import info_nce
+from gcl.losses.infonce import _InfoNCEModule, info_nce
 
 __all__ = ["TeamUp", "team_up_gamma", "team_up_loss"]
 
@@ -113,7 +113,7 @@ def team_up_loss(
                     cache_mb)
 
 
-class TeamUp(torch.nn.Module):
+class TeamUp(_InfoNCEModule):
     r"""Module form of :func:`team_up_loss` (CSGCL's Team-up objective).
 
     The weight :math:`\gamma` is an argument of :meth:`forward`; the schedule
@@ -131,25 +131,9 @@ class TeamUp(torch.nn.Module):
             (see :func:`gcl.losses.info_nce`). (default: :obj:`0.0`)
     """
 
-    def __init__(self, tau: float = 0.5, intra_view: bool = True,
-                 symmetric: bool = True, block_size: Optional[int] = None,
-                 cache_mb: float = 0.0):
-        super().__init__()
-        if not tau > 0:
-            raise ValueError(f"temperature tau must be positive, got {tau}")
-        self.tau = tau
-        self.intra_view = intra_view
-        self.symmetric = symmetric
-        self.block_size = block_size
-        self.cache_mb = cache_mb
-
     def forward(self, z1: Tensor, z2: Tensor, strength: Tensor,
                 gamma: float) -> Tensor:
         """Returns the mean Team-up loss of ``z1`` and ``z2``."""
         return team_up_loss(z1, z2, strength, gamma, self.tau,
                             self.intra_view, self.symmetric, self.block_size,
                             self.cache_mb)
-
-    def __repr__(self) -> str:
-        return (f"{self.__class__.__name__}(tau={self.tau}, "
-                f"intra_view={self.intra_view}, symmetric={self.symmetric})")
