@@ -35,7 +35,7 @@ from gcl.augment.compose import Compose, Identity, RandomChoice, fit_augmentors
 from gcl.augment.drop_rates import EDGE_DROPPERS, edge_drop_rate, edge_droppers
 from gcl.augment.edge_drop import EdgeDrop, subset_edges
 from gcl.augment.feature_dropout import FeatureDropout
-from gcl.augment.feature_mask import FeatureMask
+from gcl.augment.feature_mask import FeatureMask, mask_columns
 
 __all__ = [
     "AdaptiveAugmentor",
@@ -65,6 +65,7 @@ __all__ = [
     "eigenvector_centrality",
     "feature_drop_weights",
     "fit_augmentors",
+    "mask_columns",
     "node_centrality",
     "pagerank_centrality",
     "subset_edges",

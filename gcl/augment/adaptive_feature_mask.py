@@ -8,7 +8,7 @@ from torch_geometric.data import Data
 
 from gcl.augment.adaptive_augmentor import AdaptiveAugmentor
 from gcl.augment.centrality import feature_drop_weights, node_centrality
-from gcl.augment.feature_mask import scale_sparse_values
+from gcl.augment.feature_mask import mask_columns
 
 __all__ = ["AdaptiveFeatureMask"]
 
@@ -105,10 +105,7 @@ class AdaptiveFeatureMask(AdaptiveAugmentor):
         if prob.device != x.device:
             self._prob = prob = prob.to(x.device)
         drop = torch.bernoulli(prob).to(torch.bool)
-        if x.is_sparse:
-            data.x = scale_sparse_values(x, ~drop[x.coalesce().indices()[1]])
-        else:
-            data.x = x.masked_fill(drop[None, :], 0.0)
+        data.x = mask_columns(x, drop)
         return data
 
     def __repr__(self) -> str:

@@ -11,7 +11,7 @@ from torch_geometric.data import Data
 from torch_geometric.utils import scatter
 
 from gcl.augment.communal_augmentor import CommunalAugmentor
-from gcl.augment.feature_mask import scale_sparse_values
+from gcl.augment.feature_mask import mask_columns
 
 __all__ = ["CommunalAttributeVoting", "cav_drop_prob", "cav_votes"]
 
@@ -190,11 +190,7 @@ class CommunalAttributeVoting(CommunalAugmentor):
         if self.drop_prob.device != x.device:
             self.drop_prob = self.drop_prob.to(x.device)
         drop = torch.bernoulli(self.drop_prob).to(torch.bool)
-        if x.is_sparse:
-            x = x.coalesce()
-            data.x = scale_sparse_values(x, ~drop[x.indices()[1]])
-        else:
-            data.x = x.masked_fill(drop, 0.0)
+        data.x = mask_columns(x, drop)
         return data
 
     def __repr__(self) -> str:

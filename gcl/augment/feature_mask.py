@@ -9,7 +9,7 @@ from torch_geometric.utils import mask_feature
 
 from gcl.augment.base import Augmentor
 
-__all__ = ["FeatureMask", "scale_sparse_values"]
+__all__ = ["FeatureMask", "mask_columns", "scale_sparse_values"]
 
 
 def scale_sparse_values(x: Tensor, factor: Tensor) -> Tensor:
@@ -21,6 +21,19 @@ def scale_sparse_values(x: Tensor, factor: Tensor) -> Tensor:
     keep = values != 0
     return torch.sparse_coo_tensor(x.indices()[:, keep], values[keep], x.shape,
                                    is_coalesced=True, check_invariants=False)
+
+
+def mask_columns(x: Tensor, drop: Tensor) -> Tensor:
+    """Returns ``x`` with the columns where ``drop`` is :obj:`True` zeroed.
+
+    ``x`` is dense ``[N, F]`` or sparse COO (the result stays sparse, without
+    the zeroed entries); ``drop`` is a boolean ``[F]``. Shared by the
+    column-masking augmentors (GRACE, CAV, GCA).
+    """
+    if x.is_sparse:
+        x = x.coalesce()
+        return scale_sparse_values(x, ~drop[x.indices()[1]])
+    return x.masked_fill(drop, 0.0)
 
 
 class FeatureMask(Augmentor):
@@ -51,8 +64,8 @@ class FeatureMask(Augmentor):
         if data.x is None:
             raise ValueError("FeatureMask needs node features data.x")
         if data.x.is_sparse:  # same draw as mask_feature(mode="col")
-            keep = torch.rand(data.x.size(1), device=data.x.device) >= self.p
-            data.x = scale_sparse_values(data.x, keep[data.x.indices()[1]])
+            drop = torch.rand(data.x.size(1), device=data.x.device) < self.p
+            data.x = mask_columns(data.x, drop)
         else:
             data.x, _ = mask_feature(data.x, p=self.p, mode="col")
         return data
