@@ -290,12 +290,13 @@ def _comparison(method: str, groups: dict, runs_dir: str | Path) -> list[str]:
             cols += [(task, k, lambda r, t=task, k=k: r.get("tasks", {}).get(
                 t, {}).get("metrics", {}).get(k)) for k in keys]
         for task, key, get in cols:
-            both = [(get(b), get(r)) for b, r in pairs]
-            both = [(b, r) for b, r in both if b is not None and r is not None]
-            if not both:
+            trip = [(get(b), get(r), r["seed"]) for b, r in pairs]
+            trip = [t for t in trip if t[0] is not None and t[1] is not None]
+            if not trip:
                 continue
+            both = [(b, r) for b, r, _ in trip]
             diffs = [100 * (r - b) for b, r in both]
-            seeds = [p[1]["seed"] for p in pairs][:len(both)]
+            seeds = [s for _, _, s in trip]
             rows.append(
                 f"| {dataset} | {pairs[0][1]['protocol']} | {task} {key} | "
                 f"{baseline} | {_fmt_pct([b for b, _ in both])} | "

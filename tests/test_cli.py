@@ -145,3 +145,30 @@ def test_render_compares_with_baseline_seed_by_seed(tmp_path):
     assert acc[6] == "+1.50" and acc[7] == "2/2" and acc[8] == "0, 1"
     nmi = rows["clustering nmi"].split(" | ")
     assert nmi[6] == "-1.50" and nmi[7] == "1/2"
+
+
+def test_render_comparison_names_the_seeds_actually_paired(tmp_path):
+    import json
+
+    runs, results = tmp_path / "runs", tmp_path / "results"
+
+    def record(method, seed, acc, nmi=None):
+        path = runs / method / "Cora" / "config" / f"seed{seed}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        rec = {"method": method, "dataset": "Cora", "seed": seed,
+               "epochs": 200, "protocol": "grace", "seconds_per_epoch": 0.1,
+               "peak_memory_mb": 10.0, "metrics": {"accuracy": acc}}
+        if nmi is not None:
+            rec["tasks"] = {"clustering": {"metrics": {
+                "nmi": nmi, "ari": 0.3, "acc": 0.6}}}
+        path.write_text(json.dumps(rec))
+
+    for seed in range(3):  # seed 0 has no clustering run on either side
+        nmi = None if seed == 0 else 0.4
+        record("grace", seed, 0.80, nmi)
+        record("csgcl", seed, 0.81, None if nmi is None else nmi + 0.01 * seed)
+    text = render("csgcl", runs, results).read_text()
+    row = next(line for line in text.splitlines()
+               if line.startswith("| Cora | grace | clustering nmi |"))
+    cells = row.split(" | ")
+    assert cells[6] == "+1.50" and cells[7] == "2/2" and cells[8] == "1, 2"
