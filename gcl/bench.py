@@ -23,7 +23,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Optional
 
-from gcl.config import load_config
+from gcl.config import config_family, load_config
 
 __all__ = ["render", "run_bench", "run_dir_tag", "summarize", "update_readme"]
 
@@ -69,6 +69,7 @@ def run_bench(method: str, datasets: Iterable[str], seeds: Sequence[int], *,
     Returns:
         list[Path]: The record files of all requested runs.
     """
+    method = config_family(method)
     records = []
     tag = run_dir_tag(epochs, overrides)
     for dataset in datasets:
@@ -155,6 +156,7 @@ def render(method: str, runs_dir: str | Path = "benchmarks/runs",
     """Renders all records of ``method`` into ``<results_dir>/<method>.md``
     and, when ``readme`` is given, refreshes its results block.
     """
+    method = config_family(method)
     groups = _load_groups(method, runs_dir)
     lines = [
         f"# {method}: reproduction results",

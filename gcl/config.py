@@ -24,24 +24,36 @@ from typing import Any, Optional
 
 import yaml
 
-__all__ = ["CONFIG_DIR", "apply_overrides", "config_path", "list_configs",
-           "load_config"]
+__all__ = ["CONFIG_ALIASES", "CONFIG_DIR", "apply_overrides", "config_family",
+           "config_path", "list_configs", "load_config"]
 
 CONFIG_DIR = Path(__file__).parent / "configs"
+
+#: Other names of config folders: ``grace_pot`` (the method key of
+#: :class:`~gcl.methods.GRACEPOT`) reads the ``pot`` configs, which are
+#: GRACE + POT.
+CONFIG_ALIASES = {"grace_pot": "pot"}
+
+
+def config_family(method: str) -> str:
+    """The config folder that ``method`` names (lower case, aliases resolved)."""
+    name = method.lower()
+    return CONFIG_ALIASES.get(name, name)
 
 
 def list_configs(method: Optional[str] = None) -> dict[str, list[str]]:
     """Returns ``{method: [dataset, ...]}`` of the shipped configs."""
     out = {}
+    family = None if method is None else config_family(method)
     for d in sorted(p for p in CONFIG_DIR.iterdir() if p.is_dir()):
-        if method is None or d.name == method.lower():
+        if family is None or d.name == family:
             out[d.name] = sorted(p.stem for p in d.glob("*.yaml"))
     return out
 
 
 def config_path(method: str, dataset: str) -> Path:
     """Path of the config of ``method`` on ``dataset`` (case-insensitive)."""
-    folder = CONFIG_DIR / method.lower()
+    folder = CONFIG_DIR / config_family(method)
     if not folder.is_dir():
         raise ValueError(f"no configs for method {method!r}; known: "
                          f"{', '.join(list_configs())}")
@@ -49,7 +61,7 @@ def config_path(method: str, dataset: str) -> Path:
         if p.stem.lower() == dataset.lower():
             return p
     raise ValueError(f"no {method} config for dataset {dataset!r}; known: "
-                     f"{', '.join(list_configs(method)[method.lower()])}")
+                     f"{', '.join(list_configs(method)[folder.name])}")
 
 
 def apply_overrides(cfg: dict, overrides: Iterable[str]) -> dict:

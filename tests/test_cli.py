@@ -15,6 +15,25 @@ def test_every_command_has_help(command, capsys):
     assert "usage: gcl " + command in capsys.readouterr().out
 
 
+@pytest.mark.parametrize("argv, words", [
+    (["train", "nosuch", "--dataset", "Cora"], ["no configs", "'nosuch'"]),
+    (["train", "grace", "--dataset", "NoSuchSet"], ["no grace config",
+                                                    "'NoSuchSet'", "Cora"]),
+    (["train", "grace", "--dataset", "Cora", "--set", "model.tau"],
+     ["model.tau", "key=value"]),
+])
+def test_bad_input_is_one_error_line_not_a_traceback(argv, words, capsys,
+                                                      monkeypatch):
+    monkeypatch.delenv("GCL_TRACEBACK", raising=False)
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("gcl train: error: ") and len(err.splitlines()) == 1
+    assert "Traceback" not in err and all(w in err for w in words)
+    monkeypatch.setenv("GCL_TRACEBACK", "1")  # developers get the traceback
+    with pytest.raises(ValueError):
+        main(argv)
+
+
 def test_train_writes_outputs_and_eval_reads_them(tmp_path, capsys):
     out = tmp_path / "run"
     assert main(["train", "grace", "--dataset", "Cora", "--epochs", "2",

@@ -34,3 +34,12 @@ def test_overrides():
         apply_overrides(cfg, ["trian.epochs=3"])
     with pytest.raises(ValueError, match="known"):
         load_config("grace", "NoSuchGraph")
+
+
+def test_grace_pot_reads_the_pot_configs():
+    from gcl.config import config_family, config_path, list_configs
+    assert config_family("GRACE_POT") == "pot" and config_family("grace") == "grace"
+    assert config_path("grace_pot", "cora") == config_path("pot", "Cora")
+    assert list_configs("grace_pot") == {"pot": list_configs("pot")["pot"]}
+    cfg = load_config("grace_pot", "Cora", ["model.kappa=0.2"])
+    assert cfg["model"]["kappa"] == 0.2 and cfg["model"]["base"] == "grace"
