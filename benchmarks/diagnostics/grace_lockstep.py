@@ -102,7 +102,7 @@ def main():
 
         t = time.perf_counter()
         views = iter([Data(x=x1, edge_index=ei1), Data(x=x2, edge_index=ei2)])
-        ours.augmentors = [lambda _: next(views)] * 2
+        ours.augmentors = [lambda _, it=views: next(it)] * 2
         ours.train()
         opt_g.zero_grad()
         loss_g = ours(data)
@@ -123,8 +123,8 @@ def main():
     acc = {name: node_classification(z, data.y, protocol="grace",
                                      seed=args.seed).metrics["accuracy"]
            for name, z in (("official", z_o), ("gcl", z_g))}
-    print(f"{args.dtype}, seed {args.seed}, {args.epochs} epochs: max |loss difference| "
-          f"{max_dloss:.2e}; final embeddings max relative difference "
+    print(f"{args.dtype}, seed {args.seed}, {args.epochs} epochs: max |loss "
+          f"difference| {max_dloss:.2e}; final embeddings max relative difference "
           f"{rel:.2e}; grace-protocol accuracy official "
           f"{100 * acc['official']:.2f}, gcl {100 * acc['gcl']:.2f}; "
           f"step time official {t_o / args.epochs:.3f} s, gcl "
