@@ -131,7 +131,7 @@ def fit(
 
     Every method uses this loop: ``method.prepare(data)`` once (graph
     statistics such as communities or centralities), then each epoch calls
-    ``method.set_epoch(epoch, epochs)`` (the schedule hook) and takes one
+    ``method.set_epoch(epoch)`` (the schedule hook) and takes one
     optimisation step on ``loss = method(data)``.
 
     Args:
@@ -228,7 +228,7 @@ def fit(
     for epoch in bar:
         t0 = time.perf_counter()
         method.train()
-        method.set_epoch(epoch, epochs)
+        method.set_epoch(epoch)
         optimizer.zero_grad()
         loss = method(data)
         value = float(loss.detach())

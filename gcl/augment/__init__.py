@@ -31,7 +31,13 @@ from gcl.augment.communal_edge_drop import (
     ced_edge_weight,
     ced_keep_prob,
 )
-from gcl.augment.compose import Compose, Identity, RandomChoice, fit_augmentors
+from gcl.augment.compose import (
+    Compose,
+    Identity,
+    RandomChoice,
+    fit_augmentors,
+    walk_augmentors,
+)
 from gcl.augment.drop_rates import EDGE_DROPPERS, edge_drop_rate, edge_droppers
 from gcl.augment.edge_drop import EdgeDrop, subset_edges
 from gcl.augment.feature_dropout import FeatureDropout
@@ -69,4 +75,5 @@ __all__ = [
     "node_centrality",
     "pagerank_centrality",
     "subset_edges",
+    "walk_augmentors",
 ]

@@ -35,6 +35,10 @@ class AdaptiveAugmentor(Augmentor):
             (eigenvector).
         threshold (float): Cap on each probability, in :math:`[0, 1]`.
         pagerank_iterations (int): PageRank iterations for ``"pr"``.
+
+    Attributes:
+        weights_ (torch.Tensor): The fitted weights :math:`w`, ``[E]`` or
+            ``[F]`` (:obj:`None` before :meth:`fit`).
     """
 
     #: Symbol of the number of weights in messages (``"E"``, ``"F"``).
@@ -51,7 +55,7 @@ class AdaptiveAugmentor(Augmentor):
         self.centrality = _resolve(centrality)
         self.threshold = float(threshold)
         self.pagerank_iterations = int(pagerank_iterations)
-        self.weights: Optional[Tensor] = None
+        self.weights_: Optional[Tensor] = None
         self._prob: Optional[Tensor] = None
 
     def fit(self, data: Data,
@@ -71,7 +75,7 @@ class AdaptiveAugmentor(Augmentor):
                              f"[{size}], got {tuple(weights.shape)}")
         else:
             self._check_weights(weights)
-        self.weights = weights
+        self.weights_ = weights
         self._prob = None
         return self
 
@@ -79,12 +83,12 @@ class AdaptiveAugmentor(Augmentor):
         r"""The cached drop probabilities, one per weight (``[E]`` or
         ``[F]``).
         """
-        if self.weights is None:
+        if self.weights_ is None:
             raise RuntimeError(
                 f"{type(self).__name__} has no weights yet: call .fit(data) on "
                 f"the training graph first (a method's prepare() does this)")
         if self._prob is None:
-            self._prob = drop_probabilities(self.weights, self.p, self.threshold)
+            self._prob = drop_probabilities(self.weights_, self.p, self.threshold)
         return self._prob
 
     def _fit_size(self, data: Data) -> int:  # pragma: no cover - abstract

@@ -58,7 +58,7 @@ class AdaptiveEdgeDrop(AdaptiveAugmentor):
 
     @property
     def weight_key(self) -> tuple:
-        """Settings that determine :attr:`weights` (augmentors with equal keys
+        """Settings that determine the fitted ``weights_`` (augmentors with equal keys
         can share them, see :func:`~gcl.augment.fit_augmentors`).
         """
         return ("edge", self.centrality, self.pagerank_iterations)

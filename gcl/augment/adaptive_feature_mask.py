@@ -69,7 +69,7 @@ class AdaptiveFeatureMask(AdaptiveAugmentor):
 
     @property
     def weight_key(self) -> tuple:
-        """Settings that determine :attr:`weights` (augmentors with equal keys
+        """Settings that determine the fitted ``weights_`` (augmentors with equal keys
         can share them, see :func:`~gcl.augment.fit_augmentors`).
         """
         return ("feature", self.centrality, self.weighting,

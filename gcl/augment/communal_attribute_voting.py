@@ -150,6 +150,10 @@ class CommunalAttributeVoting(CommunalAugmentor):
             ``"dense"`` (official ``cav_dense``, used on WikiCS). Both accept
             dense and sparse COO features. (default: :obj:`"sparse"`)
 
+    Attributes:
+        drop_prob_ (torch.Tensor): Fitted drop probability of every feature
+            column, ``[F]`` (:obj:`None` before :meth:`fit`).
+
     Example:
         >>> cav = CommunalAttributeVoting.from_data(data, 0.1, seed=0)
         >>> view = cav(data)
@@ -168,28 +172,28 @@ class CommunalAttributeVoting(CommunalAugmentor):
         self.threshold = float(threshold)
         self.variant = variant
         #: Drop probability :math:`p_f` of every column (after :meth:`fit`).
-        self.drop_prob: Optional[Tensor] = None
+        self.drop_prob_: Optional[Tensor] = None
 
     def _fit(self, data: Data, community: Tensor, strength: Tensor) -> None:
         if data.x is None:
             raise ValueError("CommunalAttributeVoting needs node features "
                              "data.x")
         node_strength = strength[community]
-        self.drop_prob = cav_drop_prob(data.x, node_strength, self.p,
+        self.drop_prob_ = cav_drop_prob(data.x, node_strength, self.p,
                                        self.threshold, self.variant).float()
 
     def forward(self, data: Data) -> Data:
         """Returns a copy of ``data`` with communally masked columns."""
         self._check_fitted(data)
         x = data.x
-        if x is None or x.dim() != 2 or x.size(1) != self.drop_prob.numel():
+        if x is None or x.dim() != 2 or x.size(1) != self.drop_prob_.numel():
             got = None if x is None else tuple(x.shape)
             raise ValueError(
-                f"CommunalAttributeVoting was fitted on {self.drop_prob.numel()}"
+                f"CommunalAttributeVoting was fitted on {self.drop_prob_.numel()}"
                 f" feature columns, got data.x of shape {got}")
-        if self.drop_prob.device != x.device:
-            self.drop_prob = self.drop_prob.to(x.device)
-        drop = torch.bernoulli(self.drop_prob).to(torch.bool)
+        if self.drop_prob_.device != x.device:
+            self.drop_prob_ = self.drop_prob_.to(x.device)
+        drop = torch.bernoulli(self.drop_prob_).to(torch.bool)
         data.x = mask_columns(x, drop)
         return data
 

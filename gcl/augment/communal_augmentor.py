@@ -30,8 +30,9 @@ class CommunalAugmentor(Augmentor):
     :class:`ValueError`.
     """
 
-    #: Number of nodes of the fitted graph (:obj:`None` before :meth:`fit`).
-    num_nodes: Optional[int] = None
+    #: Number of nodes of the fitted graph (:obj:`None` before :meth:`fit`;
+    #: fitted state ends in ``_``, as in scikit-learn).
+    num_nodes_: Optional[int] = None
 
     def fit(self, data: Data, community: Optional[Tensor] = None,
             strength: Optional[Tensor] = None,
@@ -79,7 +80,7 @@ class CommunalAugmentor(Augmentor):
                 f"strength must hold one value per community, [K] with K >= "
                 f"{k}, got shape {tuple(strength.shape)}")
         self._fit(data, community, strength.to(dev))
-        self.num_nodes = n
+        self.num_nodes_ = n
         return self
 
     @classmethod
@@ -102,12 +103,12 @@ class CommunalAugmentor(Augmentor):
 
     def _check_fitted(self, data: Data) -> None:
         self._check(data)
-        if self.num_nodes is None:
+        if self.num_nodes_ is None:
             raise RuntimeError(
                 f"{type(self).__name__} has no community statistics yet: call "
                 f".fit(data) or build it with {type(self).__name__}.from_data("
                 f"data, ...) (CSGCL.prepare does this)")
-        if data.num_nodes != self.num_nodes:
+        if data.num_nodes != self.num_nodes_:
             raise ValueError(
                 f"{type(self).__name__} was fitted on a graph of "
-                f"{self.num_nodes} nodes, got {data.num_nodes}")
+                f"{self.num_nodes_} nodes, got {data.num_nodes}")

@@ -107,6 +107,12 @@ class CommunalEdgeDrop(CommunalAugmentor):
         threshold (float, optional): ``ced_thr``; the keep probability is
             clipped to :math:`[1 - \text{thr}, 1]`. (default: :obj:`1.0`)
 
+    Attributes:
+        weight_ (torch.Tensor): Fitted communal edge weights :math:`w_e`,
+            ``[E]`` (:obj:`None` before :meth:`fit`).
+        keep_prob_ (torch.Tensor): Fitted keep probabilities :math:`q_e`,
+            ``[E]``.
+
     Example:
         >>> ced = CommunalEdgeDrop.from_data(data, 0.3, seed=0)
         >>> view = ced(data)
@@ -120,14 +126,14 @@ class CommunalEdgeDrop(CommunalAugmentor):
         self.p = float(p)
         self.threshold = float(threshold)
         #: Communal weight :math:`w_e` of every entry (after :meth:`fit`).
-        self.weight: Optional[Tensor] = None
+        self.weight_: Optional[Tensor] = None
         #: Keep probability :math:`q_e` of every entry (after :meth:`fit`).
-        self.keep_prob: Optional[Tensor] = None
+        self.keep_prob_: Optional[Tensor] = None
         self._drop_prob: Optional[Tensor] = None
 
     def _fit(self, data: Data, community: Tensor, strength: Tensor) -> None:
-        self.weight = ced_edge_weight(data.edge_index, community, strength)
-        self.keep_prob = ced_keep_prob(self.weight, self.p,
+        self.weight_ = ced_edge_weight(data.edge_index, community, strength)
+        self.keep_prob_ = ced_keep_prob(self.weight_, self.p,
                                        self.threshold).float()
         self._drop_prob = None
 
@@ -138,27 +144,27 @@ class CommunalEdgeDrop(CommunalAugmentor):
         Raises:
             RuntimeError: Before :meth:`fit`.
         """
-        if self.keep_prob is None:
+        if self.keep_prob_ is None:
             raise RuntimeError(
                 f"{type(self).__name__} has no community statistics yet: call "
                 f".fit(data) or build it with {type(self).__name__}.from_data("
                 f"data, ...) (CSGCL.prepare does this)")
         drop = getattr(self, "_drop_prob", None)
-        if drop is None or drop.device != self.keep_prob.device:
-            drop = self._drop_prob = 1.0 - self.keep_prob
+        if drop is None or drop.device != self.keep_prob_.device:
+            drop = self._drop_prob = 1.0 - self.keep_prob_
         return drop
 
     def forward(self, data: Data) -> Data:
         """Returns a copy of ``data`` with communally dropped edges."""
         self._check_fitted(data)
         num_edges = data.edge_index.size(1)
-        if num_edges != self.keep_prob.numel():
+        if num_edges != self.keep_prob_.numel():
             raise ValueError(
-                f"CommunalEdgeDrop was fitted on {self.keep_prob.numel()} "
+                f"CommunalEdgeDrop was fitted on {self.keep_prob_.numel()} "
                 f"edge entries, got a graph with {num_edges}")
-        if self.keep_prob.device != data.edge_index.device:
-            self.keep_prob = self.keep_prob.to(data.edge_index.device)
-        keep = torch.bernoulli(self.keep_prob).to(torch.bool)
+        if self.keep_prob_.device != data.edge_index.device:
+            self.keep_prob_ = self.keep_prob_.to(data.edge_index.device)
+        keep = torch.bernoulli(self.keep_prob_).to(torch.bool)
         return subset_edges(data, keep)
 
     def __repr__(self) -> str:

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any
 
 import torch
 from torch_geometric.data import Data
 
 from gcl.augment.base import Augmentor
 
-__all__ = ["Compose", "Identity", "RandomChoice", "fit_augmentors"]
+__all__ = ["Compose", "Identity", "RandomChoice", "fit_augmentors",
+           "walk_augmentors"]
 
 
 class Identity(Augmentor):
@@ -78,12 +78,32 @@ class RandomChoice(Augmentor):
                 f"num_choices={self.num_choices})")
 
 
-def _walk(augmentors: Iterable[Any]) -> Iterator[Any]:
+def walk_augmentors(augmentors: Iterable[Callable[[Data], Data]]
+                    ) -> Iterator[Callable[[Data], Data]]:
+    """Yields every augmentor in ``augmentors`` and, depth first, the ones
+    nested inside combinators (anything with an ``augmentors`` list, such as
+    :class:`Compose` and :class:`RandomChoice`).
+
+    The one way the library looks inside view makers: a method's
+    :meth:`~gcl.methods.TwoViewMethod.prepare` fits the augmentors it finds,
+    :class:`~gcl.methods.POT` reads edge-drop rates and checks for feature
+    masks, and :func:`~gcl.augment.edge_droppers` collects edge droppers.
+
+    Example::
+
+        >>> aug = Compose([EdgeDrop(0.2), RandomChoice([FeatureMask(0.1)])])
+        >>> [type(a).__name__ for a in walk_augmentors([aug])]
+        ['Compose', 'EdgeDrop', 'RandomChoice', 'FeatureMask']
+
+    Args:
+        augmentors (Iterable[Callable]): View makers, e.g. a method's
+            ``augmentors`` list (wrap a single augmentor in a list).
+    """
     for aug in augmentors:
         yield aug
         inner = getattr(aug, "augmentors", None)
         if isinstance(inner, (list, tuple)):
-            yield from _walk(inner)
+            yield from walk_augmentors(inner)
 
 
 def fit_augmentors(augmentors: Iterable[Callable[[Data], Data]],
@@ -104,7 +124,7 @@ def fit_augmentors(augmentors: Iterable[Callable[[Data], Data]],
         data (Data): The training graph (the clean one, not a view).
     """
     cache: dict = {}
-    for aug in _walk(augmentors):
+    for aug in walk_augmentors(augmentors):
         key = getattr(aug, "weight_key", None)
         if key is None or not callable(getattr(aug, "fit", None)):
             continue
@@ -112,4 +132,4 @@ def fit_augmentors(augmentors: Iterable[Callable[[Data], Data]],
             aug.fit(data, weights=cache[key])
         else:
             aug.fit(data)
-            cache[key] = aug.weights
+            cache[key] = aug.weights_

@@ -10,7 +10,7 @@ from torch_geometric.data import Data
 
 from gcl.augment.adaptive_edge_drop import AdaptiveEdgeDrop
 from gcl.augment.communal_edge_drop import CommunalEdgeDrop
-from gcl.augment.compose import Compose, RandomChoice
+from gcl.augment.compose import RandomChoice, walk_augmentors
 from gcl.augment.edge_drop import EdgeDrop
 
 __all__ = ["EDGE_DROPPERS", "edge_drop_rate", "edge_droppers"]
@@ -32,15 +32,13 @@ def edge_droppers(augmentor: Callable[[Data], Data]) -> list:
         TypeError: If a :class:`~gcl.augment.RandomChoice` holds an
             edge-dropping augmentor (its views have no fixed drop rate).
     """
-    if isinstance(augmentor, EDGE_DROPPERS):
-        return [augmentor]
-    if isinstance(augmentor, Compose):
-        return [e for a in augmentor.augmentors for e in edge_droppers(a)]
-    if isinstance(augmentor, RandomChoice):
-        if any(edge_droppers(a) for a in augmentor.augmentors):
-            raise TypeError(f"{augmentor!r} applies its edge dropping at "
-                            f"random: its views have no fixed edge-drop rate")
-    return []
+    nested = list(walk_augmentors([augmentor]))
+    for aug in nested:
+        if isinstance(aug, RandomChoice) and any(
+                isinstance(a, EDGE_DROPPERS) for a in walk_augmentors(aug.augmentors)):
+            raise TypeError(f"{aug!r} applies its edge dropping at random: "
+                            f"its views have no fixed edge-drop rate")
+    return [aug for aug in nested if isinstance(aug, EDGE_DROPPERS)]
 
 
 def edge_drop_rate(augmentor: Callable[[Data], Data],

@@ -1,17 +1,20 @@
-"""Methods: one file per paper, composed from augment + nn + losses."""
+"""Methods: one file per paper, composed from augment + nn + losses.
+
+Two-view methods derive from :class:`TwoViewMethod`, which draws and encodes
+the views and returns a :class:`TwoViewStep`; wrappers such as :class:`POT`
+use only that record. :data:`METHODS`, :data:`ALIASES` and
+:func:`build_method` (in :mod:`gcl.methods.registry`) are the one registry.
+"""
 
 from gcl.methods.base import Method, check_graph
 from gcl.methods.csgcl import CSGCL
 from gcl.methods.gcool import GCOOL
 from gcl.methods.gcool_multiplex import GCOOLMultiplex
 from gcl.methods.grace import GRACE
-from gcl.methods.pot import GRACEPOT, POT
+from gcl.methods.pot import POT
+from gcl.methods.registry import ALIASES, METHODS, WRAPPERS, build_method, resolve
+from gcl.methods.two_view import TwoViewMethod, TwoViewStep
 
-#: Method classes by name, as used in configs and on the command line.
-#: ``pot`` wraps the method named by its config's ``model.base``;
-#: ``grace_pot`` is POT around GRACE.
-METHODS = {"grace": GRACE, "csgcl": CSGCL, "gcool": GCOOL, "pot": POT,
-           "grace_pot": GRACEPOT}
-
-__all__ = ["CSGCL", "GCOOL", "GCOOLMultiplex", "GRACE", "GRACEPOT", "METHODS",
-           "Method", "POT", "check_graph"]
+__all__ = ["ALIASES", "CSGCL", "GCOOL", "GCOOLMultiplex", "GRACE", "METHODS",
+           "Method", "POT", "TwoViewMethod", "TwoViewStep", "WRAPPERS",
+           "build_method", "check_graph", "resolve"]

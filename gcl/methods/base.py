@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 import torch
 from torch import Tensor
 from torch_geometric.data import Data
@@ -57,15 +55,17 @@ class Method(torch.nn.Module):
     :meth:`embed` is the frozen, evaluation-mode embedding of the clean
     graph.
 
-    Statistics of the training graph are computed once in :meth:`prepare`.
-    Per-epoch schedules (CSGCL's :math:`\gamma(t)`, gCooL's community weight,
-    re-clustering) go through the single hook :meth:`set_epoch`, which
-    :func:`gcl.fit` calls at the start of every epoch, so the trainer never
-    needs to know the method.
-    """
+    Statistics of the training graph are computed once in :meth:`prepare`
+    and stored in attributes with a trailing underscore (``membership_``,
+    ``bounds_``), as scikit-learn marks fitted state;
+    :meth:`reset_parameters` clears them. Per-epoch schedules (CSGCL's
+    :math:`\gamma(t)`, gCooL's community weight, re-clustering) go through
+    the single hook :meth:`set_epoch`, which :func:`gcl.fit` calls at the
+    start of every epoch, so the trainer never needs to know the method.
 
-    #: The evaluation protocol whose numbers the paper reports.
-    protocol: str = "linear_probe"
+    Methods that contrast two augmented views of one graph derive from
+    :class:`~gcl.methods.TwoViewMethod`, which writes the training step.
+    """
 
     def forward(self, data: Data) -> Tensor:  # pragma: no cover - abstract
         """Returns the scalar training loss of one step on ``data``."""
@@ -98,7 +98,7 @@ class Method(torch.nn.Module):
         that no epoch recomputes them. The default does nothing.
         """
 
-    def set_epoch(self, epoch: int, num_epochs: Optional[int] = None) -> None:
+    def set_epoch(self, epoch: int) -> None:
         """Hook called by :func:`gcl.fit` before epoch ``epoch`` (1-based)."""
         self.epoch = epoch
 

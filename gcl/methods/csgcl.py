@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import Optional
 
 import torch
@@ -14,17 +14,17 @@ from gcl.augment import (
     CommunalAugmentor,
     CommunalEdgeDrop,
     Compose,
-    edge_drop_rate,
+    walk_augmentors,
 )
 from gcl.community import community_strength, detect
 from gcl.losses import TeamUp, team_up_gamma
-from gcl.methods.base import Method
+from gcl.methods.two_view import TwoViewMethod, TwoViewStep
 from gcl.nn import GCNEncoder, ProjectionHead
 
 __all__ = ["CSGCL"]
 
 
-class CSGCL(Method):
+class CSGCL(TwoViewMethod):
     r"""CSGCL from `"CSGCL: Community-Strength-Enhanced Graph Contrastive
     Learning" <https://arxiv.org/abs/2305.04658>`_ (Chen et al., IJCAI 2023).
 
@@ -92,14 +92,14 @@ class CSGCL(Method):
             :func:`gcl.losses.info_nce`). (default: :obj:`256`)
 
     Attributes:
-        membership (torch.Tensor): Community of every node, ``[N]`` (after
-            :meth:`prepare`).
-        community_strength (torch.Tensor): :math:`S_c`, ``[K]``.
-        node_strength (torch.Tensor): :math:`S_i`, ``[N]``.
+        membership_ (torch.Tensor): Community of every node, ``[N]`` (fitted
+            by :meth:`prepare`, cleared by :meth:`reset_parameters`).
+        community_strength_ (torch.Tensor): :math:`S_c`, ``[K]`` (fitted).
+        node_strength_ (torch.Tensor): :math:`S_i`, ``[N]`` (fitted).
         gamma (float): The current Team-up weight :math:`\gamma(t)`.
     """
 
-    protocol = "linear_probe"
+    _FITTED = ("membership_", "community_strength_", "node_strength_")
 
     def __init__(self, encoder: torch.nn.Module, proj_channels: int,
                  augmentors: Sequence[Callable[[Data], Data]],
@@ -108,18 +108,14 @@ class CSGCL(Method):
                  resolution: float = 1.0, n_iterations: int = 2,
                  ramp: float = 100.0, block_size: Optional[int] = None,
                  cache_mb: float = 256.0):
-        super().__init__()
-        if len(augmentors) != 2:
-            raise ValueError(f"CSGCL needs two augmentors, got {len(augmentors)}")
         if t0 < 0:
             raise ValueError(f"t0 must be >= 0, got {t0}")
         team_up_gamma(1, t0, gamma_max, ramp)  # validates gamma_max and ramp
         if community not in ("leiden", "louvain"):
             raise ValueError(f"unknown community detection method "
                              f"{community!r}; choose from leiden, louvain")
-        self.encoder = encoder
-        self.projector = ProjectionHead(encoder.out_channels, proj_channels)
-        self.augmentors = list(augmentors)
+        super().__init__(encoder, augmentors,
+                         ProjectionHead(encoder.out_channels, proj_channels))
         self.loss = TeamUp(tau=tau, block_size=block_size, cache_mb=cache_mb)
         self.t0 = int(t0)
         self.gamma_max = float(gamma_max)
@@ -131,9 +127,8 @@ class CSGCL(Method):
         self.gamma = 0.0
         # Graph statistics: set by prepare(), moved by .to(), not saved in
         # state_dict (prepare recomputes them; the detection is seeded).
-        self.register_buffer("membership", None, persistent=False)
-        self.register_buffer("community_strength", None, persistent=False)
-        self.register_buffer("node_strength", None, persistent=False)
+        for name in self._FITTED:
+            self.register_buffer(name, None, persistent=False)
 
     @classmethod
     def from_config(cls, in_channels: int, hidden_channels: int = 256,
@@ -170,104 +165,57 @@ class CSGCL(Method):
                    community, community_seed, resolution, n_iterations,
                    block_size=block_size, cache_mb=cache_mb)
 
-    def communal_augmentors(self) -> Iterator[CommunalAugmentor]:
-        """Yields the communal augmentors among the view makers (also those
-        nested in ``Compose`` or ``RandomChoice``).
-        """
-        stack = list(self.augmentors)
-        while stack:
-            aug = stack.pop(0)
-            if isinstance(aug, CommunalAugmentor):
-                yield aug
-            stack.extend(getattr(aug, "augmentors", ()))
-
     def prepare(self, data: Data) -> None:
         """Detects communities once and caches the strengths and the
         augmentors' probabilities (called by :func:`gcl.fit`).
         """
-        n = data.num_nodes
+        super().prepare(data)
         membership = detect(data, self.community, seed=self.community_seed,
                             resolution=self.resolution,
                             n_iterations=self.n_iterations)
-        s_c, s_i = community_strength(data.edge_index, membership, n)
-        for aug in self.communal_augmentors():
-            aug.fit(data, membership, s_c)
-        self.membership = membership
-        self.community_strength = s_c
-        self.node_strength = s_i
+        s_c, s_i = community_strength(data.edge_index, membership,
+                                      data.num_nodes)
+        for aug in walk_augmentors(self.augmentors):
+            if isinstance(aug, CommunalAugmentor):
+                aug.fit(data, membership, s_c)
+        self.membership_ = membership
+        self.community_strength_ = s_c
+        self.node_strength_ = s_i
 
-    def set_epoch(self, epoch: int, num_epochs: Optional[int] = None) -> None:
+    def reset_parameters(self) -> None:
+        """Resets the parameters and forgets the fitted communities."""
+        super().reset_parameters()
+        for name in self._FITTED:
+            setattr(self, name, None)
+
+    def set_epoch(self, epoch: int) -> None:
         r"""Sets :math:`\gamma(t)` for epoch ``epoch`` (1-based)."""
-        super().set_epoch(epoch, num_epochs)
+        super().set_epoch(epoch)
         self.gamma = team_up_gamma(epoch, self.t0, self.gamma_max, self.ramp)
 
-    def forward(self, data: Data) -> Tensor:
-        """Returns the Team-up loss of two fresh views of ``data``.
-
-        Runs :meth:`prepare` on ``data`` first if it has not run yet.
+    def step(self, data: Data, nodes: Optional[Tensor] = None) -> TwoViewStep:
+        """One step (see :meth:`TwoViewMethod.step`); runs :meth:`prepare`
+        on ``data`` first if it has not run yet.
         """
-        return self.forward_views(data)[0]
-
-    def forward_views(self, data: Data, nodes: Optional[Tensor] = None
-                      ) -> tuple[Tensor, list[Data], list[Tensor]]:
-        r"""One training step that also returns its views and embeddings.
-
-        The plug-in interface of :class:`gcl.methods.POT`: returns the
-        Team-up loss, the two augmented graphs and their encoder outputs
-        :math:`z^{(1)}, z^{(2)}` (before the projection head). Runs
-        :meth:`prepare` on ``data`` first if it has not run yet.
-
-        Args:
-            data (torch_geometric.data.Data): The training graph.
-            nodes (torch.Tensor, optional): Node batch (indices or a mask).
-                The loss is then computed on those nodes only, anchors and
-                negatives, with their strengths :math:`S_i` (from the
-                communities of the whole graph), as GRACE's
-                :meth:`~gcl.methods.GRACE.forward_views`; the views are still
-                encoded whole. (default: :obj:`None`, all nodes)
-
-        Returns:
-            tuple: ``(loss, [view1, view2], [z1, z2])``.
-        """
-        if self.node_strength is None:
+        if self.node_strength_ is None:
             self.prepare(data)
-        elif self.node_strength.numel() != data.num_nodes:
+        elif self.node_strength_.numel() != data.num_nodes:
             raise ValueError(
-                f"CSGCL was prepared on a graph of {self.node_strength.numel()}"
+                f"CSGCL was prepared on a graph of {self.node_strength_.numel()}"
                 f" nodes, got {data.num_nodes}; call prepare(data) again")
-        views, zs = [], []
-        for aug in self.augmentors:  # view, then encode: CSGCL's RNG order
-            views.append(aug(data))
-            zs.append(self.encode(views[-1]))
-        u, v = zs
-        strength = self.node_strength
-        if nodes is not None:
-            u, v, strength = u[nodes], v[nodes], strength[nodes]
-        loss = self.loss(self.projector(u), self.projector(v), strength,
-                         self.gamma)
-        return loss, views, zs
+        return super().step(data, nodes)
 
-    def pot_drop_rates(self, data: Optional[Data] = None) -> list[Tensor]:
-        r"""The per-edge drop rates :math:`1 - q_e` of the two views'
-        :class:`~gcl.augment.CommunalEdgeDrop` (for :class:`gcl.methods.POT`).
-
-        Each is a tensor ``[E]`` aligned with the ``edge_index`` of the graph
-        given to :meth:`prepare` (a view maker with a uniform
-        :class:`~gcl.augment.EdgeDrop` gives its float rate instead); see
-        :func:`gcl.augment.edge_drop_rate`.
-
-        Args:
-            data (torch_geometric.data.Data, optional): The prepared graph;
-                when given, the rates are checked against its ``edge_index``
-                and moved to its device. (default: :obj:`None`)
-
-        Raises:
-            RuntimeError: Before :meth:`prepare`.
+    def objective(self, z1: Tensor, z2: Tensor, views: tuple[Data, Data],
+                  nodes: Optional[Tensor] = None) -> Tensor:
+        """Team-up on the projections, with the strengths :math:`S_i` of
+        ``nodes`` (from the communities of the whole graph).
         """
-        return [edge_drop_rate(aug, data) for aug in self.augmentors]
+        strength = self.node_strength_
+        if nodes is not None:
+            strength = strength[nodes]
+        return self.loss(self.projector(z1), self.projector(z2), strength,
+                         self.gamma)
 
-    def __repr__(self) -> str:
-        return (f"{self.__class__.__name__}(encoder={self.encoder}, "
-                f"augmentors={self.augmentors}, loss={self.loss}, "
-                f"t0={self.t0}, gamma_max={self.gamma_max}, "
-                f"community={self.community!r})")
+    def _repr_args(self) -> str:
+        return (f", loss={self.loss}, t0={self.t0}, "
+                f"gamma_max={self.gamma_max}, community={self.community!r}")

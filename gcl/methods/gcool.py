@@ -17,13 +17,11 @@ from gcl.augment import (
     Compose,
     EdgeDrop,
     FeatureMask,
-    edge_drop_rate,
-    fit_augmentors,
 )
 from gcl.community import deca_loss
 from gcl.losses import info_nce, resc_loss
 from gcl.losses.resc import _check_similarity
-from gcl.methods.base import Method
+from gcl.methods.two_view import TwoViewMethod
 from gcl.nn import GCNEncoder, ProjectionHead
 
 __all__ = ["GCOOL", "gcool_schedule", "soft_assignment"]
@@ -129,7 +127,7 @@ def _init_communal(module: torch.nn.Module, channels: int, tau: float,
     torch.nn.init.normal_(module.centers)
 
 
-class GCOOL(Method):
+class GCOOL(TwoViewMethod):
     r"""gCooL from `"Graph Communal Contrastive Learning"
     <https://arxiv.org/abs/2110.14863>`_ (Li, Jing and Tong, WWW 2022),
     following the official code ``lblaoke/gCooL`` (commit ``85c2151``).
@@ -210,7 +208,7 @@ class GCOOL(Method):
             (default: :obj:`None`)
     """
 
-    protocol = "linear_probe"
+    views_first = True  # the official code draws both views, then encodes
 
     def __init__(self, encoder: torch.nn.Module, proj_channels: int,
                  augmentors: Sequence[Callable[[Data], Data]],
@@ -220,16 +218,12 @@ class GCOOL(Method):
                  symmetric_node_loss: bool = False,
                  deca_self_loops: bool = True,
                  block_size: Optional[int] = None):
-        super().__init__()
-        if len(augmentors) != 2:
-            raise ValueError(f"gCooL needs two augmentors, got {len(augmentors)}")
         _check_communal_args(tau, num_communities, stride, alpha_rate)
         if gamma < 0:
             raise ValueError(f"gamma must be non-negative, got {gamma}")
-        self.encoder = encoder
-        self.projector = ProjectionHead(encoder.out_channels, proj_channels,
-                                        normalize=True)
-        self.augmentors = list(augmentors)
+        super().__init__(encoder, augmentors,
+                         ProjectionHead(encoder.out_channels, proj_channels,
+                                        normalize=True))
         self.deca_self_loops = bool(deca_self_loops)
         _init_communal(self, encoder.out_channels, tau, num_communities, lam,
                        gamma, stride, alpha_rate, similarity,
@@ -293,17 +287,11 @@ class GCOOL(Method):
         super().reset_parameters()
         torch.nn.init.normal_(self.centers)
 
-    def prepare(self, data: Data) -> None:
-        """Computes the adaptive augmentors' centrality weights once, on the
-        training graph (both views share them, as in the official code).
-        """
-        fit_augmentors(self.augmentors, data)
-
-    def set_epoch(self, epoch: int, num_epochs: Optional[int] = None) -> None:
+    def set_epoch(self, epoch: int) -> None:
         r"""Sets the schedule step :math:`t = \text{epoch} - 1` (the official
         loop counts from 0, :func:`gcl.fit` from 1).
         """
-        super().set_epoch(epoch, num_epochs)
+        super().set_epoch(epoch)
         self.t = epoch - 1
 
     def schedule(self, t: Optional[float] = None) -> tuple[float, float]:
@@ -325,64 +313,15 @@ class GCOOL(Method):
                         symmetric=self.symmetric_node_loss,
                         block_size=self.block_size)
 
-    def losses(self, data: Data) -> dict[str, Tensor]:
-        """All terms of one step on two fresh views of ``data``: ``node``,
-        ``deca``, ``resc`` (absent when their weight is 0) and ``loss``.
-        """
-        return self._step(data)[0]
-
-    def _step(self, data: Data
-              ) -> tuple[dict[str, Tensor], list[Data], list[Tensor]]:
-        """The terms of one step, the two views and their encoder outputs."""
-        v1, v2 = (aug(data) for aug in self.augmentors)
-        z1 = self.encode(v1)
-        h1 = self.projector(z1)
-        z2 = self.encode(v2)
-        h2 = self.projector(z2)
-        out = {"node": self.node_loss(h1, h2)}
-        loss = out["node"]
-        alpha, coef = self.schedule()
-        if alpha > 0:
-            r1, r2 = self.assign(h1), self.assign(h2)
-            out["deca"] = 0.5 * (
-                deca_loss(r1, v1.edge_index, self.lam, self.deca_self_loops)
-                + deca_loss(r2, v2.edge_index, self.lam, self.deca_self_loops))
-            loss = loss + alpha * coef * out["deca"]
-            if coef < 1.0:
-                out["resc"] = resc_loss(h1, h2, r1, r2, self.tau,
-                                        self.similarity, self.gamma)
-                loss = loss + alpha * (1.0 - coef) * out["resc"]
-        out["loss"] = loss
-        return out, [v1, v2], [z1, z2]
-
-    def forward(self, data: Data) -> Tensor:
-        """Returns the gCooL loss of two fresh views of ``data``."""
-        return self.forward_views(data)[0]
-
-    def forward_views(self, data: Data, nodes: Optional[Tensor] = None
-                      ) -> tuple[Tensor, list[Data], list[Tensor]]:
-        r"""One training step that also returns its views and embeddings.
-
-        The plug-in interface of :class:`gcl.methods.POT`: returns the gCooL
-        loss, the two augmented graphs and their encoder outputs
-        :math:`z^{(1)}, z^{(2)}` (before the projection head).
+    def objective(self, z1: Tensor, z2: Tensor, views: tuple[Data, Data],
+                  nodes: Optional[Tensor] = None) -> dict[str, Tensor]:
+        """The terms ``node``, ``deca`` and ``resc`` (absent while their
+        weight is 0) and their weighted sum ``loss``.
 
         gCooL's loss has no node-batch form: DeCA measures edge densities of
         the whole view and ReSC contrasts with community centres averaged
-        over all nodes, so restricting them to a batch would change the
-        objective. ``nodes`` (POT's ``nce_batch``) is therefore refused;
-        POT's ``pot_batch``, which restricts only the POT term, works.
-
-        Args:
-            data (torch_geometric.data.Data): The training graph (after
-                :meth:`prepare`).
-            nodes (torch.Tensor, optional): Must be :obj:`None`.
-
-        Returns:
-            tuple: ``(loss, [view1, view2], [z1, z2])``.
-
-        Raises:
-            ValueError: If ``nodes`` is given.
+        over all nodes, so ``nodes`` (POT's ``nce_batch``) is refused; POT's
+        ``pot_batch``, which restricts only the POT term, works.
         """
         if nodes is not None:
             raise ValueError(
@@ -390,34 +329,27 @@ class GCOOL(Method):
                 "the edge densities of the whole view, ReSC community centres "
                 "averaged over all nodes): use POT(GCOOL) without nce_batch; "
                 "pot_batch (a node batch for the POT term only) is supported")
-        out, views, zs = self._step(data)
-        return out["loss"], views, zs
+        h1, h2 = self.projector(z1), self.projector(z2)
+        out = {"node": self.node_loss(h1, h2)}
+        loss = out["node"]
+        alpha, coef = self.schedule()
+        if alpha > 0:
+            r1, r2 = self.assign(h1), self.assign(h2)
+            out["deca"] = 0.5 * (
+                deca_loss(r1, views[0].edge_index, self.lam,
+                          self.deca_self_loops)
+                + deca_loss(r2, views[1].edge_index, self.lam,
+                            self.deca_self_loops))
+            loss = loss + alpha * coef * out["deca"]
+            if coef < 1.0:
+                out["resc"] = resc_loss(h1, h2, r1, r2, self.tau,
+                                        self.similarity, self.gamma)
+                loss = loss + alpha * (1.0 - coef) * out["resc"]
+        out["loss"] = loss
+        return out
 
-    def pot_drop_rates(self, data: Optional[Data] = None
-                       ) -> list[Union[float, Tensor]]:
-        r"""The two views' edge-drop rates (for :class:`gcl.methods.POT`).
-
-        With an adaptive ``drop_scheme`` (``"degree"``, ``"pr"``, ``"evc"``)
-        each is the tensor ``[E]`` of cached per-edge drop probabilities
-        :math:`p_e` of the view's :class:`~gcl.augment.AdaptiveEdgeDrop`,
-        aligned with the ``edge_index`` of the graph given to
-        :meth:`prepare`; with ``"uniform"``, the float rate of its
-        :class:`~gcl.augment.EdgeDrop`. See :func:`gcl.augment.edge_drop_rate`.
-
-        Args:
-            data (torch_geometric.data.Data, optional): The prepared graph;
-                when given, per-edge rates are checked against its
-                ``edge_index`` and moved to its device. (default: :obj:`None`)
-
-        Raises:
-            RuntimeError: Before :meth:`prepare` (adaptive schemes).
-        """
-        return [edge_drop_rate(aug, data) for aug in self.augmentors]
-
-    def __repr__(self) -> str:
-        return (f"{self.__class__.__name__}(encoder={self.encoder}, "
-                f"augmentors={self.augmentors}, tau={self.tau}, "
-                f"num_communities={self.num_communities}, lam={self.lam}, "
-                f"stride={self.stride}, alpha_rate={self.alpha_rate}, "
-                f"similarity={self.similarity!r}, "
+    def _repr_args(self) -> str:
+        return (f", tau={self.tau}, num_communities={self.num_communities}, "
+                f"lam={self.lam}, stride={self.stride}, "
+                f"alpha_rate={self.alpha_rate}, similarity={self.similarity!r}, "
                 f"symmetric_node_loss={self.symmetric_node_loss})")

@@ -102,8 +102,6 @@ class GCOOLMultiplex(Method):
             (default: :obj:`None`)
     """
 
-    protocol = "heco"
-
     def __init__(self, encoders: Sequence[torch.nn.Module], proj_channels: int,
                  relations: Sequence[str],
                  augmentors: Optional[Sequence[Callable[[Data], Data]]] = None,
@@ -134,7 +132,7 @@ class GCOOLMultiplex(Method):
         self.projector = ProjectionHead(out, proj_channels, normalize=True)
         self.augmentors = list(augmentors) if augmentors is not None else None
         self.shared_assignment = bool(shared_assignment)
-        self._duplicate_free: dict[str, bool] = {}
+        self.duplicate_free_: dict[str, bool] = {}
         self._adj: dict[int, tuple] = {}
         _init_communal(self, out, tau, num_communities, lam, gamma, stride,
                        alpha_rate, similarity, symmetric_node_loss, block_size)
@@ -193,20 +191,21 @@ class GCOOLMultiplex(Method):
             enc.reset_parameters()
         self.projector.reset_parameters()
         torch.nn.init.normal_(self.centers)
+        self.duplicate_free_ = {}
 
     def prepare(self, data: Data) -> None:
         """Notes once which relation graphs have no duplicate edges, so that
         DeCA can skip de-duplicating them every step.
         """
         n = data.x.size(0)
-        self._duplicate_free = {
+        self.duplicate_free_ = {
             r: bool(torch.unique(g.edge_index[0] * n + g.edge_index[1]).numel()
                     == g.edge_index.size(1))
             for r, g in zip(self.relations, self.relation_graphs(data))}
 
-    def set_epoch(self, epoch: int, num_epochs: Optional[int] = None) -> None:
+    def set_epoch(self, epoch: int) -> None:
         r"""Sets the schedule step :math:`t = \text{epoch} - 1`."""
-        super().set_epoch(epoch, num_epochs)
+        super().set_epoch(epoch)
         self.t = epoch - 1
 
     def schedule(self, t: Optional[float] = None) -> tuple[float, float]:
@@ -297,7 +296,7 @@ class GCOOLMultiplex(Method):
                 for a in self.augmentors)
             out["deca"] = torch.stack([
                 deca_loss(r, g.edge_index, self.lam, coalesced=subset
-                          and self._duplicate_free.get(name, False))
+                          and self.duplicate_free_.get(name, False))
                 for r, g, name in zip(rs, graphs, self.relations)]).mean()
             loss = loss + alpha * coef * out["deca"]
             if coef < 1.0:

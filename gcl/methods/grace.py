@@ -11,13 +11,13 @@ from torch_geometric.data import Data
 
 from gcl.augment import Compose, EdgeDrop, FeatureMask
 from gcl.losses import InfoNCE
-from gcl.methods.base import Method
+from gcl.methods.two_view import TwoViewMethod
 from gcl.nn import GCNEncoder, ProjectionHead
 
 __all__ = ["GRACE"]
 
 
-class GRACE(Method):
+class GRACE(TwoViewMethod):
     r"""GRACE from `"Deep Graph Contrastive Representation Learning"
     <https://arxiv.org/abs/2006.04131>`_ (Zhu et al., ICML GRL+ 2020).
 
@@ -51,18 +51,12 @@ class GRACE(Method):
             stay at :math:`O(N \cdot \text{block})`. (default: :obj:`256`)
     """
 
-    protocol = "grace"
-
     def __init__(self, encoder: torch.nn.Module, proj_channels: int,
                  augmentors: Sequence[Callable[[Data], Data]],
                  tau: float = 0.5, block_size: Optional[int] = None,
                  cache_mb: float = 256.0):
-        super().__init__()
-        if len(augmentors) != 2:
-            raise ValueError(f"GRACE needs two augmentors, got {len(augmentors)}")
-        self.encoder = encoder
-        self.projector = ProjectionHead(encoder.out_channels, proj_channels)
-        self.augmentors = list(augmentors)
+        super().__init__(encoder, augmentors,
+                         ProjectionHead(encoder.out_channels, proj_channels))
         self.loss = InfoNCE(tau=tau, block_size=block_size, cache_mb=cache_mb)
 
     @classmethod
@@ -87,29 +81,12 @@ class GRACE(Method):
                       for pe, pf in zip(drop_edge, drop_feature)]
         return cls(encoder, proj_channels, augmentors, tau, block_size, cache_mb)
 
-    def forward(self, data: Data) -> Tensor:
-        """Returns the GRACE loss of two fresh views of ``data``."""
-        return self.forward_views(data)[0]
-
-    def forward_views(self, data: Data, nodes: Optional[Tensor] = None
-                      ) -> tuple[Tensor, list[Data], list[Tensor]]:
-        """One training step that also returns its views and embeddings.
-
-        The plug-in interface of :class:`gcl.methods.POT`: returns the loss,
-        the two augmented graphs and their encoder outputs :math:`z^{(1)},
-        z^{(2)}` (before the projection head). With ``nodes``, the InfoNCE
-        is computed on those nodes only (anchors and negatives), as POT's
-        code does on large graphs; the views are still encoded whole.
+    def objective(self, z1: Tensor, z2: Tensor, views: tuple[Data, Data],
+                  nodes: Optional[Tensor] = None) -> Tensor:
+        """The symmetric InfoNCE of the projections :math:`g(z^{(1)}),
+        g(z^{(2)})`.
         """
-        views, zs = [], []
-        for aug in self.augmentors:  # view, then encode: GRACE's RNG order
-            views.append(aug(data))
-            zs.append(self.encode(views[-1]))
-        u, v = zs
-        if nodes is not None:
-            u, v = u[nodes], v[nodes]
-        return self.loss(self.projector(u), self.projector(v)), views, zs
+        return self.loss(self.projector(z1), self.projector(z2))
 
-    def __repr__(self) -> str:
-        return (f"{self.__class__.__name__}(encoder={self.encoder}, "
-                f"augmentors={self.augmentors}, loss={self.loss})")
+    def _repr_args(self) -> str:
+        return f", loss={self.loss}"

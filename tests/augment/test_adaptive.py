@@ -147,10 +147,10 @@ def test_feature_mask_uses_graph_centrality():
     d = random_graph(seed=5)
     aug = AdaptiveFeatureMask(0.3, "pr").fit(d)
     phi = official_pr(d.edge_index, 60, k=10)
-    assert torch.allclose(aug.weights, feature_drop_weights(d.x, phi), atol=1e-4)
+    assert torch.allclose(aug.weights_, feature_drop_weights(d.x, phi), atol=1e-4)
     aug = AdaptiveFeatureMask(0.3, "degree", weighting="abs").fit(d)
     phi = degree_centrality(d.edge_index, 60)
-    assert torch.allclose(aug.weights, feature_drop_weights(d.x, phi, "abs"))
+    assert torch.allclose(aug.weights_, feature_drop_weights(d.x, phi, "abs"))
 
 
 def test_cap_at_threshold():
@@ -217,7 +217,7 @@ def test_fit_augmentors_shares_weights():
     fit_augmentors(views, d)
     e1, f1 = views[0].augmentors
     e2, f2 = views[1].augmentors[:2]
-    assert e1.weights is e2.weights and f1.weights is f2.weights
+    assert e1.weights_ is e2.weights_ and f1.weights_ is f2.weights_
     assert e2.drop_probabilities().mean() == pytest.approx(0.4, abs=0.02)
 
 

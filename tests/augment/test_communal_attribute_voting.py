@@ -43,8 +43,8 @@ def test_sparse_variant_by_hand():
     cav = CommunalAttributeVoting(0.2).fit(data, COMM, torch.tensor([0.2, 0.05]))
     s = torch.tensor([0.0, math.log(1.6) / math.log(8), 1.0, 0.0])
     ref = s / s.mean() * 0.2
-    assert torch.allclose(cav.drop_prob, ref.float())
-    assert cav.drop_prob[3] == 0 and cav.drop_prob[0] == 0  # never dropped
+    assert torch.allclose(cav.drop_prob_, ref.float())
+    assert cav.drop_prob_[3] == 0 and cav.drop_prob_[0] == 0  # never dropped
     # cav_thr caps the probabilities
     capped = cav_drop_prob(data.x, torch.tensor([0.2, 0.2, 0.05, 0.05]), 0.2, 0.5)
     assert torch.allclose(capped, ref.double().clamp(max=0.5))
@@ -55,7 +55,7 @@ def test_dense_variant_by_hand():
     cav = CommunalAttributeVoting(0.3, variant="dense").fit(
         data, COMM, torch.tensor([0.2, 0.05]))
     s = torch.tensor([0.0, math.log(1.6) / math.log(8), 1.0])
-    assert torch.allclose(cav.drop_prob, s / s.mean() * 0.3)
+    assert torch.allclose(cav.drop_prob_, s / s.mean() * 0.3)
 
 
 @pytest.mark.parametrize("dense", [False, True])
@@ -82,8 +82,8 @@ def test_sparse_and_dense_x_agree(variant):
         warnings.simplefilter("ignore", UserWarning)
         a = CommunalAttributeVoting(0.4, variant=variant).fit(data, com)
         b = CommunalAttributeVoting(0.4, variant=variant).fit(sp, com)
-    assert torch.allclose(a.drop_prob, b.drop_prob, atol=1e-6)
-    b.drop_prob = a.drop_prob.clone()  # identical draws below
+    assert torch.allclose(a.drop_prob_, b.drop_prob_, atol=1e-6)
+    b.drop_prob_ = a.drop_prob_.clone()  # identical draws below
     torch.manual_seed(3)
     va = a(data)
     torch.manual_seed(3)
@@ -98,10 +98,10 @@ def test_negative_votes_give_finite_probabilities_and_warn():
         with pytest.warns(UserWarning, match="non-positive votes"):
             cav = CommunalAttributeVoting(0.3, variant=variant).fit(
                 data, COMM, torch.tensor([0.2, -0.1]))
-        assert torch.isfinite(cav.drop_prob).all()
-        assert (cav.drop_prob >= 0).all() and (cav.drop_prob <= 1).all()
+        assert torch.isfinite(cav.drop_prob_).all()
+        assert (cav.drop_prob_ >= 0).all() and (cav.drop_prob_ <= 1).all()
         # votes 0.4, 0.1, -0.1 -> column 2 raised to 0.1 (dropped like column 1)
-        assert cav.drop_prob[2] == cav.drop_prob[1] > cav.drop_prob[0] == 0
+        assert cav.drop_prob_[2] == cav.drop_prob_[1] > cav.drop_prob_[0] == 0
     # the official formula gets NaN here, which its clipping turns into
     # probability thr for every column: all features dropped
     assert torch.equal(official_cav_prob(data.x, torch.tensor(
@@ -117,8 +117,8 @@ def test_dense_variant_zero_vote_is_handled():
     with pytest.warns(UserWarning):
         cav = CommunalAttributeVoting(0.2, variant="dense").fit(
             data, COMM, torch.tensor([0.2, 0.05]))
-    assert torch.isfinite(cav.drop_prob).all()
-    assert cav.drop_prob[3] == cav.drop_prob[2]
+    assert torch.isfinite(cav.drop_prob_).all()
+    assert cav.drop_prob_[3] == cav.drop_prob_[2]
 
 
 def test_no_warning_and_uniform_when_votes_equal():
@@ -126,7 +126,7 @@ def test_no_warning_and_uniform_when_votes_equal():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         cav = CommunalAttributeVoting(0.25).fit(data, COMM, torch.tensor([0.1, 0.1]))
-    assert torch.allclose(cav.drop_prob, torch.full((4,), 0.25))
+    assert torch.allclose(cav.drop_prob_, torch.full((4,), 0.25))
 
 
 @pytest.mark.parametrize("sparse", [False, True])
@@ -149,7 +149,7 @@ def test_empirical_drop_rate_and_input_untouched(sparse):
         assert torch.equal(gone.any(0), whole)
         assert torch.equal(out[~gone], dense_x[~gone])
         dropped += gone.any(0).float()
-    probs = cav.drop_prob.clone()
+    probs = cav.drop_prob_.clone()
     probs[3] = 0.0  # an all-zero column shows no drop
     assert torch.allclose(dropped / draws, probs, atol=0.04)
     assert torch.equal(data.x.to_dense(), dense_x)
@@ -192,6 +192,6 @@ def test_from_data_detects():
     data = load("Cora")
     cav = CommunalAttributeVoting.from_data(data, 0.2, seed=0)
     _, s_i = community_strength(data.edge_index, detect(data, seed=0))
-    assert torch.allclose(cav.drop_prob,
+    assert torch.allclose(cav.drop_prob_,
                           cav_drop_prob(data.x, s_i, 0.2).float())
-    assert abs(float(cav.drop_prob.mean()) - 0.2) < 1e-5  # mean p before capping
+    assert abs(float(cav.drop_prob_.mean()) - 0.2) < 1e-5  # mean p before capping

@@ -45,20 +45,20 @@ def test_keep_prob_by_hand():
     u, v = data.edge_index
     in_a, in_b = (u < 3) & (v < 3), (u >= 3) & (v >= 3)
     bridge = ~(in_a | in_b)
-    assert torch.allclose(ced.weight[in_a], torch.ones(6, dtype=torch.float64))
-    assert torch.allclose(ced.weight[in_b],
+    assert torch.allclose(ced.weight_[in_a], torch.ones(6, dtype=torch.float64))
+    assert torch.allclose(ced.weight_[in_b],
                           torch.full((6,), 5 / 7, dtype=torch.float64))
-    assert torch.all(ced.weight[bridge] == 0)
-    q = ced.keep_prob
+    assert torch.all(ced.weight_[bridge] == 0)
+    q = ced.keep_prob_
     assert torch.all(q[in_a] == 1.0)  # 49/36 * 0.8 > 1, clipped
     assert torch.allclose(q[in_b], torch.full((6,), 35 / 36 * 0.8))
     assert torch.all(q[bridge] == 0)
     # ced_thr = 0.5: keep probabilities are at least 0.5
     q5 = CommunalEdgeDrop(0.2, threshold=0.5).fit(
-        data, COMM, torch.tensor([0.3, 0.1])).keep_prob
+        data, COMM, torch.tensor([0.3, 0.1])).keep_prob_
     assert torch.all(q5[bridge] == 0.5) and torch.equal(q5[in_b], q[in_b])
     # p = 0 is not the identity: below-mean entries may still be dropped
-    q0 = ced_keep_prob(ced.weight, 0.0)
+    q0 = ced_keep_prob(ced.weight_, 0.0)
     assert torch.all(q0[in_a] == 1) and torch.allclose(
         q0[in_b], torch.full((6,), 35 / 36, dtype=torch.float64))
 
@@ -70,8 +70,8 @@ def test_strength_computed_when_not_given():
     s_c, _ = community_strength(data.edge_index, COMM)
     assert torch.allclose(s_c, torch.full((2,), 5 / 28))
     bridge = (data.edge_index < 3).sum(0) == 1
-    assert torch.equal(ced.weight, (~bridge).double())
-    assert torch.allclose(ced.keep_prob[~bridge], torch.full((12,), 7 / 6 * 0.7))
+    assert torch.equal(ced.weight_, (~bridge).double())
+    assert torch.allclose(ced.keep_prob_[~bridge], torch.full((12,), 7 / 6 * 0.7))
 
 
 def test_matches_official_loop_on_cora():
@@ -84,7 +84,7 @@ def test_matches_official_loop_on_cora():
     ced = CommunalEdgeDrop.from_data(data, 0.4, seed=0)
     full = official_edge_weight(data.edge_index, com, s_c.double())
     ref_q = (full / full.mean() * 0.6).clamp(0, 1).float()
-    assert torch.allclose(ced.keep_prob, ref_q, atol=1e-6)
+    assert torch.allclose(ced.keep_prob_, ref_q, atol=1e-6)
 
 
 def test_empirical_keep_rate_matches_and_input_untouched():
@@ -100,7 +100,7 @@ def test_empirical_keep_rate_matches_and_input_untouched():
         assert torch.equal(view.edge_attr, data.edge_attr[
             torch.isin(key, view.edge_index[0] * 6 + view.edge_index[1])])
         counts += torch.isin(key, view.edge_index[0] * 6 + view.edge_index[1])
-    assert torch.allclose(counts / draws, ced.keep_prob, atol=0.04)
+    assert torch.allclose(counts / draws, ced.keep_prob_, atol=0.04)
     for k in ("x", "edge_index", "edge_attr"):
         assert torch.equal(data[k], before[k])
 

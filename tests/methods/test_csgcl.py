@@ -7,11 +7,13 @@ import torch
 import gcl
 from gcl.augment import (
     CommunalAttributeVoting,
+    CommunalAugmentor,
     CommunalEdgeDrop,
     Compose,
     FeatureMask,
     RandomChoice,
     ced_edge_weight,
+    walk_augmentors,
 )
 from gcl.community import community_strength, detect
 from gcl.config import list_configs, load_config
@@ -35,24 +37,25 @@ def test_prepare_computes_statistics_once_and_fits_augmentors():
     m.prepare(data)
     c = detect(data, seed=3)
     s_c, s_i = community_strength(data.edge_index, c)
-    assert torch.equal(m.membership, c)
-    assert torch.equal(m.community_strength, s_c)
-    assert torch.equal(m.node_strength, s_i)
-    augs = list(m.communal_augmentors())
+    assert torch.equal(m.membership_, c)
+    assert torch.equal(m.community_strength_, s_c)
+    assert torch.equal(m.node_strength_, s_i)
+    augs = [a for a in walk_augmentors(m.augmentors)
+            if isinstance(a, CommunalAugmentor)]
     assert len(augs) == 4
     ced = augs[0]
     assert isinstance(ced, CommunalEdgeDrop)
-    assert torch.equal(ced.weight, ced_edge_weight(data.edge_index, c, s_c))
-    cached = [a.keep_prob if isinstance(a, CommunalEdgeDrop) else a.drop_prob
+    assert torch.equal(ced.weight_, ced_edge_weight(data.edge_index, c, s_c))
+    cached = [a.keep_prob_ if isinstance(a, CommunalEdgeDrop) else a.drop_prob_
               for a in augs]
     for _ in range(3):  # steps draw from the cache, never recompute it
         m(data)
     for a, t in zip(augs, cached):
-        assert (a.keep_prob if isinstance(a, CommunalEdgeDrop) else a.drop_prob) is t
+        assert (a.keep_prob_ if isinstance(a, CommunalEdgeDrop) else a.drop_prob_) is t
     # statistics are not saved in the state dict: a fresh model loads it
     state = m.state_dict()
-    assert not any(k in state for k in ("membership", "node_strength",
-                                        "community_strength"))
+    assert not any(k in state for k in ("membership_", "node_strength_",
+                                        "community_strength_"))
     CSGCL.from_config(data.num_features, 16, 8).load_state_dict(state)
 
 
@@ -70,7 +73,7 @@ def test_step_equals_composed_parts_with_gamma():
     v1, v2 = m.augmentors[0](data), m.augmentors[1](data)
     z1 = m.encoder(v1.x, v1.edge_index)
     z2 = m.encoder(v2.x, v2.edge_index)
-    ref = team_up_loss(m.projector(z1), m.projector(z2), m.node_strength,
+    ref = team_up_loss(m.projector(z1), m.projector(z2), m.node_strength_,
                        1.5, 0.4)
     assert torch.allclose(loss, ref)
     m.set_epoch(5)
@@ -89,8 +92,8 @@ def test_fit_calls_prepare_once_and_schedules_gamma(monkeypatch):
     gammas = []
     orig_set = CSGCL.set_epoch
 
-    def record(self, epoch, num_epochs=None):
-        orig_set(self, epoch, num_epochs)
+    def record(self, epoch):
+        orig_set(self, epoch)
         gammas.append(self.gamma)
 
     monkeypatch.setattr(CSGCL, "set_epoch", record)
@@ -103,9 +106,9 @@ def test_fit_calls_prepare_once_and_schedules_gamma(monkeypatch):
 def test_forward_prepares_lazily_and_checks_graph_size():
     data = small_graph()
     m = CSGCL.from_config(data.num_features, 16, 8)
-    assert m.node_strength is None
+    assert m.node_strength_ is None
     assert torch.isfinite(m(data))
-    assert m.node_strength.shape == (data.num_nodes,)
+    assert m.node_strength_.shape == (data.num_nodes,)
     other = copy.copy(data)
     other.x = data.x[:-1]
     other.edge_index = data.edge_index[:, (data.edge_index < data.num_nodes - 1).all(0)]
@@ -119,7 +122,7 @@ def test_embed_is_clean_and_frozen():
     z = m.embed(data)
     assert not z.requires_grad
     assert torch.allclose(z, m.encoder(data.x, data.edge_index))
-    assert m.node_strength is None  # embedding needs no communities
+    assert m.node_strength_ is None  # embedding needs no communities
 
 
 def test_custom_augmentors_nested_are_fitted():
@@ -130,9 +133,9 @@ def test_custom_augmentors_nested_are_fitted():
             Compose([cav])]
     m = CSGCL(enc, 4, augs, tau=0.5, community="louvain", community_seed=1)
     m.prepare(data)
-    assert cav.drop_prob is not None
-    assert augs[0].augmentors[0].keep_prob is not None
-    assert torch.equal(m.membership, detect(data, "louvain", seed=1))
+    assert cav.drop_prob_ is not None
+    assert augs[0].augmentors[0].keep_prob_ is not None
+    assert torch.equal(m.membership_, detect(data, "louvain", seed=1))
     assert isinstance(m.encoder.activation, FixedRReLU)
     assert "community='louvain'" in repr(m)
 

@@ -63,7 +63,7 @@ def test_step_equals_official_formulas(epoch):
     data = small_graph()
     m = build(data)
     m.prepare(data)
-    m.set_epoch(epoch, 100)
+    m.set_epoch(epoch)
     assert m.t == epoch - 1
     torch.manual_seed(1)
     loss = m(data)
@@ -90,12 +90,12 @@ def test_schedule_and_terms():
     m = build(data, stride=10)  # alpha hits 0 at t = 2
     m.prepare(data)
     m.set_epoch(1)
-    assert set(m.losses(data)) == {"node", "deca", "loss"}  # c(0) = 1: no ReSC
+    assert set(m.step(data).terms) == {"node", "deca"}  # c(0) = 1: no ReSC
     m.set_epoch(2)
-    assert set(m.losses(data)) == {"node", "deca", "resc", "loss"}
+    assert set(m.step(data).terms) == {"node", "deca", "resc"}
     m.set_epoch(3)
-    terms = m.losses(data)
-    assert set(terms) == {"node", "loss"} and terms["loss"] is terms["node"]
+    step = m.step(data)
+    assert set(step.terms) == {"node"} and step.loss is step.terms["node"]
 
 
 def test_gradients_assignment_trains_only_centres():
@@ -103,7 +103,7 @@ def test_gradients_assignment_trains_only_centres():
     m = build(data)
     m.prepare(data)
     m.set_epoch(1)
-    terms = m.losses(data)
+    terms = m.step(data).terms
     params = dict(m.named_parameters())
     g = torch.autograd.grad(terms["deca"], list(params.values()), allow_unused=True)
     grads = dict(zip(params, g))
@@ -146,7 +146,7 @@ def test_prepare_fits_views_and_fit_runs():
     with pytest.raises(RuntimeError, match="fit"):
         m(data)
     hist = gcl.fit(m, data, epochs=4, lr=0.01, seed=0, progress=False)
-    assert edge1.weights is edge2.weights and feat1.weights is feat2.weights
+    assert edge1.weights_ is edge2.weights_ and feat1.weights_ is feat2.weights_
     assert all(math.isfinite(v) for v in hist.loss)
     # Seeded runs repeat; embed is the clean graph, frozen.
     m2 = build(data, drop_scheme="pr")

@@ -95,7 +95,6 @@ def test_fit_and_schedule():
     assert set(m.losses(data)) == {"node", "deca", "loss"}
     m.set_epoch(3)
     assert set(m.losses(data)) == {"node", "loss"}
-    assert m.protocol == "heco"
 
 
 def test_errors():

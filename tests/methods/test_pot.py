@@ -4,7 +4,7 @@ import torch
 import gcl
 from gcl.augment import EdgeDrop, Identity
 from gcl.losses import pot_loss, principle_direction
-from gcl.methods import GRACE, GRACEPOT, METHODS, POT, Method
+from gcl.methods import GRACE, METHODS, POT, Method, TwoViewMethod, build_method
 from gcl.methods.pot import edge_drop_rates, node_batch
 from gcl.nn import GCNEncoder
 from gcl.nn.bounds import compactness_score, edge_drop_bounds
@@ -43,7 +43,8 @@ def test_step_equals_composed_parts():
     torch.manual_seed(3)
     loss = m(data)
     torch.manual_seed(3)
-    base, views, zs = m.base.forward_views(data)
+    step = m.base.step(data)
+    base, views, zs = step.loss, step.views, step.zs
     b1 = edge_drop_bounds(data.edge_index, data.num_nodes, 0.4)
     b2 = edge_drop_bounds(data.edge_index, data.num_nodes, 0.3)
     s1 = compactness_score(m.encoder, data.x, b1, principle_direction(zs[1]),
@@ -52,6 +53,11 @@ def test_step_equals_composed_parts():
                            "official", None, views[1].edge_index)
     ref = 0.6 * base + 0.4 * pot_loss([s1, s2])
     assert torch.allclose(loss, ref)
+    torch.manual_seed(3)
+    record = m.step(data)  # POT's own step record: both parts in terms
+    assert torch.allclose(record.loss, ref)
+    assert torch.allclose(record.terms["base"], base)
+    assert torch.allclose(record.terms["pot"], pot_loss([s1, s2]))
 
 
 def test_kappa_zero_is_the_base_method_with_the_same_rng():
@@ -115,24 +121,27 @@ def test_bounds_are_cached_per_graph_and_rate():
     assert m.bounds(other)[0].budget.sum() < first[0].budget.sum()
 
 
-def test_edge_drop_rates_and_plug_in_interface():
+def test_edge_drop_rates_and_any_two_view_method():
     data = small_graph()
     assert edge_drop_rates(grace(data)) == [0.4, 0.3]
 
-    class Rated(GRACE):
-        def pot_drop_rates(self, data):
-            return [torch.full((data.num_edges,), 0.2), 0.5]
+    class Cosine(TwoViewMethod):  # a user's own objective, no projector
+        def objective(self, z1, z2, views, nodes=None):
+            return -torch.cosine_similarity(z1, z2).mean()
 
-    r = Rated(GCNEncoder(data.num_features, 8), 8,
-              [Identity(), Identity()])
-    m = POT(r, kappa=0.5)  # per-edge rates come from the hook
-    assert torch.isfinite(m(data))
+    m = POT(Cosine(GCNEncoder(data.num_features, 8),
+                   [EdgeDrop(0.2), EdgeDrop(0.5)]), kappa=0.5)
+    torch.manual_seed(0)
+    step = m.base.step(data)
+    torch.manual_seed(0)
+    assert torch.allclose(m(data), 0.5 * step.loss + 0.5 * pot_loss(
+        m.scores(data, step.views, step.zs)))
     assert m.bounds(data)[0].budget.sum() > 0
 
     class NoViews(Method):
         encoder = GCNEncoder(4, 2)
 
-    with pytest.raises(TypeError, match="forward_views"):
+    with pytest.raises(TypeError, match="TwoViewMethod"):
         POT(NoViews())
     with pytest.raises(TypeError, match="EdgeDrop"):
         POT(GRACE(GCNEncoder(8, 4), 4, [Identity(), Identity()]))
@@ -155,19 +164,26 @@ def test_edge_drop_rates_and_plug_in_interface():
 
 
 def test_registry_and_from_config():
-    assert METHODS["pot"] is POT and METHODS["grace_pot"] is GRACEPOT
-    from gcl.experiment import build_method
-
+    assert METHODS["pot"] is POT and "grace_pot" not in METHODS
     cfg = {"method": "pot", "model": {"base": "grace", "kappa": 0.4,
                                       "hidden_channels": 8, "proj_channels": 8,
                                       "drop_edge": [0.4, 0.3],
                                       "drop_feature": [0.0, 0.0]}}
     m = build_method(cfg, 8)
     assert isinstance(m, POT) and isinstance(m.base, GRACE) and m.kappa == 0.4
-    m2 = build_method({**cfg, "method": "grace_pot"}, 8)
-    assert type(m2) is GRACEPOT
-    with pytest.raises(ValueError, match="unknown POT base"):
-        POT.from_config(8, base="pot")
-    with pytest.raises(ValueError, match="grace_pot wraps GRACE"):
-        GRACEPOT.from_config(8, base="other")
+    m2 = build_method({**cfg, "method": "grace_pot"}, 8)  # the alias
+    assert type(m2) is POT and isinstance(m2.base, GRACE)
+    assert build_method("GRACE_POT", 8, **cfg["model"]).kappa == 0.4
+    with pytest.raises(TypeError, match="two-view method"):  # POT of POT
+        build_method("pot", 8, base={"method": "pot", **cfg["model"]})
+    with pytest.raises(ValueError, match="unknown method 'other'"):
+        build_method("pot", 8, base="other")
+    with pytest.raises(ValueError, match="needs model.base"):
+        build_method("pot", 8, kappa=0.4)
+    # Nested form: the base's keys inside base, recursively built.
+    nested = build_method("pot", 8, kappa=0.3, base={
+        "method": "grace", "hidden_channels": 8, "proj_channels": 8,
+        "drop_edge": [0.4, 0.3], "drop_feature": [0.0, 0.0]})
+    assert isinstance(nested.base, GRACE) and nested.kappa == 0.3
+    assert nested.base.encoder.out_channels == 8
     assert "kappa=0.4" in repr(m)

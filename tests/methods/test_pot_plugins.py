@@ -1,4 +1,4 @@
-"""POT around CSGCL and gCooL: the plug-in interface, values and configs."""
+"""POT around CSGCL and gCooL: the step record, values and configs."""
 
 import math
 import warnings
@@ -16,9 +16,8 @@ from gcl.augment import (
 )
 from gcl.config import load_config
 from gcl.datasets import load
-from gcl.experiment import build_method
 from gcl.losses import pot_loss, principle_direction, team_up_loss
-from gcl.methods import CSGCL, GCOOL, GRACE, POT
+from gcl.methods import CSGCL, GCOOL, GRACE, POT, build_method
 from gcl.nn import GCNEncoder
 from gcl.nn.bounds import compactness_score, edge_drop_bounds
 
@@ -62,7 +61,7 @@ def reference_rates(base):
     for aug in base.augmentors:
         drop = edge_augmentor(aug)
         if isinstance(drop, CommunalEdgeDrop):
-            out.append(1.0 - drop.keep_prob)
+            out.append(1.0 - drop.keep_prob_)
         else:
             out.append(drop.drop_probabilities())
     return out
@@ -100,12 +99,13 @@ def test_step_equals_composed_parts(name):
     z2 = base.encoder(v2.x, v2.edge_index)
     if name == "csgcl":
         ref_base = team_up_loss(base.projector(z1), base.projector(z2),
-                                base.node_strength, 0.02, 0.5)
+                                base.node_strength_, 0.02, 0.5)
     else:
         torch.manual_seed(3)
-        ref_base = base.losses(data)["loss"]
+        ref_base = base(data)
     torch.manual_seed(3)
-    base_loss, views, zs = base.forward_views(data)
+    step = base.step(data)
+    base_loss, views, zs = step.loss, step.views, step.zs
     assert torch.allclose(base_loss, ref_base)
     assert torch.equal(views[0].edge_index, v1.edge_index)
     assert torch.equal(views[1].edge_index, v2.edge_index)
@@ -162,8 +162,8 @@ def test_bounds_get_the_augmentors_per_edge_rates(name, degree, monkeypatch):
     # Entry e of the rates belongs to column e of data.edge_index.
     src, dst = data.edge_index
     if name == "csgcl":
-        s_c = base.community_strength.double()
-        c = base.membership
+        s_c = base.community_strength_.double()
+        c = base.membership_
         w = torch.where(c[src] == c[dst], s_c[c[src]],
                         -(s_c[c[src]] + s_c[c[dst]]))
         w = (w - w.min()) / (w.max() - w.min())
@@ -195,12 +195,12 @@ def test_prepare_runs_the_base_prepare_before_reading_rates(monkeypatch):
     data = small_graph()
     m = POT(csgcl(data), kappa=0.5)
     order = []
-    prep, rates = CSGCL.prepare, CSGCL.pot_drop_rates
+    prep, rates = CSGCL.prepare, pot_module.edge_drop_rates
     monkeypatch.setattr(CSGCL, "prepare",
                         lambda self, d: (order.append("prepare"), prep(self, d))[1])
-    monkeypatch.setattr(CSGCL, "pot_drop_rates",
-                        lambda self, d=None: (order.append("rates"),
-                                              rates(self, d))[1])
+    monkeypatch.setattr(pot_module, "edge_drop_rates",
+                        lambda base, d=None: (order.append("rates"),
+                                              rates(base, d))[1])
     m.prepare(data)
     assert order == ["prepare", "rates"]
     # gCooL before prepare: the rates do not exist yet, and say so.
@@ -224,13 +224,14 @@ def test_node_batches():
     base.set_epoch(30)
     nodes = torch.tensor([3, 7, 1, 20, 11, 5])
     torch.manual_seed(4)
-    loss, views, zs = base.forward_views(data, nodes)
+    step = base.step(data, nodes)
+    loss, zs = step.loss, step.zs
     ref = team_up_loss(base.projector(zs[0][nodes]), base.projector(zs[1][nodes]),
-                       base.node_strength[nodes], base.gamma, 0.5)
+                       base.node_strength_[nodes], base.gamma, 0.5)
     assert torch.allclose(loss, ref)
     torch.manual_seed(4)
-    full, _, zs_full = base.forward_views(data)
-    assert torch.equal(zs[0], zs_full[0]) and not torch.allclose(loss, full)
+    full = base.step(data)
+    assert torch.equal(zs[0], full.zs[0]) and not torch.allclose(loss, full.loss)
     m = POT(base, kappa=0.4, nce_batch=20, pot_batch=8)
     m.set_epoch(2)
     assert torch.isfinite(m(data))
@@ -238,7 +239,7 @@ def test_node_batches():
     g = gcool(data)
     g.prepare(data)
     with pytest.raises(ValueError, match="node batch"):
-        g.forward_views(data, nodes)
+        g.step(data, nodes)
     with pytest.raises(ValueError, match="nce_batch"):
         POT(g, kappa=0.4, nce_batch=20)(data)
     assert torch.isfinite(POT(g, kappa=0.4, pot_batch=8)(data))
@@ -249,7 +250,7 @@ def test_uniform_gcool_views_give_float_rates():
     g = gcool(data, scheme="uniform")
     m = POT(g, kappa=0.5)
     m.prepare(data)
-    assert g.pot_drop_rates(data) == [0.3, 0.5]
+    assert pot_module.edge_drop_rates(g, data) == [0.3, 0.5]
     ref = edge_drop_bounds(data.edge_index, data.num_nodes, 0.3)
     assert torch.equal(m.bounds(data)[0].budget, ref.budget)
 
@@ -266,14 +267,14 @@ def test_feature_masking_warns():
         POT(gcool(data))
 
 
-def test_augmentors_of_adaptive_or_communal_edge_drop_without_the_hook():
+def test_augmentors_of_adaptive_or_communal_edge_drop_in_grace():
     data = small_graph()
     augs = [AdaptiveEdgeDrop(0.3).fit(data),
             CommunalEdgeDrop.from_data(data, 0.4, seed=0)]
     m = POT(GRACE(GCNEncoder(data.num_features, 8), 8, augs), kappa=0.5)
     r1, r2 = pot_module.edge_drop_rates(m.base, data)
     assert torch.equal(r1, augs[0].drop_probabilities())
-    assert torch.equal(r2, 1.0 - augs[1].keep_prob)
+    assert torch.equal(r2, 1.0 - augs[1].keep_prob_)
     assert torch.isfinite(m(data))
     unfitted = GRACE(GCNEncoder(data.num_features, 8), 8,
                      [AdaptiveEdgeDrop(0.3), AdaptiveEdgeDrop(0.3)])
@@ -305,11 +306,11 @@ def test_cora_configs(name):
 
 def test_from_config_refuses_keys_of_another_base():
     with pytest.raises(ValueError, match=r"\['cache_mb'\] are not options"):
-        POT.from_config(8, base="gcool", cache_mb=64.0)
+        build_method("pot", 8, base="gcool", cache_mb=64.0)
     with pytest.raises(ValueError, match="not options"):
-        POT.from_config(8, base="grace", t0=10)
-    m = POT.from_config(8, base="csgcl", hidden_channels=8, proj_channels=4,
-                        drop_feature=[0.0, 0.0], kappa=0.2)
+        build_method("pot", 8, base="grace", t0=10)
+    m = build_method("pot", 8, base="csgcl", hidden_channels=8, proj_channels=4,
+                     drop_feature=[0.0, 0.0], kappa=0.2)
     assert isinstance(m.base, CSGCL) and m.kappa == 0.2
 
 
@@ -321,5 +322,5 @@ def test_node_compactness_reads_the_base_rates():
     m.prepare(data)
     s = node_compactness(m, data, view=1)
     ref = node_compactness(m, data, rate=1.0 - edge_augmentor(
-        m.base.augmentors[1]).keep_prob)
+        m.base.augmentors[1]).keep_prob_)
     assert s.shape == (data.num_nodes,) and torch.equal(s, ref)
