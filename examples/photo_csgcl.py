@@ -66,9 +66,9 @@ def main():
     history = gcl.fit(method, data, epochs=epochs, seed=seed, **{
         k: cfg["train"][k] for k in ("lr", "weight_decay")})
     train_s = time.perf_counter() - t0
-    k = int(method.membership.max()) + 1
+    k = int(method.membership_.max()) + 1
     print(f"communities: {k} (modularity "
-          f"{float(method.community_strength.sum()):.3f}), final gamma "
+          f"{float(method.community_strength_.sum()):.3f}), final gamma "
           f"{method.gamma:.2f}")
     print(f"train:  {epochs} epochs in {train_s:.1f} s "
           f"({history.seconds_per_epoch * 1000:.0f} ms/epoch), "
