@@ -2,8 +2,13 @@ import pytest
 import torch
 from torch_geometric.data import Data
 
-from gcl.eval import PROTOCOLS, node_classification, train_linear_probe
-from gcl.eval.pot import pot_fixed_protocol, pot_protocol
+from gcl.eval import (
+    PROTOCOLS,
+    node_classification,
+    pot_fixed_protocol,
+    pot_protocol,
+    train_linear_probe,
+)
 
 
 def planetoid_like(name="Cora", n=120, c=3, seed=0):

@@ -21,10 +21,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from gcl.eval.linear_probe import LinearProbe
-from gcl.eval.metrics import batched_classification_metrics
-from gcl.eval.result import EvalResult
-from gcl.eval.validation import check_embeddings, check_labels, check_runs
+from gcl.eval._linear_probe import LinearProbe
+from gcl.eval._metrics import batched_classification_metrics
+from gcl.eval._result import EvalResult
+from gcl.eval._validation import check_embeddings, check_labels, check_runs
 
 __all__ = ["labels_per_class", "load_heco_splits", "ovr_auc"]
 

@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from gcl.eval.metrics import batched_classification_metrics
+from gcl.eval._metrics import batched_classification_metrics
 
 __all__ = ["LinearProbe", "ProbeResult", "train_linear_probe"]
 

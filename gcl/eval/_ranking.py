@@ -17,8 +17,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from gcl.eval.result import EvalResult
-from gcl.eval.validation import check_embeddings
+from gcl.eval._result import EvalResult
+from gcl.eval._validation import check_embeddings
 
 __all__ = ["ranking", "load_interactions", "Interactions"]
 

@@ -47,8 +47,8 @@ import torch
 from torch import Tensor
 from torch_geometric.data import Data
 
-from gcl.eval.result import EvalResult
-from gcl.eval.validation import check_embeddings, check_runs
+from gcl.eval._result import EvalResult
+from gcl.eval._validation import check_embeddings, check_runs
 
 __all__ = [
     "SCORERS",

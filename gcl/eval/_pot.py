@@ -30,10 +30,10 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from gcl.eval.linear_probe import train_linear_probe
-from gcl.eval.result import EvalResult
-from gcl.eval.splits import get_masks, masks_to_splits, random_split
-from gcl.eval.validation import check_embeddings, check_labels, check_runs
+from gcl.eval._linear_probe import train_linear_probe
+from gcl.eval._result import EvalResult
+from gcl.eval._splits import get_masks, masks_to_splits, random_split
+from gcl.eval._validation import check_embeddings, check_labels, check_runs
 
 __all__ = ["PLANETOID", "pot_fixed_protocol", "pot_protocol"]
 

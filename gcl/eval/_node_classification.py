@@ -14,12 +14,13 @@ by name and the :class:`~gcl.eval.EvalResult` carries it:
 - ``"public"``, alias ``"wikics"`` (:func:`public_protocol`): the same probe
   on given masks, the Planetoid public split (POT) or one run per column of
   WikiCS's 20 public splits (GCA, CSGCL).
-- ``"pot"`` and ``"pot_fixed"`` (:mod:`gcl.eval.pot`), POT's code:
-  Micro/Macro-F1 of the same probe on the public split of Cora, CiteSeer and
-  PubMed and on one random 10/10/80 split elsewhere. ``"pot"`` keeps the
-  code's val/test mask swap (it selects on the 1000 public test nodes and
-  scores the 500 public validation nodes, as the published numbers did);
-  ``"pot_fixed"`` uses the split as intended.
+- ``"pot"`` and ``"pot_fixed"`` (:func:`~gcl.eval.pot_protocol`,
+  :func:`~gcl.eval.pot_fixed_protocol`), POT's code: Micro/Macro-F1 of the
+  same probe on the public split of Cora, CiteSeer and PubMed and on one
+  random 10/10/80 split elsewhere. ``"pot"`` keeps the code's val/test mask
+  swap (it selects on the 1000 public test nodes and scores the 500 public
+  validation nodes, as the published numbers did); ``"pot_fixed"`` uses the
+  split as intended.
 
 Why the numbers differ: ``"grace"`` trains on 10 % of the nodes but tunes the
 regularisation by cross-validation on them and tests on the other 90 %;
@@ -43,12 +44,12 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from gcl.eval.linear_probe import train_linear_probe
-from gcl.eval.metrics import classification_metrics
-from gcl.eval.pot import pot_fixed_protocol, pot_protocol
-from gcl.eval.result import EvalResult
-from gcl.eval.splits import get_masks, masks_to_splits, random_split
-from gcl.eval.validation import check_embeddings, check_labels, check_runs
+from gcl.eval._linear_probe import train_linear_probe
+from gcl.eval._metrics import classification_metrics
+from gcl.eval._pot import pot_fixed_protocol, pot_protocol
+from gcl.eval._result import EvalResult
+from gcl.eval._splits import get_masks, masks_to_splits, random_split
+from gcl.eval._validation import check_embeddings, check_labels, check_runs
 
 __all__ = [
     "PROTOCOLS",

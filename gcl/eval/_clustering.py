@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 from torch import Tensor
 
-from gcl.eval.result import EvalResult
-from gcl.eval.validation import check_embeddings, check_runs
+from gcl.eval._result import EvalResult
+from gcl.eval._validation import check_embeddings, check_runs
 
 __all__ = ["clustering", "cluster_accuracy", "match_clusters"]
 
