@@ -19,8 +19,8 @@ by name and the :class:`~gcl.eval.EvalResult` carries it:
   same probe on the public split of Cora, CiteSeer and PubMed and on one
   random 10/10/80 split elsewhere. ``"pot"`` keeps the code's val/test mask
   swap (it selects on the 1000 public test nodes and scores the 500 public
-  validation nodes, as the published numbers did); ``"pot_fixed"`` uses the
-  split as intended.
+  validation nodes, as the published numbers did: ``"public"`` with the val
+  and test masks swapped); ``"pot_fixed"`` uses the split as intended.
 
 Why the numbers differ: ``"grace"`` trains on 10 % of the nodes but tunes the
 regularisation by cross-validation on them and tests on the other 90 %;
@@ -49,7 +49,7 @@ from gcl.eval._metrics import classification_metrics
 from gcl.eval._pot import pot_fixed_protocol, pot_protocol
 from gcl.eval._result import EvalResult
 from gcl.eval._splits import get_masks, masks_to_splits, random_split
-from gcl.eval._validation import check_embeddings, check_labels, check_runs
+from gcl.eval._validation import check_inputs, check_runs
 
 __all__ = [
     "PROTOCOLS",
@@ -58,13 +58,6 @@ __all__ = [
     "linear_probe_protocol",
     "public_protocol",
 ]
-
-
-def _check_inputs(z: Any, y: Any) -> tuple[Tensor, Tensor, int]:
-    """Validates embeddings and labels; returns CPU float32 z, long y and C."""
-    z = check_embeddings(z).cpu().to(torch.float32)
-    y = check_labels(y, z.size(0))
-    return z, y, int(y.max()) + 1
 
 
 def grace_protocol(
@@ -135,7 +128,7 @@ def grace_protocol(
         raise ImportError("the 'grace' protocol needs scikit-learn: "
                           "pip install scikit-learn") from e
 
-    z, y, num_classes = _check_inputs(z, y)
+    z, y, num_classes = check_inputs(z, y)
     runs = check_runs(runs, 3)
     if not 0.0 < train_ratio < 1.0:
         raise ValueError(f"train_ratio must be in (0, 1), got {train_ratio}")
@@ -261,7 +254,7 @@ def linear_probe_protocol(
     Returns:
         EvalResult: Test ``accuracy``, ``micro_f1``, ``macro_f1`` per split.
     """
-    z, y, num_classes = _check_inputs(z, y)
+    z, y, num_classes = check_inputs(z, y)
     runs = check_runs(runs, 10)
     gen = torch.Generator().manual_seed(seed)
     splits = [random_split(z.size(0), train, val, generator=gen)
@@ -339,7 +332,7 @@ def public_protocol(
     Returns:
         EvalResult: Test ``accuracy``, ``micro_f1``, ``macro_f1`` per run.
     """
-    z, y, num_classes = _check_inputs(z, y)
+    z, y, num_classes = check_inputs(z, y)
     if masks is None:
         if data is None:
             raise ValueError(

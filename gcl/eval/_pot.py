@@ -33,7 +33,7 @@ from torch import Tensor
 from gcl.eval._linear_probe import train_linear_probe
 from gcl.eval._result import EvalResult
 from gcl.eval._splits import get_masks, masks_to_splits, random_split
-from gcl.eval._validation import check_embeddings, check_labels, check_runs
+from gcl.eval._validation import check_inputs, check_runs
 
 __all__ = ["PLANETOID", "pot_fixed_protocol", "pot_protocol"]
 
@@ -52,9 +52,7 @@ def _pot(z: Tensor, y: Tensor, *, name: str, swap: bool, runs: int | None,
          seed: int, data: Any, split: str, epochs: int, lr: float,
          weight_decay: float, eval_every: int, device: torch.device | str,
          num_threads: int | None) -> EvalResult:
-    z = check_embeddings(z).cpu().to(torch.float32)
-    y = check_labels(y, z.size(0))
-    num_classes = int(y.max()) + 1
+    z, y, num_classes = check_inputs(z, y)
     runs = check_runs(runs, 1)
     if split not in _SPLITS:
         raise ValueError(f"split must be one of {_SPLITS}, got {split!r}")
