@@ -21,7 +21,7 @@ from pathlib import Path
 
 import torch
 
-from gcl.eval.ranking import load_interactions, ranking
+from gcl.eval import load_interactions, ranking
 
 NUM_USERS, NUM_ITEMS, NUM_TRAIN, NUM_TEST = 29858, 40981, 810128, 217242
 

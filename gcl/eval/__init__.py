@@ -1,27 +1,27 @@
 """Evaluators of frozen embeddings; every result names its protocol."""
 
-from gcl.eval.clustering import cluster_accuracy, clustering, match_clusters
-from gcl.eval.labels_per_class import labels_per_class, load_heco_splits, ovr_auc
-from gcl.eval.linear_probe import LinearProbe, ProbeResult, train_linear_probe
-from gcl.eval.link_prediction import (
+from gcl.eval._clustering import cluster_accuracy, clustering, match_clusters
+from gcl.eval._labels_per_class import labels_per_class, load_heco_splits, ovr_auc
+from gcl.eval._linear_probe import LinearProbe, ProbeResult, train_linear_probe
+from gcl.eval._link_prediction import (
     SCORERS,
     link_prediction,
     ogb_link_prediction,
     score_links,
     split_edges,
 )
-from gcl.eval.metrics import batched_classification_metrics, classification_metrics
-from gcl.eval.node_classification import (
+from gcl.eval._metrics import batched_classification_metrics, classification_metrics
+from gcl.eval._node_classification import (
     PROTOCOLS,
     grace_protocol,
     linear_probe_protocol,
     node_classification,
     public_protocol,
 )
-from gcl.eval.pot import pot_fixed_protocol, pot_protocol
-from gcl.eval.ranking import Interactions, load_interactions, ranking
-from gcl.eval.result import EvalResult
-from gcl.eval.splits import get_masks, masks_to_splits, random_split
+from gcl.eval._pot import pot_fixed_protocol, pot_protocol
+from gcl.eval._ranking import Interactions, load_interactions, ranking
+from gcl.eval._result import EvalResult
+from gcl.eval._splits import get_masks, masks_to_splits, random_split
 
 __all__ = [
     "EvalResult",

@@ -11,7 +11,7 @@ import torch
 import gcl.datasets.loader as loader_mod
 from gcl.datasets import DatasetNotFoundError
 from gcl.datasets.ogb_link import load_ogb_link, ogb_link_dir
-from gcl.eval.link_prediction import ogb_link_prediction
+from gcl.eval import ogb_link_prediction
 
 # CI points GCL_DATA at ../shared/data; read it before the fixture below clears it.
 SHARED = os.environ.get("GCL_DATA")

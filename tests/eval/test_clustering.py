@@ -5,8 +5,7 @@ import pytest
 import torch
 from sklearn.metrics import adjusted_rand_score, f1_score, normalized_mutual_info_score
 
-from gcl.eval.clustering import cluster_accuracy, clustering, match_clusters
-from gcl.eval.result import EvalResult
+from gcl.eval import EvalResult, cluster_accuracy, clustering, match_clusters
 
 
 def blobs(n=300, c=3, d=8, seed=0, spread=20.0):

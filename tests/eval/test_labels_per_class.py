@@ -6,12 +6,8 @@ import pytest
 import torch
 from sklearn.metrics import f1_score, roc_auc_score
 
-from gcl.eval.labels_per_class import (
-    _draw_split,
-    labels_per_class,
-    load_heco_splits,
-    ovr_auc,
-)
+from gcl.eval import labels_per_class, load_heco_splits, ovr_auc
+from gcl.eval._labels_per_class import _draw_split
 
 FAST = {"epochs": 60}
 

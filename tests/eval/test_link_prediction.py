@@ -12,14 +12,14 @@ from torch_geometric.data import Data
 
 import gcl
 from gcl.datasets import load
-from gcl.eval.link_prediction import (
+from gcl.eval import (
     SCORERS,
-    _sample_negatives,
     link_prediction,
     ogb_link_prediction,
     score_links,
     split_edges,
 )
+from gcl.eval._link_prediction import _sample_negatives
 from gcl.methods import GRACE
 
 

@@ -2,8 +2,15 @@ import pytest
 import torch
 from torch_geometric.data import Data
 
-from gcl.eval import PROTOCOLS, node_classification, train_linear_probe
-from gcl.eval.pot import pot_fixed_protocol, pot_protocol
+from gcl.eval import (
+    PROTOCOLS,
+    linear_probe_protocol,
+    node_classification,
+    pot_fixed_protocol,
+    pot_protocol,
+    public_protocol,
+    train_linear_probe,
+)
 
 
 def planetoid_like(name="Cora", n=120, c=3, seed=0):
@@ -78,3 +85,34 @@ def test_registry_and_errors():
     two_d.train_mask = data.train_mask[:, None].repeat(1, 2)
     with pytest.raises(ValueError, match="1-D"):
         pot_protocol(z, y, data=two_d, split="public")
+
+
+def test_pot_is_the_public_protocol_with_swapped_masks():
+    z, y, data = planetoid_like(seed=2)
+    masks = (data.train_mask, data.val_mask, data.test_mask)
+    for fn, order in ((pot_protocol, (0, 2, 1)), (pot_fixed_protocol, (0, 1, 2))):
+        res = fn(z, y, data=data, epochs=40, runs=2, seed=4)
+        ref = public_protocol(z, y, masks=[masks[i] for i in order], epochs=40,
+                              runs=2, seed=4, select="micro_f1")
+        assert res.per_split == ref.per_split
+        assert res.metrics == ref.metrics and res.std == ref.std
+        for key in ("train_size", "val_size", "test_size", "best_epoch"):
+            assert res.details[key] == ref.details[key]
+
+
+def test_pot_random_split_is_the_linear_probe_protocol():
+    z, y, data = planetoid_like(name="Photo", n=200)
+    res = pot_protocol(z, y, data=data, epochs=40, runs=2, seed=6)
+    ref = linear_probe_protocol(z, y, epochs=40, runs=2, seed=6, select="micro_f1")
+    assert res.per_split == ref.per_split
+    assert res.details["best_epoch"] == ref.details["best_epoch"]
+
+
+def test_pot_checks_inputs_like_every_evaluator():
+    z, y, data = planetoid_like()
+    bad = z.clone()
+    bad[0, 0] = float("nan")
+    with pytest.raises(ValueError, match="NaN or inf"):
+        pot_protocol(bad, y, data=data, epochs=5)
+    with pytest.raises(ValueError, match="runs must be a positive integer"):
+        pot_fixed_protocol(z, y, data=data, runs=0, epochs=5)

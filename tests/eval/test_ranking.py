@@ -7,7 +7,7 @@ import pytest
 import scipy.sparse as sp
 import torch
 
-from gcl.eval.ranking import load_interactions, ranking
+from gcl.eval import load_interactions, ranking
 
 
 def brute_force(user_emb, item_emb, train, test, ks):

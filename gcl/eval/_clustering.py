@@ -15,26 +15,30 @@ from typing import Any
 import numpy as np
 from torch import Tensor
 
-from gcl.eval.result import EvalResult
-from gcl.eval.validation import check_embeddings, check_runs
+from gcl.eval._result import EvalResult
+from gcl.eval._validation import (
+    check_embeddings,
+    check_labels,
+    check_positive_int,
+    check_runs,
+)
 
 __all__ = ["clustering", "cluster_accuracy", "match_clusters"]
 
 _BACKENDS = ("sklearn", "faiss")
 
 
-def _as_labels(y: Any, name: str) -> np.ndarray:
-    if isinstance(y, Tensor):
-        y = y.detach().cpu().numpy()
-    y = np.asarray(y)
-    if y.ndim != 1:
-        raise ValueError(f"{name} must be 1-D, got shape {y.shape}")
-    if y.size and not np.issubdtype(y.dtype, np.integer):
-        if np.issubdtype(y.dtype, np.floating) and np.all(y == np.round(y)):
-            y = y.astype(np.int64)  # e.g. HeCo's float labels.npy
-        else:
-            raise ValueError(f"{name} must hold integer labels, got dtype {y.dtype}")
-    return y.astype(np.int64, copy=False)
+def _cluster_ids(y_pred: Any) -> np.ndarray:
+    """Predicted cluster ids ``[N]`` as int64 (any integer values)."""
+    return check_labels(y_pred, None, min_classes=0, allow_integral_float=True,
+                        name="y_pred", allow_negative=True).numpy()
+
+
+def _true_labels(y_true: Any) -> np.ndarray:
+    """Class labels ``[N]`` as int64: non-negative, any values."""
+    return check_labels(y_true, None, min_classes=0, allow_integral_float=True,
+                        name="y_true",
+                        negative_hint="-1 marks unmatched clusters").numpy()
 
 
 def _contingency(y_true: np.ndarray, y_pred: np.ndarray):
@@ -67,16 +71,14 @@ def match_clusters(y_true: Any, y_pred: Any) -> np.ndarray:
     """
     from scipy.optimize import linear_sum_assignment
 
-    y_true = _as_labels(y_true, "y_true")
-    y_pred = _as_labels(y_pred, "y_pred")
+    y_true = _true_labels(y_true)
+    y_pred = _cluster_ids(y_pred)
     if y_true.size != y_pred.size:
         raise ValueError(
             f"y_true and y_pred must have the same length, got {y_true.size} "
             f"and {y_pred.size}")
     if y_true.size == 0:
         raise ValueError("y_true and y_pred are empty")
-    if (y_true < 0).any():
-        raise ValueError("y_true must be non-negative (-1 marks unmatched clusters)")
     m, classes, clusters, p = _contingency(y_true, y_pred)
     rows, cols = linear_sum_assignment(m, maximize=True)
     mapping = np.full(clusters.size, -1, dtype=np.int64)
@@ -101,7 +103,7 @@ def cluster_accuracy(y_true: Any, y_pred: Any) -> float:
     Returns:
         float: ACC in :math:`[0, 1]`.
     """
-    y_true = _as_labels(y_true, "y_true")
+    y_true = _true_labels(y_true)
     return float(np.mean(match_clusters(y_true, y_pred) == y_true))
 
 
@@ -216,17 +218,11 @@ def clustering(
     if n_init < 1 or max_iter < 1:
         raise ValueError(f"n_init and max_iter must be >= 1, got {n_init}, {max_iter}")
     x = check_embeddings(z).cpu().numpy()
-    labels = _as_labels(y, "y")
-    if labels.size != x.shape[0]:
-        raise ValueError(
-            f"y has {labels.size} labels but z has {x.shape[0]} rows; they must "
-            f"match (one label per node)")
-    if (labels < 0).any():
-        raise ValueError("y must be non-negative (unlabelled nodes are not supported)")
+    labels = check_labels(y, x.shape[0], min_classes=1,
+                          allow_integral_float=True).numpy()
     num_classes = int(np.unique(labels).size)
     k = num_classes if n_clusters is None else n_clusters
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-        raise ValueError(f"n_clusters must be a positive integer, got {k!r}")
+    k = check_positive_int(k, "n_clusters")
     if k > x.shape[0]:
         raise ValueError(
             f"n_clusters={k} is larger than the number of nodes ({x.shape[0]})")

@@ -14,12 +14,13 @@ by name and the :class:`~gcl.eval.EvalResult` carries it:
 - ``"public"``, alias ``"wikics"`` (:func:`public_protocol`): the same probe
   on given masks, the Planetoid public split (POT) or one run per column of
   WikiCS's 20 public splits (GCA, CSGCL).
-- ``"pot"`` and ``"pot_fixed"`` (:mod:`gcl.eval.pot`), POT's code:
-  Micro/Macro-F1 of the same probe on the public split of Cora, CiteSeer and
-  PubMed and on one random 10/10/80 split elsewhere. ``"pot"`` keeps the
-  code's val/test mask swap (it selects on the 1000 public test nodes and
-  scores the 500 public validation nodes, as the published numbers did);
-  ``"pot_fixed"`` uses the split as intended.
+- ``"pot"`` and ``"pot_fixed"`` (:func:`~gcl.eval.pot_protocol`,
+  :func:`~gcl.eval.pot_fixed_protocol`), POT's code: Micro/Macro-F1 of the
+  same probe on the public split of Cora, CiteSeer and PubMed and on one
+  random 10/10/80 split elsewhere. ``"pot"`` keeps the code's val/test mask
+  swap (it selects on the 1000 public test nodes and scores the 500 public
+  validation nodes, as the published numbers did: ``"public"`` with the val
+  and test masks swapped); ``"pot_fixed"`` uses the split as intended.
 
 Why the numbers differ: ``"grace"`` trains on 10 % of the nodes but tunes the
 regularisation by cross-validation on them and tests on the other 90 %;
@@ -43,12 +44,12 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from gcl.eval.linear_probe import train_linear_probe
-from gcl.eval.metrics import classification_metrics
-from gcl.eval.pot import pot_fixed_protocol, pot_protocol
-from gcl.eval.result import EvalResult
-from gcl.eval.splits import get_masks, masks_to_splits, random_split
-from gcl.eval.validation import check_embeddings, check_labels, check_runs
+from gcl.eval._linear_probe import train_linear_probe
+from gcl.eval._metrics import classification_metrics
+from gcl.eval._pot import pot_fixed_protocol, pot_protocol
+from gcl.eval._result import EvalResult
+from gcl.eval._splits import get_masks, masks_to_splits, random_split
+from gcl.eval._validation import check_inputs, check_runs
 
 __all__ = [
     "PROTOCOLS",
@@ -57,13 +58,6 @@ __all__ = [
     "linear_probe_protocol",
     "public_protocol",
 ]
-
-
-def _check_inputs(z: Any, y: Any) -> tuple[Tensor, Tensor, int]:
-    """Validates embeddings and labels; returns CPU float32 z, long y and C."""
-    z = check_embeddings(z).cpu().to(torch.float32)
-    y = check_labels(y, z.size(0))
-    return z, y, int(y.max()) + 1
 
 
 def grace_protocol(
@@ -134,7 +128,7 @@ def grace_protocol(
         raise ImportError("the 'grace' protocol needs scikit-learn: "
                           "pip install scikit-learn") from e
 
-    z, y, num_classes = _check_inputs(z, y)
+    z, y, num_classes = check_inputs(z, y)
     runs = check_runs(runs, 3)
     if not 0.0 < train_ratio < 1.0:
         raise ValueError(f"train_ratio must be in (0, 1), got {train_ratio}")
@@ -260,7 +254,7 @@ def linear_probe_protocol(
     Returns:
         EvalResult: Test ``accuracy``, ``micro_f1``, ``macro_f1`` per split.
     """
-    z, y, num_classes = _check_inputs(z, y)
+    z, y, num_classes = check_inputs(z, y)
     runs = check_runs(runs, 10)
     gen = torch.Generator().manual_seed(seed)
     splits = [random_split(z.size(0), train, val, generator=gen)
@@ -338,7 +332,7 @@ def public_protocol(
     Returns:
         EvalResult: Test ``accuracy``, ``micro_f1``, ``macro_f1`` per run.
     """
-    z, y, num_classes = _check_inputs(z, y)
+    z, y, num_classes = check_inputs(z, y)
     if masks is None:
         if data is None:
             raise ValueError(

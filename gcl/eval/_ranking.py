@@ -17,8 +17,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from gcl.eval.result import EvalResult
-from gcl.eval.validation import check_embeddings
+from gcl.eval._result import EvalResult
+from gcl.eval._validation import check_embeddings, check_positive_int
 
 __all__ = ["ranking", "load_interactions", "Interactions"]
 
@@ -133,10 +133,6 @@ def _gather_rows(indptr: Tensor, indices: Tensor,
     return row, indices[pos]
 
 
-def _check_emb(emb: Any, name: str) -> Tensor:
-    return check_embeddings(emb, name)
-
-
 @torch.no_grad()
 def ranking(
     user_emb: Tensor,
@@ -201,8 +197,8 @@ def ranking(
             dimensions, ids out of range, bad ``ks``/``batch_size`` or no user
             with a test item.
     """
-    user_emb = _check_emb(user_emb, "user_emb")
-    item_emb = _check_emb(item_emb, "item_emb")
+    user_emb = check_embeddings(user_emb, "user_emb")
+    item_emb = check_embeddings(item_emb, "item_emb")
     if user_emb.size(1) != item_emb.size(1):
         raise ValueError(f"user_emb and item_emb must have the same dimension, got "
                          f"{user_emb.size(1)} and {item_emb.size(1)}")
@@ -215,9 +211,7 @@ def ranking(
     if len(ks) == 0 or any(k < 1 or k > num_items for k in ks):
         raise ValueError(f"ks must be non-empty with every K in 1..{num_items} "
                          f"(the number of items), got {ks}")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
-            or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    batch_size = check_positive_int(batch_size, "batch_size")
 
     tr_ptr, tr_idx = _to_csr(train, num_users, num_items, "train", device)
     te_ptr, te_idx = _to_csr(test, num_users, num_items, "test", device)

@@ -47,8 +47,12 @@ import torch
 from torch import Tensor
 from torch_geometric.data import Data
 
-from gcl.eval.result import EvalResult
-from gcl.eval.validation import check_embeddings, check_runs
+from gcl.eval._result import EvalResult
+from gcl.eval._validation import (
+    check_embeddings,
+    check_positive_int,
+    check_runs,
+)
 
 __all__ = [
     "SCORERS",
@@ -86,10 +90,6 @@ def _seeded(seed: int) -> Iterator[None]:
             yield
         finally:
             random.setstate(py_state)
-
-
-def _check_z(z: Any) -> Tensor:
-    return check_embeddings(z).to(torch.float32)
 
 
 def _check_edges(edges: Any, num_nodes: int, name: str,
@@ -209,20 +209,6 @@ def _auc_ap(pos: np.ndarray, neg: np.ndarray) -> dict[str, float]:
     s = np.concatenate([pos, neg])
     return {"auc": float(roc_auc_score(y, s)),
             "ap": float(average_precision_score(y, s))}
-
-
-def _check_batch_size(batch_size: Any) -> int:
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
-            or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
-    return int(batch_size)
-
-
-def _check_max_train_edges(value: Any) -> None:
-    if value is not None and (isinstance(value, bool) or not isinstance(
-            value, (int, np.integer)) or value < 1):
-        raise ValueError(f"max_train_edges must be a positive integer or None, got "
-                         f"{value!r}")
 
 
 def _c_grid(c_grid: Sequence[float] | None) -> list[float]:
@@ -469,9 +455,9 @@ def score_links(
         (every scorer's ``val_auc``, ``val_ap``, ``test_auc``, ``test_ap``, and
         the chosen ``C``) and the numbers of pairs.
     """
-    z = _check_z(z)
-    batch_size = _check_batch_size(batch_size)
-    _check_max_train_edges(max_train_edges)
+    z = check_embeddings(z, dtype=torch.float32)
+    batch_size = check_positive_int(batch_size, "batch_size")
+    check_positive_int(max_train_edges, "max_train_edges", allow_none=True)
     if len(split) != 3:
         raise ValueError(f"split must be (train_data, val_data, test_data), got "
                          f"{len(split)} items")
@@ -620,8 +606,8 @@ def link_prediction(
                         f"got {type(method).__name__}")
     _resolve_scorers(scorers)  # fail before training
     _c_grid(c_grid)
-    _check_max_train_edges(max_train_edges)
-    _check_batch_size(batch_size)
+    check_positive_int(max_train_edges, "max_train_edges", allow_none=True)
+    check_positive_int(batch_size, "batch_size")
     per_split, run_details = [], []
     for r in range(int(runs)):
         split = split_edges(data, val=val, test=test, seed=seed + r)
@@ -732,12 +718,12 @@ def ogb_link_prediction(
     """
     from ogb.linkproppred import Evaluator
 
-    z = _check_z(z)
-    batch_size = _check_batch_size(batch_size)
+    z = check_embeddings(z, dtype=torch.float32)
+    batch_size = check_positive_int(batch_size, "batch_size")
     ks = [int(k) for k in ks]
     if not ks or any(k < 1 for k in ks) or len(set(ks)) != len(ks):
         raise ValueError(f"ks must be distinct positive integers, got {ks!r}")
-    _check_max_train_edges(max_train_edges)
+    check_positive_int(max_train_edges, "max_train_edges", allow_none=True)
     evaluator = Evaluator(name)
     if not evaluator.eval_metric.startswith("hits@"):
         raise ValueError(f"{name} is evaluated by {evaluator.eval_metric!r}, not "

@@ -13,7 +13,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from gcl.eval.metrics import batched_classification_metrics
+from gcl.eval._metrics import batched_classification_metrics
+from gcl.eval._validation import check_embeddings, check_labels
 
 __all__ = ["LinearProbe", "ProbeResult", "train_linear_probe"]
 
@@ -169,6 +170,11 @@ def train_linear_probe(
     Returns:
         ProbeResult: Test metrics, selected epoch and validation score per
         split.
+
+    Raises:
+        ValueError: For malformed or non-finite ``z``, labels that do not fit
+            ``z`` or ``num_classes``, or empty, overlapping or out-of-range
+            splits.
     """
     if num_threads is None or _on_cuda(device):
         return _train(z, y, splits, num_classes, epochs, lr, weight_decay,
@@ -197,12 +203,8 @@ def _train(z, y, splits, num_classes, epochs, lr, weight_decay, eval_every,
             f"epochs and eval_every must be >= 1, got {epochs} and {eval_every}")
     if len(splits) == 0:
         raise ValueError("train_linear_probe needs at least one split")
-    if z.dim() != 2 or y.dim() != 1 or y.numel() != z.size(0):
-        raise ValueError(
-            f"need z [N, d] and y [N], got shapes {tuple(z.shape)} and "
-            f"{tuple(y.shape)}")
-    z = z.detach().to(device=device, dtype=torch.float32).clone()
-    y = y.detach().to(device=device, dtype=torch.long)
+    z = check_embeddings(z).to(device=device, dtype=torch.float32).clone()
+    y = check_labels(y, z.size(0), min_classes=1).to(device)
     n, d = z.shape
     c = int(num_classes) if num_classes is not None else int(y.max()) + 1
     if int(y.min()) < 0 or int(y.max()) >= c:

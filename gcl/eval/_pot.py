@@ -21,19 +21,25 @@ From the official code of `"Provable Training for Graph Contrastive Learning"
   Macro-F1 at the best validation Micro-F1 (first on ties) are reported.
 - **Runs:** the code probes each trained model once, so ``runs`` defaults to
   1; repeat training over seeds for a mean and standard deviation.
+
+Both are calls into the shared protocols, with micro-F1 selection and one
+run: the public split is :func:`~gcl.eval.public_protocol` on the masks
+``(train, test, val)`` (``"pot"``) or ``(train, val, test)``
+(``"pot_fixed"``), a random split is :func:`~gcl.eval.linear_probe_protocol`
+on 10/10/80.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import torch
 from torch import Tensor
 
-from gcl.eval.linear_probe import train_linear_probe
-from gcl.eval.result import EvalResult
-from gcl.eval.splits import get_masks, masks_to_splits, random_split
-from gcl.eval.validation import check_embeddings, check_labels, check_runs
+from gcl.eval._result import EvalResult
+from gcl.eval._splits import get_masks
+from gcl.eval._validation import check_inputs, check_runs
 
 __all__ = ["PLANETOID", "pot_fixed_protocol", "pot_protocol"]
 
@@ -48,51 +54,55 @@ def _is_planetoid(data: Any) -> bool:
     return name in {p.lower() for p in PLANETOID}
 
 
+# The details of a POT result, in order (after "split").
+_DETAILS = ("train_size", "val_size", "test_size", "num_classes", "best_epoch",
+            "best_val", "epochs", "lr", "weight_decay", "eval_every", "selection",
+            "seed")
+
+
 def _pot(z: Tensor, y: Tensor, *, name: str, swap: bool, runs: int | None,
-         seed: int, data: Any, split: str, epochs: int, lr: float,
-         weight_decay: float, eval_every: int, device: torch.device | str,
-         num_threads: int | None) -> EvalResult:
-    z = check_embeddings(z).cpu().to(torch.float32)
-    y = check_labels(y, z.size(0))
-    num_classes = int(y.max()) + 1
+         seed: int, data: Any, split: str, **probe: Any) -> EvalResult:
+    """POT's protocol as a call into the public-split or the random-split one.
+
+    The public split with the val and test masks swapped (``swap``) is
+    :func:`~gcl.eval.public_protocol` on ``masks=(train, test, val)``; the
+    random split is :func:`~gcl.eval.linear_probe_protocol` on 10/10/80.
+    Both select the probe's epoch on validation micro-F1 and default to one
+    run.
+    """
+    # Imported here: gcl.eval._node_classification lists POT in its PROTOCOLS.
+    from gcl.eval._node_classification import (
+        linear_probe_protocol,
+        public_protocol,
+    )
+
+    z, y, _ = check_inputs(z, y)
     runs = check_runs(runs, 1)
     if split not in _SPLITS:
         raise ValueError(f"split must be one of {_SPLITS}, got {split!r}")
     if split == "auto":
         split = "public" if _is_planetoid(data) else "random"
-    gen = torch.Generator().manual_seed(seed)
     if split == "public":
         if data is None:
             raise ValueError(f"protocol {name!r} with the public split needs "
                              f"data= (a Planetoid graph with its masks)")
-        masks = get_masks(data)
-        if any(torch.as_tensor(m).dim() != 1 for m in masks):
+        train, val, test = get_masks(data)
+        if any(torch.as_tensor(m).dim() != 1 for m in (train, val, test)):
             raise ValueError("the public split needs 1-D train/val/test masks "
                              "(Planetoid); use split='random' for other graphs")
-        tr, va, te = masks_to_splits(*masks)[0]
-        if swap:  # select on the public test nodes, score the public val nodes
-            va, te = te, va
-        splits = [(tr, va, te)] * runs
+        # Swapped: select on the public test nodes, score the public val nodes.
+        masks = (train, test, val) if swap else (train, val, test)
+        res = public_protocol(z, y, runs=runs, seed=seed, masks=masks,
+                              select="micro_f1", **probe)
         desc = ("public Planetoid, val/test swapped as in the official code "
                 "(selected on the 1000 test nodes, scored on the 500 val nodes)"
                 if swap else "public Planetoid (selected on val, scored on test)")
     else:
-        splits = [random_split(z.size(0), 0.1, 0.1, generator=gen)
-                  for _ in range(runs)]
+        res = linear_probe_protocol(z, y, runs=runs, seed=seed, train=0.1, val=0.1,
+                                    select="micro_f1", **probe)
         desc = "random 10/10/80 per run"
-    res = train_linear_probe(
-        z, y, splits, num_classes=num_classes, epochs=epochs, lr=lr,
-        weight_decay=weight_decay, eval_every=eval_every, select="micro_f1",
-        generator=gen, device=device, num_threads=num_threads)
-    tr, va, te = splits[0]
-    details = {
-        "split": desc, "train_size": int(tr.numel()), "val_size": int(va.numel()),
-        "test_size": int(te.numel()), "num_classes": num_classes,
-        "best_epoch": res.best_epoch, "best_val": res.best_val, "epochs": epochs,
-        "lr": lr, "weight_decay": weight_decay, "eval_every": eval_every,
-        "selection": "best validation micro_f1", "seed": seed,
-    }
-    return EvalResult.from_runs(name, res.metrics, details)
+    details = {"split": desc, **{k: res.details[k] for k in _DETAILS}}
+    return replace(res, protocol=name, details=details)
 
 
 def pot_protocol(

@@ -21,10 +21,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from gcl.eval.linear_probe import LinearProbe
-from gcl.eval.metrics import batched_classification_metrics
-from gcl.eval.result import EvalResult
-from gcl.eval.validation import check_embeddings, check_labels, check_runs
+from gcl.eval._linear_probe import LinearProbe
+from gcl.eval._metrics import batched_classification_metrics
+from gcl.eval._result import EvalResult
+from gcl.eval._validation import check_inputs, check_runs
 
 __all__ = ["labels_per_class", "load_heco_splits", "ovr_auc"]
 
@@ -105,12 +105,6 @@ def ovr_auc(y_true: Any, proba: Any) -> float:
     auc = (rank_sum[valid] - n_pos[valid] * (n_pos[valid] + 1) / 2) / (
         n_pos[valid] * n_neg[valid])
     return float(auc.mean())
-
-
-def _check_inputs(z: Any, y: Any) -> tuple[Tensor, Tensor, int]:
-    z = check_embeddings(z).cpu().to(torch.float32)
-    y = check_labels(y, z.size(0), allow_integral_float=True)
-    return z, y, int(y.max()) + 1
 
 
 def _draw_split(y: Tensor, k: int, c: int, val_size: int, test_size: int,
@@ -272,7 +266,7 @@ def labels_per_class(
             nodes, too few nodes left for ``val_size + test_size``, or split
             indices out of range.
     """
-    z, y, c = _check_inputs(z, y)
+    z, y, c = check_inputs(z, y, allow_integral_float=True)
     n = z.size(0)
     runs = check_runs(runs, runs)
     if epochs < 1:
