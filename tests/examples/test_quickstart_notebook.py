@@ -55,8 +55,8 @@ def test_notebook_has_no_outputs():
     assert code
     for cell in code:
         assert not cell.outputs and cell.execution_count is None, (
-            f"cell {cell.get('id')} is stored with outputs; clear them "
-            "(`jupyter nbconvert --clear-output --inplace examples/quickstart.ipynb`)")
+            f"cell {cell.get('id')} is stored with outputs; clear all outputs "
+            "before committing (Jupyter: Edit > Clear Outputs of All Cells)")
 
 
 @pytest.mark.slow
