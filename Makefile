@@ -18,7 +18,13 @@ $(VENV)/.torch: | $(PY)
 	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install -q "$(TORCH_SPEC)"
 	@touch $@
 
+# The distribution is gcl-pyg (import name gcl). A venv made before the rename
+# holds this project as "gcl": remove that copy, and only if it is this project
+# (PyPI's "gcl" is an unrelated package that also imports as gcl).
 $(VENV)/.installed: setup.cfg pyproject.toml $(VENV)/.torch
+	@$(PY) -c "import importlib.metadata as m, sys; \
+	sys.exit(not m.metadata('gcl')['Summary'].startswith('Graph contrastive'))" \
+	2>/dev/null && $(PY) -m pip uninstall -q -y gcl || true
 	$(PY) -m pip install -q -e .
 	@touch $@
 
