@@ -20,8 +20,9 @@ import torch
 from torch import Tensor
 from torch_geometric.data import Data
 
+from gcl.datasets import check_graph
 from gcl.losses import principle_direction
-from gcl.methods import POT, check_graph
+from gcl.methods import POT
 from gcl.methods.pot import edge_drop_rates
 from gcl.nn.bounds import compactness_score, edge_drop_bounds
 from gcl.nn.bounds.propagation import check_bound_encoder

@@ -5,7 +5,8 @@ raw files from ``<root>/pyg/<Name>/raw/``, processes them in a writable cache
 (``GCL_CACHE``) and returns one :class:`~torch_geometric.data.Data`. Cora ships with
 the package. :func:`available` tells which datasets are on disk; :data:`DATASETS` is
 the registry. :func:`load_heco_multiplex` reads HeCo's heterogeneous sets as
-multiplex graphs of meta-path relations.
+multiplex graphs of meta-path relations. :func:`check_graph` validates a graph
+(against a model's :func:`expected_input` when given) before training or embedding.
 """
 
 from gcl.datasets.errors import DatasetNotFoundError
@@ -16,6 +17,7 @@ from gcl.datasets.paths import cache_dir, data_root
 from gcl.datasets.registry import DATASETS, DatasetSpec, get_spec, known_names
 from gcl.datasets.row_normalize_features import RowNormalizeFeatures
 from gcl.datasets.sparse_features import SparseFeatures
+from gcl.datasets.validation import check_graph, expected_input
 
 __all__ = [
     "DATASETS",
@@ -26,7 +28,9 @@ __all__ = [
     "SparseFeatures",
     "available",
     "cache_dir",
+    "check_graph",
     "data_root",
+    "expected_input",
     "get_spec",
     "heco_dir",
     "known_names",

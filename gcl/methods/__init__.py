@@ -6,7 +6,7 @@ use only that record. :data:`METHODS`, :data:`ALIASES` and
 :func:`build_method` (in :mod:`gcl.methods.registry`) are the one registry.
 """
 
-from gcl.methods.base import Method, check_graph
+from gcl.methods.base import Method
 from gcl.methods.csgcl import CSGCL
 from gcl.methods.gcool import GCOOL
 from gcl.methods.gcool_multiplex import GCOOLMultiplex
@@ -17,4 +17,4 @@ from gcl.methods.two_view import TwoViewMethod, TwoViewStep
 
 __all__ = ["ALIASES", "CSGCL", "GCOOL", "GCOOLMultiplex", "GRACE", "METHODS",
            "Method", "POT", "TwoViewMethod", "TwoViewStep", "WRAPPERS",
-           "build_method", "check_graph", "resolve"]
+           "build_method", "resolve"]

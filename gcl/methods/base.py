@@ -6,45 +6,9 @@ import torch
 from torch import Tensor
 from torch_geometric.data import Data
 
-__all__ = ["Method", "check_graph"]
+from gcl.datasets import check_graph, expected_input
 
-
-def check_graph(data: Data) -> None:
-    """Validates a homogeneous graph before training or embedding.
-
-    Raises a :class:`ValueError` naming the problem: missing or non-float
-    features, NaN/inf features, an empty graph, a malformed or out-of-range
-    ``edge_index``, or misaligned edge weights.
-    """
-    if not isinstance(data, Data):
-        raise TypeError(f"expected torch_geometric.data.Data, got "
-                        f"{type(data).__name__}")
-    x = data.x
-    if x is None:
-        raise ValueError("data.x is missing: the method needs node features")
-    if x.dim() != 2 or x.size(0) == 0:
-        raise ValueError(f"data.x must be a non-empty [N, F] tensor, got shape "
-                         f"{tuple(x.shape)} (an empty graph?)")
-    if not x.is_floating_point():
-        raise ValueError(f"data.x must be floating point, got {x.dtype}")
-    if x.is_sparse and x.layout != torch.sparse_coo:
-        raise ValueError(f"a sparse data.x must be sparse COO, got {x.layout}")
-    if not torch.isfinite(x.coalesce().values() if x.is_sparse else x).all():
-        raise ValueError("data.x contains NaN or inf values")
-    ei = data.edge_index
-    if ei is None:
-        raise ValueError("data.edge_index is missing")
-    if ei.dim() != 2 or ei.size(0) != 2 or ei.dtype != torch.long:
-        raise ValueError(f"data.edge_index must be a [2, E] long tensor, got "
-                         f"shape {tuple(ei.shape)} and dtype {ei.dtype}")
-    if ei.numel() and (int(ei.min()) < 0 or int(ei.max()) >= x.size(0)):
-        raise ValueError(
-            f"data.edge_index refers to node {int(ei.max())} (or "
-            f"{int(ei.min())}) but there are {x.size(0)} nodes (0..{x.size(0)-1})")
-    w = data.get("edge_weight")
-    if w is not None and w.shape != (ei.size(1),):
-        raise ValueError(f"data.edge_weight must have shape [E] = "
-                         f"[{ei.size(1)}], got {tuple(w.shape)}")
+__all__ = ["Method"]
 
 
 class Method(torch.nn.Module):
@@ -81,7 +45,7 @@ class Method(torch.nn.Module):
 
         The training mode is restored afterwards. The result is detached.
         """
-        check_graph(data)
+        check_graph(data, *expected_input(self))
         was_training = self.training
         self.eval()
         try:

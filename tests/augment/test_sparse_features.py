@@ -4,9 +4,9 @@ from torch_geometric.data import Data
 from torch_geometric.utils import to_undirected
 
 from gcl.augment import Compose, EdgeDrop, FeatureDropout, FeatureMask
-from gcl.datasets import SparseFeatures, load
+from gcl.datasets import SparseFeatures, check_graph, load
 from gcl.losses import info_nce
-from gcl.methods import GRACE, check_graph
+from gcl.methods import GRACE
 from gcl.nn import GCNEncoder
 
 

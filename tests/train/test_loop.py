@@ -117,3 +117,62 @@ def test_argument_errors():
     bad.x[0, 0] = float("nan")
     with pytest.raises(ValueError, match="NaN"):
         gcl.fit(make(data), bad, epochs=1)
+
+
+def test_resume_restores_best_weights_from_before_the_interruption(tmp_path):
+    # The best epoch (2) comes before the interruption (4); the resumed run
+    # never improves on it, so restore_best must give epoch 2's weights.
+    data = small_graph()
+    ckpt = tmp_path / "run.ckpt"
+    scores = {1: 0.5, 2: 0.9, 3: 0.6, 4: 0.6, 5: 0.6, 6: 0.7, 7: 0.6, 8: 0.6}
+    snapshots = {}
+
+    def eval_fn(method, data):
+        snapshots[method.epoch] = [p.detach().clone() for p in method.parameters()]
+        return {"val_acc": scores[method.epoch]}
+
+    kw = dict(lr=0.01, seed=1, eval_fn=eval_fn, eval_every=1, monitor="val_acc",
+              checkpoint=ckpt, progress=False)
+    gcl.fit(make(data), data, epochs=4, checkpoint_every=4, **kw)
+    resumed = make(data)
+    h = gcl.fit(resumed, data, epochs=8, resume=True, **kw)
+    assert h.resumed_from == 4 and h.best_epoch == 2
+    assert [e["epoch"] for e in h.evals] == list(range(1, 9))
+    for a, b in zip(resumed.parameters(), snapshots[2]):
+        assert torch.equal(a, b)
+
+
+def test_checkpoint_with_pickled_code_is_refused(tmp_path):
+    import os
+
+    marker = tmp_path / "pwned"
+
+    class Payload:
+        def __reduce__(self):
+            return os.mkdir, (str(marker),)
+
+    data = small_graph()
+    ckpt = tmp_path / "run.ckpt"
+    gcl.fit(make(data), data, epochs=2, lr=0.01, seed=1, progress=False,
+            checkpoint=ckpt)
+    state = torch.load(ckpt, weights_only=False)  # our own file: trusted
+    state["history"]["evals"] = [{"epoch": 1, "val_acc": Payload()}]
+    torch.save(state, ckpt)
+    with pytest.raises(ValueError, match="refus"):
+        gcl.fit(make(data), data, epochs=4, lr=0.01, seed=1, progress=False,
+                checkpoint=ckpt, resume=True)
+    assert not marker.exists()
+
+
+def test_fit_reports_width_and_dtype_before_training():
+    g = small_graph()  # 10 features
+    with pytest.raises(ValueError, match="10 features but the encoder expects 500"):
+        gcl.fit(GRACE.from_config(500, 8, 8), g, epochs=1, progress=False)
+    g.x = g.x.double()
+    with pytest.raises(ValueError, match="torch.float64 but the model's parameters "
+                                         "are torch.float32"):
+        gcl.fit(GRACE.from_config(10, 8, 8), g, epochs=1, progress=False)
+    # The float64 model trains on the float64 graph.
+    history = gcl.fit(GRACE.from_config(10, 8, 8).double(), g, epochs=2,
+                      progress=False, device="cpu")
+    assert history.epochs == 2

@@ -1,0 +1,23 @@
+"""The one training loop, :func:`fit`, and its parts.
+
+:func:`fit` trains any method full-batch: seeding, device choice, progress
+bar, periodic evaluation, early stopping (:class:`EarlyStopping`), atomic
+checkpoints that load without running code (:class:`Checkpoint`), resume, and
+a :class:`NonFiniteLossError` naming the epoch when the loss diverges. It
+returns a :class:`History`.
+"""
+
+from gcl.train.checkpoint import Checkpoint
+from gcl.train.early_stopping import EarlyStopping
+from gcl.train.errors import NonFiniteLossError
+from gcl.train.history import History
+from gcl.train.loop import fit, resolve_device
+
+__all__ = [
+    "fit",
+    "History",
+    "NonFiniteLossError",
+    "EarlyStopping",
+    "Checkpoint",
+    "resolve_device",
+]
