@@ -13,7 +13,7 @@ import warnings
 
 import pytest
 import torch
-from hypothesis import HealthCheck, assume, given, note, settings
+from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 from torch_geometric.data import Data
 
@@ -231,22 +231,9 @@ def test_fit_trains_on_unusual_valid_graphs(case):
 
 
 # --------------------------------------------------------------------------- #
-# evaluators: inputs they crash on today
+# evaluators
 # --------------------------------------------------------------------------- #
 
-#: Defects on which an evaluator raises a raw error instead of a ValueError
-#: today; gcl/eval belongs to another renovation, so the property tests skip
-#: them and test_known_evaluator_crashes marks each one xfail.
-KNOWN_EVAL_CRASHES = {
-    "node_classification": {"z_sparse": NotImplementedError, "z_object": TypeError,
-                            "y_strings": TypeError, "y_object": TypeError,
-                            "y_huge_label": RuntimeError},
-    "clustering": {"z_sparse": NotImplementedError, "z_object": TypeError},
-    "score_links": {"z_sparse": NotImplementedError, "tensor_parts": RuntimeError,
-                    "edges_object": TypeError},
-    "ranking": {"emb_sparse": NotImplementedError, "ids_object": TypeError,
-                "test_none": TypeError},
-}
 
 
 # --------------------------------------------------------------------------- #
@@ -340,7 +327,6 @@ PROBE_OPTIONS = {"linear_probe": dict(epochs=20, eval_every=10),
 @given(embeddings_and_labels(), st.sampled_from(sorted(PROBE_OPTIONS)))
 def test_node_classification_on_malformed_input(case, protocol):
     z, y, defect = case
-    assume(defect not in KNOWN_EVAL_CRASHES["node_classification"])
     note(f"defect={defect}")
     succeeds_or_value_error(lambda: node_classification(
         z, y, protocol, runs=1, **PROBE_OPTIONS[protocol]))
@@ -351,7 +337,6 @@ def test_node_classification_on_malformed_input(case, protocol):
        st.one_of(st.none(), st.integers(-2, 40), st.floats(0.5, 3.5)))
 def test_clustering_on_malformed_input(case, n_clusters):
     z, y, defect = case
-    assume(defect not in KNOWN_EVAL_CRASHES["clustering"])
     note(f"defect={defect}, n_clusters={n_clusters}")
     succeeds_or_value_error(lambda: clustering(z, y, n_clusters, runs=1, n_init=1,
                                                max_iter=20))
@@ -418,7 +403,6 @@ def link_cases(draw):
 @given(link_cases(), st.sampled_from([("cosine", "dot"), ("hadamard_lr",)]))
 def test_score_links_on_malformed_input(case, scorers):
     z, split, defect, where = case
-    assume(defect not in KNOWN_EVAL_CRASHES["score_links"])
     note(f"defect={defect} at {where}, scorers={scorers}")
     succeeds_or_value_error(lambda: score_links(z, split, scorers=scorers,
                                                 c_grid=(1.0,)))
@@ -486,17 +470,18 @@ def ranking_cases(draw):
 @given(ranking_cases())
 def test_ranking_on_malformed_input(case):
     user, item, train, test, options, defect = case
-    assume(defect not in KNOWN_EVAL_CRASHES["ranking"])
     note(f"defect={defect}, options={options}")
     succeeds_or_value_error(lambda: ranking(user, item, train, test, **options))
 
 
 # --------------------------------------------------------------------------- #
-# the known crashes, one concrete input each
+# inputs that once crashed an evaluator with a raw error, one each
 # --------------------------------------------------------------------------- #
 
 def _known_crash_calls():
-    """``{(evaluator, defect): (description, call)}`` for KNOWN_EVAL_CRASHES."""
+    """``{(evaluator, defect): (description, call)}``: each raised a raw
+    TypeError, RuntimeError or NotImplementedError before the evaluators
+    shared one input checker."""
     z = torch.randn(20, 3, generator=torch.Generator().manual_seed(0))
     y = torch.arange(20) % 2
     y_huge = y.clone()
@@ -555,18 +540,8 @@ def _known_crash_calls():
 KNOWN_CRASH_CALLS = _known_crash_calls()
 
 
-def test_known_crash_table_is_complete():
-    assert set(KNOWN_CRASH_CALLS) == {
-        (ev, defect) for ev, defects in KNOWN_EVAL_CRASHES.items()
-        for defect in defects}
-
-
-@pytest.mark.parametrize("key", [
-    pytest.param(key, id="-".join(key), marks=pytest.mark.xfail(
-        raises=KNOWN_EVAL_CRASHES[key[0]][key[1]], strict=True,
-        reason=f"gcl.eval.{key[0]} raises a raw "
-               f"{KNOWN_EVAL_CRASHES[key[0]][key[1]].__name__} for {desc}, not a "
-               f"ValueError (gcl/eval is renovated separately)"))
-    for key, (desc, _) in KNOWN_CRASH_CALLS.items()])
-def test_known_evaluator_crashes(key):
-    succeeds_or_value_error(KNOWN_CRASH_CALLS[key][1])
+@pytest.mark.parametrize("key", list(KNOWN_CRASH_CALLS),
+                         ids=["-".join(k) for k in KNOWN_CRASH_CALLS])
+def test_former_evaluator_crashes_are_value_errors(key):
+    with pytest.raises(ValueError, match=r"\w"):
+        KNOWN_CRASH_CALLS[key][1]()

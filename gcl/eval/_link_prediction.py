@@ -49,6 +49,7 @@ from torch_geometric.data import Data
 
 from gcl.eval._result import EvalResult
 from gcl.eval._validation import (
+    as_tensor,
     check_embeddings,
     check_positive_int,
     check_runs,
@@ -95,9 +96,7 @@ def _seeded(seed: int) -> Iterator[None]:
 def _check_edges(edges: Any, num_nodes: int, name: str,
                  allow_empty: bool = False) -> Tensor:
     """A ``[2, E]`` long tensor of node ids below ``num_nodes``."""
-    if edges is None:
-        raise ValueError(f"{name} is missing")
-    edges = torch.as_tensor(edges)
+    edges = as_tensor(edges, name)
     if edges.dim() != 2 or edges.size(0) != 2:
         raise ValueError(f"{name} must have shape [2, E], got {tuple(edges.shape)}")
     if edges.is_floating_point() or edges.dtype == torch.bool:
@@ -465,6 +464,9 @@ def score_links(
     n = z.size(0)
     for part, name in ((train_data, "train_data"), (val_data, "val_data"),
                        (test_data, "test_data")):
+        if not isinstance(part, Data):
+            raise ValueError(f"{name} must be a torch_geometric Data (as "
+                             f"split_edges returns), got {type(part).__name__}")
         # Only a stated node count (num_nodes or x), never PyG's guess from edges.
         if "num_nodes" in part or part.get("x") is not None:
             if part.num_nodes != n:

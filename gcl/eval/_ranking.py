@@ -18,7 +18,7 @@ import torch
 from torch import Tensor
 
 from gcl.eval._result import EvalResult
-from gcl.eval._validation import check_embeddings, check_positive_int
+from gcl.eval._validation import as_tensor, check_embeddings, check_positive_int
 
 __all__ = ["ranking", "load_interactions", "Interactions"]
 
@@ -96,8 +96,7 @@ def _to_csr(inter: Any, num_users: int, num_items: int, name: str,
         pairs = torch.from_numpy(np.stack([coo.row[keep], coo.col[keep]]).astype(
             np.int64))
     else:
-        pairs = torch.as_tensor(np.asarray(inter) if not isinstance(inter, Tensor)
-                                else inter)
+        pairs = as_tensor(inter, name)
         if pairs.dim() != 2 or pairs.size(0) != 2:
             raise ValueError(
                 f"{name} must be a [2, M] (user, item) tensor or a scipy sparse "

@@ -13,6 +13,7 @@ import torch
 from torch import Tensor
 
 __all__ = [
+    "as_tensor",
     "check_embeddings",
     "check_labels",
     "check_inputs",
@@ -24,9 +25,19 @@ __all__ = [
 _NUMERIC_KINDS = "biufc"
 
 
-def _as_tensor(x: Any, name: str) -> Tensor:
-    """``x`` as a tensor (shared memory where possible); a clear error otherwise."""
+def as_tensor(x: Any, name: str) -> Tensor:
+    """``x`` as a dense tensor (shared memory where possible).
+
+    Raises:
+        ValueError: For :obj:`None`, a sparse tensor, or an array whose dtype
+            is not numeric (strings, objects).
+    """
+    if x is None:
+        raise ValueError(f"{name} is missing")
     if isinstance(x, Tensor):
+        if x.layout != torch.strided:
+            raise ValueError(f"{name} is a sparse tensor ({x.layout}); pass a "
+                             f"dense one ({name}.to_dense())")
         return x
     arr = np.asarray(x)
     if arr.dtype.kind not in _NUMERIC_KINDS:
@@ -50,7 +61,7 @@ def check_embeddings(z: Any, name: str = "z", *,
         ValueError: For a wrong shape, a non-floating dtype or NaN/inf rows
             (naming how many and the first few).
     """
-    z = _as_tensor(z, name)
+    z = as_tensor(z, name)
     if z.dim() != 2 or z.size(0) == 0 or z.size(1) == 0:
         raise ValueError(f"{name} must be a non-empty 2-D [num_nodes, dim] tensor, "
                          f"got shape {tuple(z.shape)}")
@@ -99,7 +110,7 @@ def check_labels(
         ValueError: For a wrong shape or dtype, fractional values, a length
             other than ``num_rows``, negative labels or too few classes.
     """
-    y = _as_tensor(y, name)
+    y = as_tensor(y, name)
     if y.dim() != 1:
         raise ValueError(f"{name} must be 1-D [num_nodes], got shape "
                          f"{tuple(y.shape)}")
@@ -145,7 +156,13 @@ def check_inputs(z: Any, y: Any, *,
     """
     z = check_embeddings(z).cpu().to(torch.float32)
     y = check_labels(y, z.size(0), allow_integral_float=allow_integral_float)
-    return z, y, int(y.max()) + 1
+    num_classes = int(y.max()) + 1
+    if num_classes > max(z.size(0), 2):
+        raise ValueError(
+            f"y has class label {num_classes - 1} but only {z.size(0)} rows: "
+            f"labels must be class indices 0..C-1 (remap them, e.g. with "
+            f"torch.unique(y, return_inverse=True)[1])")
+    return z, y, num_classes
 
 
 def check_positive_int(value: Any, name: str, *, allow_none: bool = False) -> Any:
