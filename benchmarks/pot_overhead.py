@@ -25,9 +25,9 @@ from pathlib import Path
 import torch
 
 import gcl
-from gcl.config import load_config
+from gcl.app.config import load_config
+from gcl.app.experiment import build_method, machine_info
 from gcl.datasets import load
-from gcl.experiment import build_method, machine_info
 
 
 def build(dataset: str, kappa: float, mode: str = "official"):

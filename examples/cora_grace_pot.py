@@ -20,10 +20,10 @@ from pathlib import Path
 
 import gcl
 from gcl.analysis import node_compactness, plot_compactness
-from gcl.config import load_config
+from gcl.app.config import load_config
+from gcl.app.experiment import build_method
 from gcl.datasets import load
 from gcl.eval import node_classification
-from gcl.experiment import build_method
 
 
 def main():

@@ -15,10 +15,10 @@ import torch
 import torch.nn.functional as F
 
 import gcl
-from gcl.config import load_config
+from gcl.app.config import load_config
+from gcl.app.experiment import build_method
 from gcl.datasets import load
 from gcl.eval import node_classification
-from gcl.experiment import build_method
 
 
 def snapshot(method, data) -> dict:

@@ -5,6 +5,8 @@ import pytest
 import torch
 
 import gcl
+from gcl.app.config import list_configs, load_config
+from gcl.app.experiment import build_method
 from gcl.augment import (
     CommunalAttributeVoting,
     CommunalEdgeDrop,
@@ -14,9 +16,7 @@ from gcl.augment import (
     ced_edge_weight,
 )
 from gcl.community import community_strength, detect
-from gcl.config import list_configs, load_config
 from gcl.datasets import load
-from gcl.experiment import build_method
 from gcl.losses import team_up_loss
 from gcl.methods import CSGCL, METHODS
 from gcl.nn import FixedRReLU, GCNEncoder

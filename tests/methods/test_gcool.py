@@ -5,9 +5,9 @@ import torch
 import torch.nn.functional as F
 
 import gcl
+from gcl.app.config import list_configs, load_config
+from gcl.app.experiment import build_method
 from gcl.augment import AdaptiveEdgeDrop, AdaptiveFeatureMask, EdgeDrop, FeatureMask
-from gcl.config import list_configs, load_config
-from gcl.experiment import build_method
 from gcl.methods import GCOOL, METHODS
 from gcl.methods.gcool import gcool_schedule, soft_assignment
 

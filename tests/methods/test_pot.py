@@ -156,7 +156,7 @@ def test_edge_drop_rates_and_plug_in_interface():
 
 def test_registry_and_from_config():
     assert METHODS["pot"] is POT and METHODS["grace_pot"] is GRACEPOT
-    from gcl.experiment import build_method
+    from gcl.app.experiment import build_method
 
     cfg = {"method": "pot", "model": {"base": "grace", "kappa": 0.4,
                                       "hidden_channels": 8, "proj_channels": 8,

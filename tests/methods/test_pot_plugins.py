@@ -8,15 +8,15 @@ import torch
 
 import gcl
 import gcl.methods.pot as pot_module
+from gcl.app.config import load_config
+from gcl.app.experiment import build_method
 from gcl.augment import (
     AdaptiveEdgeDrop,
     CommunalEdgeDrop,
     drop_probabilities,
     edge_drop_weights,
 )
-from gcl.config import load_config
 from gcl.datasets import load
-from gcl.experiment import build_method
 from gcl.losses import pot_loss, principle_direction, team_up_loss
 from gcl.methods import CSGCL, GCOOL, GRACE, POT
 from gcl.nn import GCNEncoder

@@ -1,6 +1,7 @@
 """The ``gcl`` command line: ``gcl train | eval | bench | datasets``.
 
-Run ``gcl COMMAND --help`` for the options of each command.
+Run ``gcl COMMAND --help`` for the options of each command; ``python -m gcl``
+is the same command.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ def _add_common(p: argparse.ArgumentParser) -> None:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from gcl.experiment import run_experiment
+    from gcl.app.experiment import run_experiment
 
     out = Path(args.out or f"runs/{args.method}/{args.dataset}/seed{args.seed}")
     ckpt = None if args.no_save else out / "checkpoint.pt"
@@ -98,7 +99,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
-    from gcl.bench import render, run_bench
+    from gcl.app.bench import render, run_bench
 
     readme = "README.md" if Path("README.md").exists() else None
     if args.render_only:
@@ -113,7 +114,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     if not args.dry_run:
         print(f"wrote {Path(args.results_dir) / (args.method + '.md')}")
     if args.plot and not args.dry_run:
-        from gcl.bench import summarize
+        from gcl.app.bench import summarize
         from gcl.viz import plot_comparison
 
         path = Path(args.results_dir) / f"{args.method}.png"

@@ -27,7 +27,7 @@ import yaml
 __all__ = ["CONFIG_ALIASES", "CONFIG_DIR", "apply_overrides", "config_family",
            "config_path", "list_configs", "load_config"]
 
-CONFIG_DIR = Path(__file__).parent / "configs"
+CONFIG_DIR = Path(__file__).parent.parent / "configs"
 
 #: Other names of config folders: ``grace_pot`` (the method key of
 #: :class:`~gcl.methods.GRACEPOT`) reads the ``pot`` configs, which are

@@ -2,7 +2,7 @@
 
 This is what ``gcl train`` and the benchmark harness run; in a notebook::
 
-    from gcl.experiment import run_experiment
+    from gcl.app.experiment import run_experiment
     exp = run_experiment("grace", "Cora", seed=0)
     print(exp.result)          # accuracy under the config's protocol
     exp.save("runs/cora")      # embeddings, metrics.json, config.yaml, loss.png
@@ -26,7 +26,7 @@ import yaml
 from torch import Tensor
 
 import gcl
-from gcl.config import load_config
+from gcl.app.config import load_config
 from gcl.datasets import load
 from gcl.eval import EvalResult, clustering, link_prediction, node_classification
 from gcl.methods import METHODS, Method

@@ -23,7 +23,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Optional
 
-from gcl.config import config_family, load_config
+from gcl.app.config import config_family, load_config
 
 __all__ = ["render", "run_bench", "run_dir_tag", "summarize", "update_readme"]
 
@@ -80,7 +80,7 @@ def run_bench(method: str, datasets: Iterable[str], seeds: Sequence[int], *,
             if path.exists() and set(tasks) <= _recorded_tasks(path):
                 print(f"[skip] {path} exists")
                 continue
-            cmd = [sys.executable, "-m", "gcl.cli", "train", method,
+            cmd = [sys.executable, "-m", "gcl.app.cli", "train", method,
                    "--dataset", canonical, "--seed", str(seed),
                    "--record", str(path), "--device", device, "--no-save"]
             if epochs is not None:
