@@ -38,8 +38,8 @@ def one_variant(dataset: str, variant: str, epochs: int) -> dict:
     from reference_grace import dense_grace_loss
 
     from gcl.app.config import load_config
-    from gcl.app.experiment import build_method
     from gcl.datasets import load
+    from gcl.methods import build_method
 
     cfg = load_config("grace", dataset)
     data_kw = dict(cfg["data"])
@@ -47,7 +47,7 @@ def one_variant(dataset: str, variant: str, epochs: int) -> dict:
         data_kw["sparse_features"] = False
     data = load(dataset, **data_kw)
     torch.manual_seed(cfg["seed"])
-    method = build_method(cfg, data.num_features)
+    method = build_method(cfg["method"], data.num_features, **cfg["model"])
     if variant == "reference":
         tau = cfg["model"]["tau"]
 

@@ -29,20 +29,10 @@ import gcl
 from gcl.app.config import load_config
 from gcl.datasets import load
 from gcl.eval import EvalResult, clustering, link_prediction, node_classification
-from gcl.methods import METHODS, Method
+from gcl.methods import Method, build_method
 from gcl.train import History, fit, resolve_device
 
-__all__ = ["Experiment", "build_method", "machine_info", "peak_memory_mb",
-           "run_experiment"]
-
-
-def build_method(cfg: dict, in_channels: int) -> Method:
-    """Builds the method named by ``cfg["method"]`` from ``cfg["model"]``."""
-    name = cfg["method"].lower()
-    if name not in METHODS:
-        raise ValueError(f"unknown method {cfg['method']!r}; known: "
-                         f"{', '.join(METHODS)}")
-    return METHODS[name].from_config(in_channels, **cfg["model"])
+__all__ = ["Experiment", "machine_info", "peak_memory_mb", "run_experiment"]
 
 
 def peak_memory_mb(device: Optional[torch.device] = None) -> float:
@@ -181,7 +171,7 @@ def run_experiment(method: str, dataset: str, *, seed: Optional[int] = None,
     if dev.type == "cuda":
         torch.cuda.reset_peak_memory_stats(dev)
     data = load(cfg["dataset"], root=root, **cfg["data"])
-    model = build_method(cfg, data.num_features)
+    model = build_method(cfg["method"], data.num_features, **cfg["model"])
     t0 = time.perf_counter()
     history = fit(model, data, epochs=cfg["train"]["epochs"],
                   lr=cfg["train"]["lr"],
@@ -203,7 +193,8 @@ def run_experiment(method: str, dataset: str, *, seed: Optional[int] = None,
             results[task] = clustering(z, data.y, seed=cfg["seed"])
         else:
             results[task] = link_prediction(
-                lambda g: build_method(cfg, g.num_features), data.cpu(),
+                lambda g: build_method(cfg["method"], g.num_features,
+                                       **cfg["model"]), data.cpu(),
                 lambda m, g: fit(m, g, epochs=cfg["train"]["epochs"],
                                  lr=cfg["train"]["lr"],
                                  weight_decay=cfg["train"].get("weight_decay",
