@@ -33,11 +33,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
                          device=args.device, protocol=args.protocol,
                          progress=not args.quiet, checkpoint=ckpt,
                          resume=args.resume, tasks=args.task)
-    print(f"{exp.config['method']} on {exp.config['dataset']} (seed "
-          f"{exp.config['seed']}, {exp.history.epochs} epochs, "
-          f"{exp.history.seconds_per_epoch:.3f} s/epoch): {exp.result}")
-    for name, res in exp.extra.items():
-        print(f"  {name}: {res}")
+    print(exp.summary())
     if not args.no_save:
         exp.save(out, plot=True)
         if args.plot:
@@ -47,12 +43,6 @@ def _cmd_train(args: argparse.Namespace) -> int:
             plot_embedding(exp.embeddings, y, out / "tsne.png")
         print(f"wrote {out}/ (embeddings.pt, metrics.json, config.yaml, "
               f"history.json, loss.png{', tsne.png' if args.plot else ''})")
-    if args.record:
-        rec = Path(args.record)
-        rec.parent.mkdir(parents=True, exist_ok=True)
-        tmp = rec.with_suffix(".tmp")
-        tmp.write_text(json.dumps(exp.record(), indent=2))
-        tmp.replace(rec)
     return 0
 
 
@@ -172,9 +162,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="resume from OUT/checkpoint.pt if it exists")
     p.add_argument("--plot", action="store_true",
                    help="also save a t-SNE plot of the embeddings")
-    p.add_argument("--record", default=None, help=argparse.SUPPRESS)
     p.add_argument("--no-save", action="store_true",
-                   help="write nothing but --record")
+                   help="write nothing (only print the result)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     _add_common(p)
     p.set_defaults(func=_cmd_train)
