@@ -39,7 +39,7 @@ from gcl.train import History, fit, resolve_device
 __all__ = ["Experiment", "machine_info", "peak_memory_mb", "run_config",
            "run_experiment"]
 
-TASKS = ("classification", "clustering", "link")
+_TASKS = ("classification", "clustering", "link")
 
 
 def peak_memory_mb(device: Optional[torch.device] = None) -> float:
@@ -201,10 +201,10 @@ def run_experiment(method: str, dataset: str, *, seed: Optional[int] = None,
 
 def _check_tasks(tasks: Iterable[str]) -> list[str]:
     tasks = list(tasks)
-    unknown = set(tasks) - set(TASKS)
+    unknown = set(tasks) - set(_TASKS)
     if not tasks or unknown:
         raise ValueError(f"unknown tasks {sorted(unknown)}; choose from "
-                         f"{', '.join(TASKS)}")
+                         f"{', '.join(_TASKS)}")
     return tasks
 
 

@@ -1,4 +1,7 @@
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -79,3 +82,11 @@ def test_eval_clustering_and_ranking(tmp_path, capsys):
     with pytest.raises(SystemExit, match="training edges"):
         main(["eval", "--embeddings", str(tmp_path / "z.pt"), "--dataset",
               "Cora", "--task", "link"])
+
+
+def test_python_m_gcl_is_the_gcl_command():
+    root = Path(__file__).resolve().parents[2]
+    out = subprocess.run([sys.executable, "-m", "gcl", "train", "--help"],
+                         cwd=root, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and out.stdout.startswith("usage: gcl train")
+    assert "--record" not in out.stdout
