@@ -10,7 +10,9 @@
   datasets``), also ``python -m gcl``.
 
 Nothing in the library below imports this package. Its submodules are
-imported on first use, so ``gcl --help`` does not load torch.
+imported on first use, so ``gcl --help`` does not load torch. The plot helpers
+stay in the library (:mod:`gcl.viz`): they take tensors and histories, and
+:mod:`gcl.analysis` draws with them.
 """
 
 import importlib
