@@ -19,13 +19,21 @@ import importlib
 from typing import Any
 
 _SUBMODULES = ("bench", "cli", "config", "experiment")
+#: The main entry points, also importable from here (loaded on first use).
+_EXPORTS = {"load_config": "config", "list_configs": "config",
+            "apply_overrides": "config", "Experiment": "experiment",
+            "run_experiment": "experiment", "run_config": "experiment",
+            "run_bench": "bench", "render": "bench"}
 
-__all__ = list(_SUBMODULES)
+__all__ = [*_SUBMODULES, *_EXPORTS]
 
 
 def __getattr__(name: str) -> Any:
     if name in _SUBMODULES:
         return importlib.import_module(f"gcl.app.{name}")
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f"gcl.app.{_EXPORTS[name]}"),
+                       name)
     raise AttributeError(f"module 'gcl.app' has no attribute {name!r}")
 
 
