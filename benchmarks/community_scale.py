@@ -51,6 +51,7 @@ def main() -> None:
     import igraph
     import leidenalg
 
+    from gcl.app.experiment import machine_info, peak_memory_mb
     from gcl.augment import (
         CommunalAttributeVoting,
         CommunalEdgeDrop,
@@ -60,7 +61,6 @@ def main() -> None:
     )
     from gcl.community import community_strength, detect
     from gcl.datasets import load
-    from gcl.experiment import machine_info, peak_memory_mb
 
     data, t_load = timed(lambda: load("Physics", root=args.data,
                                       sparse_features=True))

@@ -15,9 +15,9 @@ import time
 from pathlib import Path
 
 import gcl
+from gcl.app.experiment import machine_info, peak_memory_mb
 from gcl.datasets import SparseFeatures, load_ogb_link
 from gcl.eval import ogb_link_prediction
-from gcl.experiment import machine_info, peak_memory_mb
 from gcl.methods import GRACE
 
 SETTINGS = dict(hidden_channels=256, proj_channels=256, activation="relu",

@@ -25,9 +25,10 @@ from pathlib import Path
 import torch
 
 import gcl
-from gcl.config import load_config
+from gcl.app.config import load_config
+from gcl.app.experiment import machine_info
 from gcl.datasets import load
-from gcl.experiment import build_method, machine_info
+from gcl.methods import build_method
 
 
 def build(dataset: str, kappa: float, mode: str = "official"):
@@ -35,7 +36,7 @@ def build(dataset: str, kappa: float, mode: str = "official"):
                                        f"model.mode={mode}"])
     data = load(dataset, **cfg["data"])
     torch.manual_seed(cfg["seed"])
-    method = build_method(cfg, data.num_features)
+    method = build_method(cfg["method"], data.num_features, **cfg["model"])
     opt = torch.optim.Adam(method.parameters(), lr=cfg["train"]["lr"],
                            weight_decay=cfg["train"]["weight_decay"])
     t = time.perf_counter()

@@ -37,9 +37,9 @@ def one_variant(dataset: str, variant: str, epochs: int) -> dict:
     sys.path.insert(0, str(Path(__file__).parent))
     from reference_grace import dense_grace_loss
 
-    from gcl.config import load_config
+    from gcl.app.config import load_config
     from gcl.datasets import load
-    from gcl.experiment import build_method
+    from gcl.methods import build_method
 
     cfg = load_config("grace", dataset)
     data_kw = dict(cfg["data"])
@@ -47,7 +47,7 @@ def one_variant(dataset: str, variant: str, epochs: int) -> dict:
         data_kw["sparse_features"] = False
     data = load(dataset, **data_kw)
     torch.manual_seed(cfg["seed"])
-    method = build_method(cfg, data.num_features)
+    method = build_method(cfg["method"], data.num_features, **cfg["model"])
     if variant == "reference":
         tau = cfg["model"]["tau"]
 
@@ -88,7 +88,7 @@ def main():
     if args.variant:  # child process
         print(json.dumps(one_variant(args.dataset, args.variant, args.epochs)))
         return
-    from gcl.config import load_config
+    from gcl.app.config import load_config
 
     rows = []
     for ds in args.datasets:

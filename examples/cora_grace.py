@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 import gcl
-from gcl.config import load_config
+from gcl.app.config import load_config
 from gcl.datasets import load
 from gcl.eval import node_classification
 from gcl.methods import GRACE

@@ -20,10 +20,10 @@ from pathlib import Path
 
 import gcl
 from gcl.analysis import node_compactness, plot_compactness
-from gcl.config import load_config
+from gcl.app.config import load_config
 from gcl.datasets import load
 from gcl.eval import node_classification
-from gcl.experiment import build_method
+from gcl.methods import build_method
 
 
 def main():
@@ -46,7 +46,7 @@ def main():
         epochs = args.epochs or cfg["train"]["epochs"]
         seed = cfg["seed"] if args.seed is None else args.seed
         data = load("Cora", **cfg["data"])
-        method = build_method(cfg, data.num_features)
+        method = build_method(cfg["method"], data.num_features, **cfg["model"])
         t0 = time.perf_counter()
         history = gcl.fit(method, data, epochs=epochs, seed=seed, progress=False,
                           lr=cfg["train"]["lr"],

@@ -1,8 +1,9 @@
 """gcl: graph contrastive learning on PyTorch Geometric.
 
 Data flows one way: ``datasets -> augment -> nn -> losses -> methods -> train ->
-eval``. Subpackages are imported on first use, so ``import gcl`` stays cheap;
-``gcl.fit`` is the training loop of :mod:`gcl.train`.
+eval``, and the application (command line, experiments, benchmarks) stands on
+top in :mod:`gcl.app`. Subpackages are imported on first use, so ``import gcl``
+stays cheap; ``gcl.fit`` is the training loop of :mod:`gcl.train`.
 """
 
 import importlib
@@ -10,9 +11,8 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-_SUBMODULES = ("analysis", "augment", "bench", "cli", "community", "config",
-               "datasets", "eval", "experiment", "losses", "methods", "nn",
-               "train", "viz")
+_SUBMODULES = ("analysis", "app", "augment", "community", "datasets", "eval",
+               "losses", "methods", "nn", "train", "viz")
 _FROM_TRAIN = ("fit", "History", "NonFiniteLossError")
 
 __all__ = ["__version__", *_SUBMODULES, *_FROM_TRAIN]

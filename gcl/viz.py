@@ -136,7 +136,7 @@ def plot_comparison(results: Mapping[str, Mapping[str, Mapping[str, float]]],
 
     Args:
         results (Mapping): ``{method: {dataset: {"mean", "std"[, "paper",
-            "paper_std"]}}}``, e.g. from :func:`gcl.bench.summarize`.
+            "paper_std"]}}}``, e.g. from :func:`gcl.app.bench.summarize`.
         path (str or Path, optional): Save the figure there.
         metric (str, optional): y-axis label.
         title (str, optional): Figure title.

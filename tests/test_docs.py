@@ -20,7 +20,7 @@ pytest.importorskip("mkdocstrings_handlers.python")
 
 ROOT = Path(__file__).resolve().parent.parent
 API_PAGES = ("datasets", "augment", "nn", "losses", "methods", "train", "eval",
-             "config", "experiment", "viz")
+             "app.config", "app.experiment", "viz")
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +64,7 @@ def test_api_reference_renders_exports(site):
         assert f'id="gcl.eval.{name}"' in eval_page
     assert 'id="gcl.eval.grace_protocol"' in eval_page
     for page in API_PAGES:
-        html = _html(site, f"api/{page}")
+        html = _html(site, f"api/{page.replace('.', '/')}")
         assert f'id="gcl.{page}"' in html
         # reST from the docstrings was converted (docs/griffe_rst.py).
         for rst in (":math:`", ".. math::", ":class:`", ":func:`", ":obj:`", ">`_"):

@@ -15,10 +15,10 @@ import torch
 import torch.nn.functional as F
 
 import gcl
-from gcl.config import load_config
+from gcl.app.config import load_config
 from gcl.datasets import load
 from gcl.eval import node_classification
-from gcl.experiment import build_method
+from gcl.methods import build_method
 
 
 def snapshot(method, data) -> dict:
@@ -41,7 +41,7 @@ def main():
     data = load(args.dataset, normalize=cfg["data"]["normalize"],
                 sparse_features=cfg["data"].get("sparse_features", False))
     print(cfg["model"], cfg["train"], flush=True)
-    method = build_method(cfg, data.num_features)
+    method = build_method(cfg["method"], data.num_features, **cfg["model"])
     x = data.x.to_dense() if data.x.is_sparse else data.x
     raw = node_classification(x, data.y, protocol="linear_probe", runs=2, seed=0)
     print("raw x:", raw.metrics["accuracy"], flush=True)

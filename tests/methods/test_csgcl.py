@@ -5,6 +5,7 @@ import pytest
 import torch
 
 import gcl
+from gcl.app.config import list_configs, load_config
 from gcl.augment import (
     CommunalAttributeVoting,
     CommunalAugmentor,
@@ -16,11 +17,9 @@ from gcl.augment import (
     walk_augmentors,
 )
 from gcl.community import community_strength, detect
-from gcl.config import list_configs, load_config
 from gcl.datasets import load
-from gcl.experiment import build_method
 from gcl.losses import team_up_loss
-from gcl.methods import CSGCL, METHODS
+from gcl.methods import CSGCL, METHODS, build_method
 from gcl.nn import FixedRReLU, GCNEncoder
 
 
@@ -186,7 +185,8 @@ def test_all_configs_build_and_cora_matches_grace():
     assert set(list_configs("csgcl")["csgcl"]) == {
         "CS", "CiteSeer", "Computers", "Cora", "Photo", "WikiCS"}
     for name in list_configs("csgcl")["csgcl"]:
-        m = build_method(load_config("csgcl", name), 16)
+        cfg = load_config("csgcl", name)
+        m = build_method(cfg["method"], 16, **cfg["model"])
         assert isinstance(m, CSGCL) and METHODS["csgcl"] is CSGCL
     for name in ("Cora", "CiteSeer"):
         ours, grace = load_config("csgcl", name), load_config("grace", name)
@@ -201,7 +201,7 @@ def test_all_configs_build_and_cora_matches_grace():
 def test_cora_config_trains_a_few_epochs():
     cfg = load_config("csgcl", "Cora", ["model.t0=1"])
     data = load("Cora", **cfg["data"])
-    m = build_method(cfg, data.num_features)
+    m = build_method(cfg["method"], data.num_features, **cfg["model"])
     hist = gcl.fit(m, data, epochs=3, lr=cfg["train"]["lr"], seed=0,
                    progress=False)
     assert len(hist.loss) == 3 and all(math.isfinite(v) for v in hist.loss)

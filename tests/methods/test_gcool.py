@@ -5,10 +5,9 @@ import torch
 import torch.nn.functional as F
 
 import gcl
+from gcl.app.config import list_configs, load_config
 from gcl.augment import AdaptiveEdgeDrop, AdaptiveFeatureMask, EdgeDrop, FeatureMask
-from gcl.config import list_configs, load_config
-from gcl.experiment import build_method
-from gcl.methods import GCOOL, METHODS
+from gcl.methods import GCOOL, METHODS, build_method
 from gcl.methods.gcool import gcool_schedule, soft_assignment
 
 
@@ -183,11 +182,12 @@ def test_every_gcool_config_builds():
     for name in names:
         cfg = load_config("gcool", name)
         assert cfg["method"] == "gcool" and cfg["source"]
-        m = build_method(cfg, 16)
+        m = build_method(cfg["method"], 16, **cfg["model"])
         assert isinstance(m, GCOOL)
         assert m.alpha_rate == 0.2 and m.similarity == "cos"
         assert not m.symmetric_node_loss
-    photo = build_method(load_config("gcool", "Photo"), 745)
+    cfg = load_config("gcool", "Photo")
+    photo = build_method(cfg["method"], 745, **cfg["model"])
     assert photo.encoder.hidden_channels == 256 and photo.encoder.out_channels == 128
     assert photo.num_communities == 8 and photo.lam == 0.1 and photo.stride == 500
     assert photo.augmentors[0].augmentors[0].centrality == "pr"

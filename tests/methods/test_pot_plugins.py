@@ -8,13 +8,13 @@ import torch
 
 import gcl
 import gcl.methods.pot as pot_module
+from gcl.app.config import load_config
 from gcl.augment import (
     AdaptiveEdgeDrop,
     CommunalEdgeDrop,
     drop_probabilities,
     edge_drop_weights,
 )
-from gcl.config import load_config
 from gcl.datasets import load
 from gcl.losses import pot_loss, principle_direction, team_up_loss
 from gcl.methods import CSGCL, GCOOL, GRACE, POT, build_method
@@ -294,7 +294,7 @@ def test_cora_configs(name):
     data = load("Cora", **cfg["data"])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # feature masking
-        m = build_method(cfg, data.num_features)
+        m = build_method(cfg["method"], data.num_features, **cfg["model"])
     assert isinstance(m, POT) and type(m.base) is {"csgcl": CSGCL,
                                                     "gcool": GCOOL}[name]
     assert m.kappa == 0.4 and m.mode == "official"

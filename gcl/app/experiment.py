@@ -2,10 +2,14 @@
 
 This is what ``gcl train`` and the benchmark harness run; in a notebook::
 
-    from gcl.experiment import run_experiment
+    from gcl.app.experiment import run_experiment
     exp = run_experiment("grace", "Cora", seed=0)
     print(exp.result)          # accuracy under the config's protocol
     exp.save("runs/cora")      # embeddings, metrics.json, config.yaml, loss.png
+
+:func:`run_experiment` loads the config (with its overrides) and hands it to
+:func:`run_config`, which runs an already-loaded config dict; the benchmark
+harness calls the latter directly.
 """
 
 from __future__ import annotations
@@ -26,31 +30,38 @@ import yaml
 from torch import Tensor
 
 import gcl
-from gcl.config import load_config
+from gcl.app.config import load_config
 from gcl.datasets import load
 from gcl.eval import EvalResult, clustering, link_prediction, node_classification
-from gcl.methods import METHODS, Method
+from gcl.methods import Method, build_method
 from gcl.train import History, fit, resolve_device
 
-__all__ = ["Experiment", "build_method", "machine_info", "peak_memory_mb",
+__all__ = ["Experiment", "machine_info", "peak_memory_mb", "run_config",
            "run_experiment"]
 
-
-def build_method(cfg: dict, in_channels: int) -> Method:
-    """Builds the method named by ``cfg["method"]`` from ``cfg["model"]``."""
-    name = cfg["method"].lower()
-    if name not in METHODS:
-        raise ValueError(f"unknown method {cfg['method']!r}; known: "
-                         f"{', '.join(METHODS)}")
-    return METHODS[name].from_config(in_channels, **cfg["model"])
+_TASKS = ("classification", "clustering", "link")
 
 
 def peak_memory_mb(device: Optional[torch.device] = None) -> float:
     """Peak memory of this process in MiB: CUDA allocator peak on a GPU,
-    otherwise the peak resident set size (``ru_maxrss``).
+    otherwise the peak resident set size.
+
+    On Linux the resident peak is ``VmHWM`` of ``/proc/self/status``: the
+    high-water mark of this process image only. ``ru_maxrss`` (used
+    elsewhere) also carries the peak of the process that started this one,
+    since Linux keeps it across ``fork`` and ``exec``, so a benchmark child
+    started by a large parent would be charged with the parent's memory.
+    For a process started from a shell the two are equal.
     """
     if device is not None and device.type == "cuda":
         return torch.cuda.max_memory_allocated(device) / 2**20
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 2**10  # kB
+    except (OSError, ValueError, IndexError):
+        pass
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return rss / 2**20 if sys.platform == "darwin" else rss / 2**10
 
@@ -115,6 +126,17 @@ class Experiment:
                       for name, r in self.extra.items()},
         }
 
+    def summary(self) -> str:
+        """What ``gcl train`` prints: the main result, then one line per
+        further task.
+        """
+        cfg, hist = self.config, self.history
+        lines = [f"{cfg['method']} on {cfg['dataset']} (seed {cfg['seed']}, "
+                 f"{hist.epochs} epochs, {hist.seconds_per_epoch:.3f} s/epoch): "
+                 f"{self.result}"]
+        lines += [f"  {name}: {res}" for name, res in self.extra.items()]
+        return "\n".join(lines)
+
     def save(self, out: Union[str, Path], plot: bool = True) -> Path:
         """Writes ``embeddings.pt``, ``metrics.json``, ``config.yaml``,
         ``history.json`` and (``plot=True``) ``loss.png`` into ``out``.
@@ -164,11 +186,7 @@ def run_experiment(method: str, dataset: str, *, seed: Optional[int] = None,
             edges; see :func:`gcl.eval.link_prediction`). The first task is
             the experiment's main ``result``. (default: classification)
     """
-    tasks = list(tasks)
-    unknown = set(tasks) - {"classification", "clustering", "link"}
-    if not tasks or unknown:
-        raise ValueError(f"unknown tasks {sorted(unknown)}; choose from "
-                         f"classification, clustering, link")
+    tasks = _check_tasks(tasks)
     extra = list(overrides)
     if seed is not None:
         extra.append(f"seed={seed}")
@@ -177,11 +195,44 @@ def run_experiment(method: str, dataset: str, *, seed: Optional[int] = None,
     if protocol is not None:
         extra.append(f"eval.protocol={protocol}")
     cfg = load_config(method, dataset, extra)
+    return run_config(cfg, root=root, device=device, progress=progress,
+                      checkpoint=checkpoint, resume=resume, tasks=tasks)
+
+
+def _check_tasks(tasks: Iterable[str]) -> list[str]:
+    tasks = list(tasks)
+    unknown = set(tasks) - set(_TASKS)
+    if not tasks or unknown:
+        raise ValueError(f"unknown tasks {sorted(unknown)}; choose from "
+                         f"{', '.join(_TASKS)}")
+    return tasks
+
+
+def run_config(cfg: dict[str, Any], *, root: Optional[str] = None,
+               device: str = "auto", progress: bool = True,
+               checkpoint: Union[str, Path, None] = None, resume: bool = False,
+               tasks: Iterable[str] = ("classification",)) -> Experiment:
+    """Trains and evaluates a loaded config (what :func:`run_experiment`
+    runs once it has loaded the config).
+
+    Args:
+        cfg (dict): A config as :func:`gcl.app.config.load_config` returns it,
+            overrides applied (``method``, ``dataset``, ``seed``, ``model``,
+            ``train``, ``data``, ``eval``). It is not modified.
+        root (str, optional): Data root (see :func:`gcl.datasets.load`).
+        device (str, optional): ``"auto"``, ``"cpu"``, ``"cuda"``...
+        progress (bool, optional): Show the progress bar.
+        checkpoint (str or Path, optional): Checkpoint file for :func:`fit`.
+        resume (bool, optional): Resume from ``checkpoint``.
+        tasks (Iterable[str], optional): Evaluations, as in
+            :func:`run_experiment`. (default: classification)
+    """
+    tasks = _check_tasks(tasks)
     dev = resolve_device(device)
     if dev.type == "cuda":
         torch.cuda.reset_peak_memory_stats(dev)
     data = load(cfg["dataset"], root=root, **cfg["data"])
-    model = build_method(cfg, data.num_features)
+    model = build_method(cfg["method"], data.num_features, **cfg["model"])
     t0 = time.perf_counter()
     history = fit(model, data, epochs=cfg["train"]["epochs"],
                   lr=cfg["train"]["lr"],
@@ -203,7 +254,8 @@ def run_experiment(method: str, dataset: str, *, seed: Optional[int] = None,
             results[task] = clustering(z, data.y, seed=cfg["seed"])
         else:
             results[task] = link_prediction(
-                lambda g: build_method(cfg, g.num_features), data.cpu(),
+                lambda g: build_method(cfg["method"], g.num_features,
+                                       **cfg["model"]), data.cpu(),
                 lambda m, g: fit(m, g, epochs=cfg["train"]["epochs"],
                                  lr=cfg["train"]["lr"],
                                  weight_decay=cfg["train"].get("weight_decay",

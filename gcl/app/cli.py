@@ -1,6 +1,7 @@
 """The ``gcl`` command line: ``gcl train | eval | bench | datasets``.
 
-Run ``gcl COMMAND --help`` for the options of each command.
+Run ``gcl COMMAND --help`` for the options of each command; ``python -m gcl``
+is the same command.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ def _add_common(p: argparse.ArgumentParser) -> None:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from gcl.experiment import run_experiment
+    from gcl.app.experiment import run_experiment
 
     out = Path(args.out or f"runs/{args.method}/{args.dataset}/seed{args.seed}")
     ckpt = None if args.no_save else out / "checkpoint.pt"
@@ -32,11 +33,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
                          device=args.device, protocol=args.protocol,
                          progress=not args.quiet, checkpoint=ckpt,
                          resume=args.resume, tasks=args.task)
-    print(f"{exp.config['method']} on {exp.config['dataset']} (seed "
-          f"{exp.config['seed']}, {exp.history.epochs} epochs, "
-          f"{exp.history.seconds_per_epoch:.3f} s/epoch): {exp.result}")
-    for name, res in exp.extra.items():
-        print(f"  {name}: {res}")
+    print(exp.summary())
     if not args.no_save:
         exp.save(out, plot=True)
         if args.plot:
@@ -46,12 +43,6 @@ def _cmd_train(args: argparse.Namespace) -> int:
             plot_embedding(exp.embeddings, y, out / "tsne.png")
         print(f"wrote {out}/ (embeddings.pt, metrics.json, config.yaml, "
               f"history.json, loss.png{', tsne.png' if args.plot else ''})")
-    if args.record:
-        rec = Path(args.record)
-        rec.parent.mkdir(parents=True, exist_ok=True)
-        tmp = rec.with_suffix(".tmp")
-        tmp.write_text(json.dumps(exp.record(), indent=2))
-        tmp.replace(rec)
     return 0
 
 
@@ -98,7 +89,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
-    from gcl.bench import render, run_bench
+    from gcl.app.bench import render, run_bench
 
     readme = "README.md" if Path("README.md").exists() else None
     if args.render_only:
@@ -113,7 +104,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     if not args.dry_run:
         print(f"wrote {Path(args.results_dir) / (args.method + '.md')}")
     if args.plot and not args.dry_run:
-        from gcl.bench import summarize
+        from gcl.app.bench import summarize
         from gcl.viz import plot_comparison
 
         path = Path(args.results_dir) / f"{args.method}.png"
@@ -171,9 +162,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="resume from OUT/checkpoint.pt if it exists")
     p.add_argument("--plot", action="store_true",
                    help="also save a t-SNE plot of the embeddings")
-    p.add_argument("--record", default=None, help=argparse.SUPPRESS)
     p.add_argument("--no-save", action="store_true",
-                   help="write nothing but --record")
+                   help="write nothing (only print the result)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     _add_common(p)
     p.set_defaults(func=_cmd_train)

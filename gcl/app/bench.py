@@ -3,27 +3,42 @@
 Each run is recorded as one JSON file (metrics, protocol, seed, epochs,
 seconds per epoch, peak memory, machine, commit) under
 ``<runs_dir>/<method>/<dataset>/<tag>/seed<k>.json``; a run whose file exists
-is skipped, so an interrupted benchmark continues where it stopped. Runs are
-executed in a fresh subprocess each (``gcl train --record``), which isolates
-their peak memory. :func:`render` turns the records into
-``<results_dir>/<method>.md``: dataset, protocol, paper value with its source,
-ours as mean ± std over seeds, seeds, epochs, seconds per epoch, peak memory
-and machine, followed by ``benchmarks/notes/<method>.md`` when it exists.
+is skipped, so an interrupted benchmark continues where it stopped.
+:func:`render` turns the records into ``<results_dir>/<method>.md``: dataset,
+protocol, paper value with its source, ours as mean ± std over seeds, seeds,
+epochs, seconds per epoch, peak memory and machine, followed by
+``benchmarks/notes/<method>.md`` when it exists.
+
+How a run is executed: :func:`run_bench` loads each dataset's config once,
+applies the overrides, seed and epochs of each run to a copy
+(:func:`~gcl.app.config.apply_overrides`, no file read) and runs it with
+:func:`gcl.app.experiment.run_config` in a fresh child process
+(:mod:`multiprocessing`, ``"spawn"`` start method), which receives the config
+dict and writes the record. There is no command line round trip. A fresh
+process per run keeps each record's ``peak_memory_mb`` its own: on CPU it is
+the process's resident high-water mark, which only grows, so runs sharing one
+process would report the largest run so far. The child measures its own image
+(``VmHWM``, see :func:`gcl.app.experiment.peak_memory_mb`), so the memory of
+the harness's process is not counted either. ``"spawn"`` rather than
+``"fork"``: a forked child would start with a copy of the parent (and of
+torch's thread pools). As with any spawning code, a script that calls
+:func:`run_bench` must guard its entry point with
+``if __name__ == "__main__":``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing
 import os
 import statistics
-import subprocess
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
-from gcl.config import config_family, load_config
+from gcl.app.config import apply_overrides, config_family, load_config
 
 __all__ = ["render", "run_bench", "run_dir_tag", "summarize", "update_readme"]
 
@@ -72,36 +87,72 @@ def run_bench(method: str, datasets: Iterable[str], seeds: Sequence[int], *,
     method = config_family(method)
     records = []
     tag = run_dir_tag(epochs, overrides)
+    configs = {}  # dataset -> its config as shipped: loaded once, passed down
     for dataset in datasets:
-        canonical = load_config(method, dataset)["dataset"]
+        cfg = load_config(method, dataset)
+        canonical = cfg["dataset"]
+        configs[canonical] = cfg
+        apply_overrides(cfg, overrides)  # a bad override fails here, once
         for seed in seeds:
             path = Path(runs_dir) / method / canonical / tag / f"seed{seed}.json"
             records.append(path)
             if path.exists() and set(tasks) <= _recorded_tasks(path):
                 print(f"[skip] {path} exists")
                 continue
-            cmd = [sys.executable, "-m", "gcl.cli", "train", method,
-                   "--dataset", canonical, "--seed", str(seed),
-                   "--record", str(path), "--device", device, "--no-save"]
-            if epochs is not None:
-                cmd += ["--epochs", str(epochs)]
-            for o in overrides:
-                cmd += ["--set", o]
-            if root is not None:
-                cmd += ["--root", root]
-            if not progress:
-                cmd += ["--quiet"]
-            cmd += ["--task", *tasks]
             print(f"[run] {method} {canonical} seed={seed} ({tag})", flush=True)
             if dry_run:
                 continue
-            proc = subprocess.run(cmd, env={**os.environ})
-            if proc.returncode != 0:
+            # the overrides, seed and epochs as `gcl train` applies them
+            run = [*overrides, f"seed={seed}"]
+            if epochs is not None:
+                run.append(f"train.epochs={epochs}")
+            code = _run_in_child(apply_overrides(cfg, run), path, root=root,
+                                 device=device, progress=progress,
+                                 tasks=list(tasks))
+            if code != 0:
                 print(f"[fail] {method} {canonical} seed={seed}: exit "
-                      f"{proc.returncode}", flush=True)
+                      f"{code}", flush=True)
     if not dry_run:
-        render(method, runs_dir, results_dir, readme)
+        render(method, runs_dir, results_dir, readme, configs=configs)
     return records
+
+
+def _run_in_child(cfg: dict, path: Path, **kwargs: Any) -> Optional[int]:
+    """Runs :func:`_record_run` in a fresh (spawned) process; its exit code."""
+    ctx = multiprocessing.get_context("spawn")
+    proc = ctx.Process(target=_record_run, args=(cfg, str(path)),
+                       kwargs=kwargs, name=f"gcl-bench-{path.stem}")
+    proc.start()
+    try:
+        proc.join()
+    except BaseException:  # e.g. Ctrl-C: do not leave the run behind
+        proc.terminate()
+        proc.join()
+        raise
+    return proc.exitcode
+
+
+def _record_run(cfg: dict, path: str, *, root: Optional[str], device: str,
+                progress: bool, tasks: list[str]) -> None:
+    """In the child: runs ``cfg``, prints its summary, writes the record."""
+    from gcl.app.experiment import run_config
+
+    try:
+        exp = run_config(cfg, root=root, device=device, progress=progress,
+                         tasks=tasks)
+    except (ValueError, FileNotFoundError) as exc:
+        # bad input (a model key, missing data files): one line, exit 2,
+        # as `gcl train`; GCL_TRACEBACK=1 re-raises
+        if os.environ.get("GCL_TRACEBACK"):
+            raise
+        print(f"gcl bench: error: {exc}", file=sys.stderr, flush=True)
+        sys.exit(2)
+    print(exp.summary(), flush=True)
+    rec = Path(path)
+    rec.parent.mkdir(parents=True, exist_ok=True)
+    tmp = rec.with_suffix(".tmp")
+    tmp.write_text(json.dumps(exp.record(), indent=2))
+    tmp.replace(rec)  # atomic: a record is complete or absent
 
 
 def _recorded_tasks(path: Path) -> set[str]:
@@ -117,19 +168,37 @@ def _load_groups(method: str, runs_dir: str | Path) -> dict:
     return groups
 
 
+def _configs(method: str, datasets: Iterable[str],
+             configs: Optional[Mapping[str, dict]] = None) -> dict[str, dict]:
+    """The shipped config of each dataset: from ``configs`` when given there,
+    otherwise loaded (once each).
+    """
+    out = dict(configs or {})
+    for dataset in datasets:
+        if dataset not in out:
+            out[dataset] = load_config(method, dataset)
+    return out
+
+
 def summarize(method: str, runs_dir: str | Path = "benchmarks/runs",
-              metric: str = "accuracy") -> dict[str, dict[str, float]]:
+              metric: str = "accuracy", *,
+              configs: Optional[Mapping[str, dict]] = None,
+              ) -> dict[str, dict[str, float]]:
     """Per-dataset summary of the full-length runs of ``method``, in %.
 
     Returns ``{dataset: {"mean", "std", "paper", "paper_std", "seeds"}}`` for
     the runs of the current configuration (variant ``config``) whose epochs
     equal the config's; shortened and archived runs are left out.
+    ``configs`` (dataset -> config as loaded, without overrides) spares
+    loading configs the caller already holds.
     """
     out = {}
-    for (dataset, tag), recs in sorted(_load_groups(method, runs_dir).items()):
+    groups = _load_groups(method, runs_dir)
+    cfgs = _configs(method, {d for d, tag in groups if tag == "config"}, configs)
+    for (dataset, tag), recs in sorted(groups.items()):
         if tag != "config":
             continue
-        cfg = load_config(method, dataset)
+        cfg = cfgs[dataset]
         full = [r for r in recs if r["epochs"] == cfg["train"]["epochs"]
                 and metric in r["metrics"]]
         if not full:
@@ -152,17 +221,23 @@ def _fmt_pct(values: list[float]) -> str:
 
 def render(method: str, runs_dir: str | Path = "benchmarks/runs",
            results_dir: str | Path = "benchmarks/results",
-           readme: str | Path | None = None) -> Path:
+           readme: str | Path | None = None, *,
+           configs: Optional[Mapping[str, dict]] = None) -> Path:
     """Renders all records of ``method`` into ``<results_dir>/<method>.md``
     and, when ``readme`` is given, refreshes its results block.
+
+    ``configs`` (dataset -> config as loaded, without overrides; what
+    :func:`run_bench` passes) spares loading them again; the config of any
+    other dataset with records is loaded once.
     """
     method = config_family(method)
     groups = _load_groups(method, runs_dir)
+    configs = _configs(method, {dataset for dataset, _ in groups}, configs)
     lines = [
         f"# {method}: reproduction results",
         "",
         "<!-- --8<-- [start:body] -->",
-        "Generated by `gcl bench` (`gcl/bench.py`) from the run records in "
+        "Generated by `gcl bench` (`gcl/app/bench.py`) from the run records in "
         f"`benchmarks/runs/{method}/`; do not edit by hand. Ours: mean ± std "
         "(population) over seeds of each run's own mean over its evaluation "
         "splits. Paper values are as published, with their source below the "
@@ -178,7 +253,7 @@ def render(method: str, runs_dir: str | Path = "benchmarks/runs",
         return kv[0][0], kv[0][1] != "config", kv[0][1]
 
     for (dataset, _tag), recs in sorted(groups.items(), key=order):
-        cfg = load_config(method, dataset)
+        cfg = configs[dataset]
         paper = cfg.get("paper") or {}
         metric = paper.get("metric", "accuracy")
         protocols = sorted({r["protocol"] for r in recs})
@@ -235,7 +310,7 @@ def render(method: str, runs_dir: str | Path = "benchmarks/runs",
                   "the 5 % validation edges), in %:", "",
                   "| dataset | task | metrics | ours | seeds | epochs |",
                   "|---|---|---|---|---|---|", *extra_rows]
-    lines += _comparison(method, groups, runs_dir)
+    lines += _comparison(method, groups, runs_dir, configs)
     for extra in sorted(Path(results_dir).glob(f"{method}_ogb*.md")):
         # OGB tables written by their own scripts (e.g.
         # benchmarks/ogbl_ddi_grace.py): shown here so that one file has
@@ -259,7 +334,8 @@ def render(method: str, runs_dir: str | Path = "benchmarks/runs",
     return out
 
 
-def _comparison(method: str, groups: dict, runs_dir: str | Path) -> list[str]:
+def _comparison(method: str, groups: dict, runs_dir: str | Path,
+                configs: Mapping[str, dict]) -> list[str]:
     """Same-seed comparison with the baseline named by each config's
     ``baseline`` key (e.g. CSGCL against GRACE), as Markdown lines.
 
@@ -270,7 +346,7 @@ def _comparison(method: str, groups: dict, runs_dir: str | Path) -> list[str]:
     rows = []
     base_groups: dict[str, dict] = {}
     for (dataset, tag), recs in sorted(groups.items()):
-        baseline = load_config(method, dataset).get("baseline")
+        baseline = configs[dataset].get("baseline")
         if tag != "config" or not baseline:
             continue
         if baseline not in base_groups:
@@ -281,8 +357,7 @@ def _comparison(method: str, groups: dict, runs_dir: str | Path) -> list[str]:
                  if (k := (r["seed"], r["protocol"], r["epochs"])) in base]
         if not pairs:
             continue
-        metric = (load_config(method, dataset).get("paper") or {}).get(
-            "metric", "accuracy")
+        metric = (configs[dataset].get("paper") or {}).get("metric", "accuracy")
         cols = [("classification", metric, lambda r, m=metric: r["metrics"].get(m))]
         if metric != "macro_f1":
             cols.append(("classification", "macro_f1",

@@ -1,6 +1,6 @@
 import pytest
 
-from gcl.config import apply_overrides, list_configs, load_config
+from gcl.app.config import apply_overrides, list_configs, load_config
 from gcl.methods import METHODS
 
 
@@ -37,7 +37,7 @@ def test_overrides():
 
 
 def test_grace_pot_reads_the_pot_configs():
-    from gcl.config import config_family, config_path, list_configs
+    from gcl.app.config import config_family, config_path, list_configs
     assert config_family("GRACE_POT") == "pot" and config_family("grace") == "grace"
     assert config_path("grace_pot", "cora") == config_path("pot", "Cora")
     assert list_configs("grace_pot") == {"pot": list_configs("pot")["pot"]}

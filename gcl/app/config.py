@@ -3,7 +3,7 @@
 Each ``gcl/configs/<method>/<Dataset>.yaml`` holds a paper's published
 hyper-parameters and names its source in a comment. The layout is::
 
-    method: grace          # key of gcl.methods.METHODS
+    method: grace          # a method name of gcl.methods (gcl.methods.resolve)
     dataset: Cora          # gcl.datasets name
     seed: 39788
     model: {...}           # keyword arguments of Method.from_config
@@ -24,21 +24,30 @@ from typing import Any, Optional
 
 import yaml
 
-__all__ = ["CONFIG_ALIASES", "CONFIG_DIR", "apply_overrides", "config_family",
-           "config_path", "list_configs", "load_config"]
+__all__ = ["CONFIG_DIR", "apply_overrides", "config_family", "config_path",
+           "list_configs", "load_config"]
 
-CONFIG_DIR = Path(__file__).parent / "configs"
-
-#: Other names of config folders: ``grace_pot`` (the method key of
-#: :class:`~gcl.methods.GRACEPOT`) reads the ``pot`` configs, which are
-#: GRACE + POT.
-CONFIG_ALIASES = {"grace_pot": "pot"}
+CONFIG_DIR = Path(__file__).parent.parent / "configs"
 
 
 def config_family(method: str) -> str:
-    """The config folder that ``method`` names (lower case, aliases resolved)."""
+    """The config folder that ``method`` names (lower case, aliases resolved).
+
+    A folder of that name is taken as it is: besides the methods, some
+    folders hold variants (``pot_base``: GRACE with POT's settings and
+    ``kappa = 0``; ``pot_csgcl``). Any other name goes through the method
+    registry (:func:`gcl.methods.resolve`), so an alias such as
+    ``grace_pot`` reads the folder of its method (``pot``).
+    """
     name = method.lower()
-    return CONFIG_ALIASES.get(name, name)
+    if (CONFIG_DIR / name).is_dir():
+        return name  # no need to import the methods (and torch)
+    from gcl.methods import resolve
+
+    try:
+        return resolve(name)
+    except ValueError:  # config_path and list_configs name the folders
+        return name
 
 
 def list_configs(method: Optional[str] = None) -> dict[str, list[str]]:

@@ -1,59 +1,6 @@
 import json
 
-import pytest
-import torch
-
-from gcl.bench import render, run_bench
-from gcl.cli import build_parser, main
-
-
-@pytest.mark.parametrize("command", ["train", "eval", "bench", "datasets"])
-def test_every_command_has_help(command, capsys):
-    with pytest.raises(SystemExit) as err:
-        main([command, "--help"])
-    assert err.value.code == 0
-    assert "usage: gcl " + command in capsys.readouterr().out
-
-
-@pytest.mark.parametrize("argv, words", [
-    (["train", "nosuch", "--dataset", "Cora"], ["no configs", "'nosuch'"]),
-    (["train", "grace", "--dataset", "NoSuchSet"], ["no grace config",
-                                                    "'NoSuchSet'", "Cora"]),
-    (["train", "grace", "--dataset", "Cora", "--set", "model.tau"],
-     ["model.tau", "key=value"]),
-])
-def test_bad_input_is_one_error_line_not_a_traceback(argv, words, capsys,
-                                                      monkeypatch):
-    monkeypatch.delenv("GCL_TRACEBACK", raising=False)
-    assert main(argv) == 2
-    err = capsys.readouterr().err
-    assert err.startswith("gcl train: error: ") and len(err.splitlines()) == 1
-    assert "Traceback" not in err and all(w in err for w in words)
-    monkeypatch.setenv("GCL_TRACEBACK", "1")  # developers get the traceback
-    with pytest.raises(ValueError):
-        main(argv)
-
-
-def test_train_writes_outputs_and_eval_reads_them(tmp_path, capsys):
-    out = tmp_path / "run"
-    assert main(["train", "grace", "--dataset", "Cora", "--epochs", "2",
-                 "--set", "model.hidden_channels=16", "--set",
-                 "model.proj_channels=16", "--out", str(out), "--quiet",
-                 "--device", "cpu"]) == 0
-    for name in ["embeddings.pt", "metrics.json", "config.yaml", "loss.png",
-                 "history.json", "checkpoint.pt"]:
-        assert (out / name).exists(), name
-    metrics = json.loads((out / "metrics.json").read_text())
-    assert metrics["epochs"] == 2 and metrics["protocol"] == "grace"
-    assert 0.0 < metrics["metrics"]["accuracy"] <= 1.0
-    z = torch.load(out / "embeddings.pt")
-    assert z.shape == (2708, 16)
-    capsys.readouterr()
-    assert main(["eval", "--embeddings", str(out / "embeddings.pt"),
-                 "--dataset", "Cora", "--protocol", "grace", "--runs", "1",
-                 "--json", str(tmp_path / "r.json")]) == 0
-    assert "grace: accuracy" in capsys.readouterr().out
-    assert json.loads((tmp_path / "r.json").read_text())["protocol"] == "grace"
+from gcl.app.bench import render, run_bench
 
 
 def test_bench_is_resumable_and_renders(tmp_path, capsys):
@@ -77,13 +24,8 @@ def test_bench_is_resumable_and_renders(tmp_path, capsys):
     assert render("grace", runs, results).exists()
 
 
-def test_parser_errors():
-    with pytest.raises(SystemExit):
-        build_parser().parse_args(["train", "grace"])  # --dataset is required
-
-
 def test_update_readme_block(tmp_path):
-    from gcl.bench import update_readme
+    from gcl.app.bench import update_readme
 
     results = tmp_path / "results"
     results.mkdir()
@@ -94,27 +36,6 @@ def test_update_readme_block(tmp_path):
     text = readme.read_text()
     assert "| 1 | 2 |" in text and "old" not in text and text.endswith("y\n")
     assert not update_readme(results, tmp_path / "missing.md")
-
-
-def test_eval_clustering_and_ranking(tmp_path, capsys):
-    z = torch.randn(2708, 8)
-    torch.save(z, tmp_path / "z.pt")
-    assert main(["eval", "--embeddings", str(tmp_path / "z.pt"), "--dataset",
-                 "Cora", "--task", "clustering", "--runs", "1"]) == 0
-    assert "kmeans" in capsys.readouterr().out
-    users, items = torch.randn(3, 4), torch.randn(5, 4)
-    torch.save(users, tmp_path / "u.pt")
-    torch.save(items, tmp_path / "i.pt")
-    (tmp_path / "rec").mkdir()
-    (tmp_path / "rec" / "train.txt").write_text("0 1 2\n1 0\n2 4\n")
-    (tmp_path / "rec" / "test.txt").write_text("0 3\n1 4 2\n2 1\n")
-    assert main(["eval", "--embeddings", str(tmp_path / "u.pt"), "--task",
-                 "ranking", "--item-embeddings", str(tmp_path / "i.pt"),
-                 "--interactions", str(tmp_path / "rec"), "--ks", "2"]) == 0
-    assert "recall@2" in capsys.readouterr().out
-    with pytest.raises(SystemExit, match="training edges"):
-        main(["eval", "--embeddings", str(tmp_path / "z.pt"), "--dataset",
-              "Cora", "--task", "link"])
 
 
 def test_bench_tasks_add_clustering_and_link_rows(tmp_path):
