@@ -91,7 +91,11 @@ def _cmd_eval(args: argparse.Namespace) -> int:
 def _cmd_bench(args: argparse.Namespace) -> int:
     from gcl.app.bench import render, run_bench
 
-    readme = "README.md" if Path("README.md").exists() else None
+    # The README's results block mirrors benchmarks/results only: results
+    # written elsewhere (a scratch --results-dir) leave it alone.
+    readme = ("README.md" if Path("README.md").exists() and Path(
+        args.results_dir).resolve() == Path("benchmarks/results").resolve()
+        else None)
     if args.render_only:
         print(f"wrote {render(args.method, args.runs_dir, args.results_dir, readme)}")
         return 0

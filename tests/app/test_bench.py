@@ -112,3 +112,23 @@ def test_render_comparison_names_the_seeds_actually_paired(tmp_path):
                if line.startswith("| Cora | grace | clustering nmi |"))
     cells = row.split(" | ")
     assert cells[6] == "+1.50" and cells[7] == "2/2" and cells[8] == "1, 2"
+
+
+def test_cli_refreshes_the_readme_only_from_benchmarks_results(tmp_path, monkeypatch):
+    from gcl.app.cli import main
+
+    runs = tmp_path / "benchmarks" / "runs"
+    rec = runs / "grace" / "Cora" / "config" / "seed0.json"
+    rec.parent.mkdir(parents=True)
+    rec.write_text(json.dumps({
+        "method": "grace", "dataset": "Cora", "seed": 0, "epochs": 200,
+        "protocol": "grace", "metrics": {"accuracy": 0.8}, "std": {},
+        "seconds_per_epoch": 0.1, "peak_memory_mb": 1.0, "machine": {}}))
+    block = "x\n<!-- results:start -->\nold\n<!-- results:end -->\n"
+    (tmp_path / "README.md").write_text(block)
+    monkeypatch.chdir(tmp_path)
+    argv = ["bench", "grace", "--render-only", "--runs-dir", str(runs)]
+    assert main([*argv, "--results-dir", str(tmp_path / "scratch")]) == 0
+    assert (tmp_path / "README.md").read_text() == block  # a scratch dir
+    assert main(argv) == 0  # the default benchmarks/results
+    assert "| Cora | grace | accuracy |" in (tmp_path / "README.md").read_text()
