@@ -1,8 +1,10 @@
 """gcl: graph contrastive learning on PyTorch Geometric.
 
-Data flows one way: ``datasets -> augment -> nn -> losses -> methods -> train ->
-eval``, and the application (command line, experiments, benchmarks) stands on
-top in :mod:`gcl.app`. Subpackages are imported on first use, so ``import gcl``
+Data flows one way: ``datasets -> community -> augment, nn, losses, eval ->
+methods -> train -> app``; evaluators take embeddings, so :mod:`gcl.eval`
+stands beside the parts, and the application (command line, experiments,
+benchmarks) is on top in :mod:`gcl.app`. The import-linter contract in
+``setup.cfg`` keeps it so. Subpackages are imported on first use, so ``import gcl``
 stays cheap; ``gcl.fit`` is the training loop of :mod:`gcl.train`.
 """
 
