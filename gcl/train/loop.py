@@ -147,7 +147,7 @@ def fit(
     bar = tqdm(range(start, epochs + 1), disable=not progress, leave=False,
                desc=type(method).__name__, initial=start - 1, total=epochs)
     for epoch in bar:
-        loss, seconds = _train_step(method, optimizer, data, epoch, epochs, dev)
+        loss, seconds = _train_step(method, optimizer, data, epoch, dev)
         history.loss.append(loss)
         history.seconds.append(seconds)
         bar.set_postfix(loss=f"{loss:.4f}")
@@ -189,7 +189,7 @@ def _check_arguments(epochs: int, eval_fn: Optional[EvalFn], monitor: Optional[s
 
 
 def _train_step(method: Method, optimizer: torch.optim.Optimizer, data: Data,
-                epoch: int, epochs: int, dev: torch.device) -> tuple[float, float]:
+                epoch: int, dev: torch.device) -> tuple[float, float]:
     """One optimisation step; returns the loss and the seconds it took.
 
     Raises:
