@@ -123,12 +123,12 @@ def _cmd_datasets(args: argparse.Namespace) -> int:
 
     avail = available(args.root)
     print(f"data root: {data_root(args.root)}")
-    print(f"{'dataset':<11} {'local':<6} {'nodes':>7} {'features':>8} "
+    print(f"{'dataset':<13} {'local':<6} {'nodes':>7} {'features':>8} "
           f"{'classes':>7}  loader")
     for name, spec in DATASETS.items():
-        print(f"{name:<11} {'yes' if avail.get(name) else 'no':<6} "
+        print(f"{name:<13} {'yes' if avail.get(name) else 'no':<6} "
               f"{spec.num_nodes or '?':>7} {spec.num_features or '?':>8} "
-              f"{spec.num_classes or '?':>7}  {spec.pyg_class}")
+              f"{spec.num_classes or '?':>7}  {spec.loader}")
     return 0
 
 

@@ -4,7 +4,9 @@
 raw files from ``<root>/pyg/<Name>/raw/``, processes them in a writable cache
 (``GCL_CACHE``) and returns one :class:`~torch_geometric.data.Data`. Cora ships with
 the package. :func:`available` tells which datasets are on disk; :data:`DATASETS` is
-the registry. :func:`load_heco_multiplex` reads HeCo's heterogeneous sets as
+the registry; SDCN's clustering sets (``"ACM-SDCN"``, ``"Citeseer-SDCN"``) load
+through :func:`load` too (:func:`read_sdcn` reads their text files).
+:func:`load_heco_multiplex` reads HeCo's heterogeneous sets as
 multiplex graphs of meta-path relations. :func:`check_graph` validates a graph
 (against a model's :func:`expected_input` when given) before training or embedding.
 """
@@ -14,8 +16,15 @@ from gcl.datasets.heco import HECO_METAPATHS, heco_dir, load_heco_multiplex
 from gcl.datasets.loader import available, load, raw_dir
 from gcl.datasets.ogb_link import OGB_LINK_FEATURES, load_ogb_link, ogb_link_dir
 from gcl.datasets.paths import cache_dir, data_root
-from gcl.datasets.registry import DATASETS, DatasetSpec, get_spec, known_names
+from gcl.datasets.registry import (
+    DATASETS,
+    FAMILIES,
+    DatasetSpec,
+    get_spec,
+    known_names,
+)
 from gcl.datasets.row_normalize_features import RowNormalizeFeatures
+from gcl.datasets.sdcn import SDCN_LABEL_OFFSET, read_sdcn
 from gcl.datasets.sparse_features import SparseFeatures
 from gcl.datasets.validation import check_graph, expected_input
 
@@ -23,8 +32,10 @@ __all__ = [
     "DATASETS",
     "DatasetNotFoundError",
     "DatasetSpec",
+    "FAMILIES",
     "HECO_METAPATHS",
     "RowNormalizeFeatures",
+    "SDCN_LABEL_OFFSET",
     "SparseFeatures",
     "available",
     "cache_dir",
@@ -40,4 +51,5 @@ __all__ = [
     "OGB_LINK_FEATURES",
     "ogb_link_dir",
     "raw_dir",
+    "read_sdcn",
 ]

@@ -7,6 +7,10 @@ absolute raw directory (and of the PyG version) and ``<pyg_dir>/raw`` is a symli
 to (or, where symlinks fail, a copy of) the real raw directory. Processing runs in
 a private staging folder that is renamed into place, so concurrent first loads are
 safe, and later loads reuse it.
+
+SDCN's clustering sets (``"ACM-SDCN"``, ``"Citeseer-SDCN"``) are plain text files
+in ``<root>/sdcn/<name>/``, read directly by :func:`gcl.datasets.sdcn.read_sdcn`
+(about 1 s for ACM, 2 s for Citeseer); nothing is cached or written.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from gcl.datasets.errors import DatasetNotFoundError
 from gcl.datasets.paths import bundled_root, cache_dir, data_root
 from gcl.datasets.registry import DATASETS, DatasetSpec, get_spec
 from gcl.datasets.row_normalize_features import RowNormalizeFeatures
+from gcl.datasets.sdcn import read_sdcn
 from gcl.datasets.sparse_features import SparseFeatures
 
 __all__ = ["available", "load", "raw_dir"]
@@ -50,17 +55,26 @@ def load(
     ``"coauthor-cs"``, ``"wiki-cs"`` work): Cora, CiteSeer, PubMed (``Planetoid``,
     public split), Photo, Computers (``Amazon``), CS, Physics (``Coauthor``),
     WikiCS (``WikiCS``, undirected, 20 train/val masks), DBLP
-    (``CitationFull("DBLP")``). See :data:`gcl.datasets.DATASETS`.
+    (``CitationFull("DBLP")``), and SDCN's deep-clustering sets ACM-SDCN and
+    Citeseer-SDCN (:mod:`gcl.datasets.sdcn`; no masks, labels 0-based:
+    Citeseer's file numbers its classes 1..6, ``y`` holds 0..5). See
+    :data:`gcl.datasets.DATASETS`.
 
     The data root is ``root``, else ``$GCL_DATA``, else ``~/.cache/gcl`` (or
     ``$XDG_CACHE_HOME/gcl``); raw files live in ``<root>/pyg/<Name>/raw/``
-    (:func:`raw_dir` gives the exact folder). The root may be read-only: nothing is
+    (:func:`raw_dir` gives the exact folder), SDCN's in ``<root>/sdcn/<name>/``
+    (``acm``, ``cite``). The root may be read-only: nothing is
     written next to the raw files; processing happens in ``$GCL_CACHE`` (default:
     the user cache directory) and is reused by later calls. Cora ships with the
     package and is used when the root has no Cora. If another dataset is missing, it
     is downloaded as PyG does into ``<root>/pyg/<Name>/raw`` (set ``GCL_OFFLINE=1``
     to never try); offline, :class:`DatasetNotFoundError` says where to put which
-    files.
+    files. SDCN's feature files have no stable download URL, so the SDCN sets are
+    never downloaded.
+
+    SDCN and the clustering methods built on it (PamC, DFCN, AGCN) feed the raw
+    binary features to their autoencoder: pass ``normalize=None`` to reproduce
+    them.
 
     Args:
         name (str): Dataset name, e.g. ``"Cora"``.
@@ -85,8 +99,8 @@ def load(
         Data: ``x`` (float32, ``[N, F]``), ``edge_index`` (``[2, E]``), ``y``
         (``[N]``), the masks PyG provides (Planetoid's public
         ``train_mask``/``val_mask``/``test_mask``; WikiCS's ``[N, 20]``
-        ``train_mask``/``val_mask``, ``stopping_mask`` and ``[N]`` ``test_mask``), and
-        ``name``, the canonical dataset name.
+        ``train_mask``/``val_mask``, ``stopping_mask`` and ``[N]`` ``test_mask``;
+        none for the SDCN sets), and ``name``, the canonical dataset name.
 
     Raises:
         ValueError: Unknown ``name`` (the message lists the known names) or
@@ -115,9 +129,13 @@ def load(
         transforms.append(RowNormalizeFeatures())
     if transform is not None:
         transforms.append(transform)
-    dataset = _open(spec, raw, Compose(transforms) if transforms else None)
-
-    data = dataset[0]
+    composed = Compose(transforms) if transforms else None
+    if spec.family == "sdcn":
+        data = read_sdcn(spec, raw)
+        if composed is not None:
+            data = composed(data)
+    else:
+        data = _open(spec, raw, composed)[0]
     if data.x is None or data.num_nodes is None or data.num_nodes == 0:
         raise ValueError(
             f"{spec.name}: the processed dataset in {raw} has no nodes or no "
@@ -140,7 +158,8 @@ def raw_dir(name: str, root: str | os.PathLike[str] | None = None) -> Path:
             (default: :obj:`None`)
 
     Returns:
-        Path: ``<root>/pyg/<Name>/raw``.
+        Path: ``<root>/pyg/<Name>/raw`` (``<root>/sdcn/<name>`` for the SDCN
+        sets).
     """
     return get_spec(name).raw_dir(data_root(root))
 
@@ -183,26 +202,42 @@ def _find_raw_dir(spec: DatasetSpec, root: Path) -> Path:
     return _download(spec, target, root)
 
 
+def _file_list(spec: DatasetSpec, names: tuple[str, ...] | list[str]) -> str:
+    return ", ".join(
+        f"{f} (or {' / '.join(spec.alt_files[f])})" if spec.alt_files.get(f) else f
+        for f in names)
+
+
 def _not_found(spec: DatasetSpec, target: Path, root: Path, why: str) -> str:
     missing = spec.missing_files(target)
     msg = (
         f"Dataset {spec.name!r} was not found and could not be downloaded ({why}).\n"
         f"Put its raw files into:\n    {target}\n"
-        f"Expected files: {', '.join(spec.raw_files)}"
+        f"Expected files: {_file_list(spec, spec.raw_files)}"
     )
     if missing and len(missing) < len(spec.raw_files):
-        msg += f"\nMissing there: {', '.join(missing)}"
+        msg += f"\nMissing there: {_file_list(spec, missing)}"
+    layout = ("<root>/pyg/<Name>/raw/" if spec.family == "pyg"
+              else f"<root>/{spec.family}/<name>/")
     msg += (
         f"\nSource: {spec.url}\n"
         "Set the GCL_DATA environment variable (or pass root=...) to a folder laid "
-        "out as <root>/pyg/<Name>/raw/ to use another data root "
+        f"out as {layout} to use another data root "
         f"(current root: {root})."
     )
-    # A frequent slip: passing the 'pyg' folder itself as root.
-    alt = root / spec.folder / "raw"
-    if not spec.missing_files(alt):
+    # A frequent slip: passing the 'pyg' (or 'sdcn') folder itself as root.
+    alt = spec.raw_dir(root.parent)
+    if root.name == spec.family and not spec.missing_files(alt):
         msg += f"\nNote: the files exist in {alt}; pass root={root.parent} instead."
     return msg
+
+
+_NOT_DOWNLOADABLE = {
+    "sdcn": "SDCN's feature files have no stable download URL: bdy9527/SDCN holds "
+    "the label and graph files (data/*_label.txt, graph/*_graph.txt), its README "
+    "points to Baidu Netdisk for the feature files data/<name>.txt; cite.txt is "
+    "PyG CiteSeer's features printed '%f', in the same node order",
+}
 
 
 def _offline_forced() -> bool:
@@ -240,8 +275,15 @@ def _download(spec: DatasetSpec, target: Path, root: Path) -> Path:
 
     Nothing is created under ``root`` unless the download succeeded. If the root
     cannot be written, the files stay in ``<cache>/downloads/<Name>/raw`` and a
-    warning says so.
+    warning says so. Datasets of a family that cannot download fail at once.
     """
+    if not spec.downloadable:
+        raise DatasetNotFoundError(
+            _not_found(spec, target, root, _NOT_DOWNLOADABLE[spec.family]),
+            spec.name,
+            str(target),
+            list(spec.raw_files),
+        )
     if _offline_forced():
         raise DatasetNotFoundError(
             _not_found(spec, target, root, "GCL_OFFLINE is set"),

@@ -1,8 +1,10 @@
 """The registry of node-classification datasets that :func:`gcl.datasets.load` knows.
 
-Each entry is a :class:`DatasetSpec`: the canonical name, the PyG dataset class and
-its constructor arguments, the folder under ``<root>/pyg/`` that holds the raw files,
-the raw file names PyG expects, and the dataset's size for the docs.
+Each entry is a :class:`DatasetSpec`: the canonical name, its family (``"pyg"``:
+built by a PyG dataset class; ``"sdcn"``: read from SDCN's text files by
+:mod:`gcl.datasets.sdcn`), the PyG dataset class and its constructor arguments,
+the folder that holds the raw files, their names, and the dataset's size for the
+docs.
 
 On-disk layout of a data root (the same as ``shared/data``)::
 
@@ -15,17 +17,25 @@ On-disk layout of a data root (the same as ``shared/data``)::
     <root>/pyg/Physics/raw/ms_academic_phy.npz
     <root>/pyg/WikiCS/raw/data.json
     <root>/pyg/DBLP/raw/dblp.npz
+    <root>/sdcn/acm/{acm.txt.gz,acm_graph.txt,acm_label.txt}
+    <root>/sdcn/cite/{cite.txt.gz,cite_graph.txt,cite_label.txt}
+
+(SDCN's own uncompressed ``acm.txt`` / ``cite.txt`` are accepted in place of the
+``.txt.gz`` files.)
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["DATASETS", "DatasetSpec", "get_spec", "known_names"]
+__all__ = ["DATASETS", "FAMILIES", "DatasetSpec", "get_spec", "known_names"]
+
+#: Dataset families: how the raw files are laid out and read.
+FAMILIES = ("pyg", "sdcn")
 
 _PLANETOID_SUFFIXES = ("x", "tx", "allx", "y", "ty", "ally", "graph", "test.index")
 
@@ -36,17 +46,21 @@ class DatasetSpec:
 
     Args:
         name (str): Canonical name, e.g. ``"Cora"``; set as ``data.name``.
-        pyg_class (str): Name of the class in :mod:`torch_geometric.datasets`.
+        pyg_class (str): Name of the class in :mod:`torch_geometric.datasets`
+            (empty for other families).
         kwargs (Mapping[str, Any]): Constructor arguments besides ``root`` and
             ``transform``, e.g. ``{"name": "Cora"}``.
-        folder (str): Folder under ``<root>/pyg/`` whose ``raw/`` holds the files.
+        folder (str): Folder under ``<root>/<family>/`` with the raw files:
+            ``<root>/pyg/<folder>/raw`` for PyG sets, ``<root>/sdcn/<folder>``
+            for SDCN's.
         pyg_dir (str): Folder, relative to the root handed to PyG, in which the PyG
             class expects ``raw/`` and writes ``processed/`` (PyG's own naming, e.g.
-            ``"dblp"`` for ``CitationFull``).
+            ``"dblp"`` for ``CitationFull``; empty for other families).
         root_is_dataset_dir (bool): ``True`` for classes such as ``WikiCS`` whose
             ``root`` argument is the dataset folder itself (``<root>/raw``).
-        raw_files (tuple[str, ...]): File names PyG expects in ``raw/``.
-        url (str): Where PyG downloads the raw files from.
+        raw_files (tuple[str, ...]): File names expected in the raw folder.
+        url (str): Where PyG downloads the raw files from (for a family that
+            cannot download: where the files come from).
         num_nodes (int): Number of nodes.
         num_edges (int, optional): Number of directed edges in ``edge_index`` as
             PyG returns it (``None`` where not verified).
@@ -56,6 +70,11 @@ class DatasetSpec:
             ignoring ``-``, ``_`` and spaces).
         bundled (bool): Whether the raw files ship inside the package.
         description (str): One line for docs and the CLI.
+        family (str): ``"pyg"`` or ``"sdcn"`` (see :data:`FAMILIES`).
+            (default: ``"pyg"``)
+        alt_files (Mapping[str, tuple[str, ...]]): Accepted stand-ins for a raw
+            file, e.g. SDCN's uncompressed ``acm.txt`` for ``acm.txt.gz``.
+            (default: none)
     """
 
     name: str
@@ -73,17 +92,54 @@ class DatasetSpec:
     root_is_dataset_dir: bool = False
     bundled: bool = False
     description: str = ""
+    family: str = "pyg"
+    alt_files: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.family not in FAMILIES:
+            raise ValueError(f"family must be one of {FAMILIES}, got {self.family!r}")
+
+    @property
+    def downloadable(self) -> bool:
+        """Whether :func:`gcl.datasets.load` can download the raw files."""
+        return self.family == "pyg"
+
+    @property
+    def loader(self) -> str:
+        """What reads the raw files, for listings: the PyG class or the family."""
+        return self.pyg_class if self.family == "pyg" else self.family.upper()
 
     def raw_dir(self, root: str | Path) -> Path:
         """Directory under a data root where this dataset's raw files live.
 
         Args:
-            root (str | Path): A data root (the folder that contains ``pyg/``).
+            root (str | Path): A data root (the folder that contains ``pyg/``,
+                ``sdcn/``, ...).
 
         Returns:
-            Path: ``<root>/pyg/<folder>/raw``.
+            Path: ``<root>/pyg/<folder>/raw`` (PyG family) or
+            ``<root>/sdcn/<folder>`` (SDCN family).
         """
-        return Path(root) / "pyg" / self.folder / "raw"
+        if self.family == "pyg":
+            return Path(root) / "pyg" / self.folder / "raw"
+        return Path(root) / self.family / self.folder
+
+    def find_file(self, raw_dir: str | Path, name: str) -> Path | None:
+        """The path of raw file ``name`` (or of a stand-in from ``alt_files``).
+
+        Args:
+            raw_dir (str | Path): Directory to look in.
+            name (str): One of :attr:`raw_files`.
+
+        Returns:
+            Path, optional: The first of ``name`` and its stand-ins that exists,
+            else :obj:`None`.
+        """
+        for candidate in (name, *self.alt_files.get(name, ())):
+            path = Path(raw_dir) / candidate
+            if path.is_file():
+                return path
+        return None
 
     def pyg_raw_dir(self, base: str | Path) -> Path:
         """Directory where the PyG class looks for raw files, given a PyG root.
@@ -105,8 +161,7 @@ class DatasetSpec:
         Returns:
             list[str]: Missing file names, empty when the dataset is complete.
         """
-        raw_dir = Path(raw_dir)
-        return [f for f in self.raw_files if not (raw_dir / f).is_file()]
+        return [f for f in self.raw_files if self.find_file(raw_dir, f) is None]
 
     def build(self, base: str | Path, transform: Any = None) -> Any:
         """Instantiate the PyG dataset on a PyG root (downloads/processes as PyG does).
@@ -119,7 +174,13 @@ class DatasetSpec:
 
         Returns:
             torch_geometric.data.InMemoryDataset: The dataset.
+
+        Raises:
+            TypeError: For a dataset that is not of the PyG family.
         """
+        if self.family != "pyg":
+            raise TypeError(f"{self.name} is read by gcl.datasets.{self.family}, "
+                            "not built by a PyG dataset class")
         import torch_geometric.datasets as pyg_datasets
 
         cls = getattr(pyg_datasets, self.pyg_class)
@@ -141,6 +202,21 @@ def _planetoid(name: str, **kw: Any) -> DatasetSpec:
         pyg_dir=name,
         raw_files=files,
         url="https://github.com/kimiyoung/planetoid/raw/master/data",
+        **kw,
+    )
+
+
+def _sdcn(name: str, stem: str, **kw: Any) -> DatasetSpec:
+    return DatasetSpec(
+        name=name,
+        pyg_class="",
+        kwargs={},
+        folder=stem,
+        pyg_dir="",
+        raw_files=(f"{stem}.txt.gz", f"{stem}_graph.txt", f"{stem}_label.txt"),
+        alt_files={f"{stem}.txt.gz": (f"{stem}.txt",)},
+        url="https://github.com/bdy9527/SDCN",
+        family="sdcn",
         **kw,
     )
 
@@ -266,6 +342,28 @@ _SPECS: tuple[DatasetSpec, ...] = (
         aliases=("CitationFull-DBLP",),
         description="DBLP citation graph (CitationFull), bag-of-words",
     ),
+    _sdcn(
+        "ACM-SDCN",
+        "acm",
+        num_nodes=3025,
+        num_edges=26256,
+        num_features=1870,
+        num_classes=3,
+        aliases=("SDCN-ACM",),
+        description="SDCN's ACM paper graph (co-author edges), binary keyword "
+        "features; deep-clustering benchmark (not HeCo's ACM)",
+    ),
+    _sdcn(
+        "Citeseer-SDCN",
+        "cite",
+        num_nodes=3327,
+        num_edges=9104,
+        num_features=3703,
+        num_classes=6,
+        aliases=("SDCN-Citeseer", "Cite-SDCN", "SDCN-Cite"),
+        description="SDCN's Citeseer: PyG CiteSeer's graph, features and node "
+        "order; labels 1..6 in the file, 0..5 here",
+    ),
 )
 
 #: Canonical name -> :class:`DatasetSpec`, in documentation order.
@@ -305,6 +403,6 @@ def get_spec(name: str) -> DatasetSpec:
         raise ValueError(
             f"Unknown dataset {name!r}. Known datasets: {', '.join(DATASETS)} "
             "(case-insensitive; aliases such as 'amazon-photo', 'coauthor-cs', "
-            "'wiki-cs' are accepted)."
+            "'wiki-cs', 'sdcn-acm' are accepted)."
         )
     return spec

@@ -1,6 +1,13 @@
 """Evaluators of frozen embeddings; every result names its protocol."""
 
-from gcl.eval._clustering import cluster_accuracy, clustering, match_clusters
+from gcl.eval._clustering import (
+    KMEANS_BACKENDS,
+    cluster_accuracy,
+    cluster_metrics,
+    clustering,
+    kmeans,
+    match_clusters,
+)
 from gcl.eval._labels_per_class import labels_per_class, load_heco_splits, ovr_auc
 from gcl.eval._linear_probe import LinearProbe, ProbeResult, train_linear_probe
 from gcl.eval._link_prediction import (
@@ -27,6 +34,9 @@ __all__ = [
     "EvalResult",
     "clustering",
     "cluster_accuracy",
+    "cluster_metrics",
+    "kmeans",
+    "KMEANS_BACKENDS",
     "match_clusters",
     "ranking",
     "load_interactions",

@@ -6,6 +6,11 @@ The clustering protocol of the deep graph clustering literature (DAEGC, SDCN,
 compare the clusters with the classes. Clusters carry no class names, so
 accuracy and macro-F1 first map each cluster to a class by the Hungarian
 algorithm on the contingency matrix (:func:`match_clusters`).
+
+The parts are public for methods that cluster during training: :func:`kmeans`
+(e.g. to initialise DEC/SDCN/PamC cluster centres) and :func:`cluster_metrics`
+(to score a given assignment, e.g. PamC's :math:`\arg\max_k q_{ik}` each
+epoch, as SDCN's ``eva`` does).
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import torch
 from torch import Tensor
 
 from gcl.eval._result import EvalResult
@@ -23,9 +29,20 @@ from gcl.eval._validation import (
     check_runs,
 )
 
-__all__ = ["clustering", "cluster_accuracy", "match_clusters"]
+__all__ = [
+    "KMEANS_BACKENDS",
+    "cluster_accuracy",
+    "cluster_metrics",
+    "clustering",
+    "kmeans",
+    "match_clusters",
+]
 
-_BACKENDS = ("sklearn", "faiss")
+#: k-means implementations: ``"auto"`` (faiss when importable, else
+#: scikit-learn), ``"sklearn"`` and ``"faiss"``.
+KMEANS_BACKENDS = ("auto", "sklearn", "faiss")
+# Seeds each backend accepts: scikit-learn takes a uint32, faiss a C int.
+_MAX_SEED = {"sklearn": 2**32 - 1, "faiss": 2**31 - 1}
 
 
 def _cluster_ids(y_pred: Any) -> np.ndarray:
@@ -107,6 +124,84 @@ def cluster_accuracy(y_true: Any, y_pred: Any) -> float:
     return float(np.mean(match_clusters(y_true, y_pred) == y_true))
 
 
+def _fill_missing_classes(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
+    """SDCN's ``cluster_acc`` quirk: give the first nodes the absent class ids."""
+    classes = np.unique(y_true - y_true.min())
+    clusters = np.unique(y_pred)
+    if classes.size == clusters.size:
+        return y_pred
+    missing = classes[~np.isin(classes, clusters)]
+    out = y_pred.copy()
+    out[:missing.size] = missing
+    return out
+
+
+def cluster_metrics(y_true: Any, y_pred: Any, *,
+                    fill_missing: bool = False) -> dict[str, float]:
+    r"""Scores a cluster assignment against class labels: ACC, NMI, ARI, macro-F1.
+
+    The metrics of SDCN's ``eva`` (Bo et al., *Structural Deep Clustering
+    Network*, WWW 2020, https://github.com/bdy9527/SDCN, ``evaluation.py``),
+    which DAEGC, AGCN, DFCN, SCGC and PamC share, for an assignment that is
+    given rather than computed (PamC predicts :math:`\hat y_i = \arg\max_k
+    q_{ik}` every epoch):
+
+    * **ACC**: accuracy after the best one-to-one map :math:`\sigma` of
+      clusters to classes (Hungarian algorithm on the contingency matrix,
+      :func:`match_clusters`), :math:`\frac{1}{N}\sum_i
+      \mathbb{1}[y_i = \sigma(\hat y_i)]`;
+    * **NMI**: ``normalized_mutual_info_score`` with arithmetic-mean
+      normalisation, :math:`I(Y; \hat Y) / \tfrac12 (H(Y) + H(\hat Y))`;
+    * **ARI**: ``adjusted_rand_score``;
+    * **macro-F1**: ``f1_score(average="macro")`` of the mapped predictions
+      :math:`\sigma(\hat y)`, over the true classes.
+
+    NMI and ARI need no map and ignore label values. With as many clusters as
+    classes this equals SDCN's ``eva`` (which solves the same assignment with
+    ``munkres``; where several maps tie, ACC is the same and macro-F1 may
+    differ). SDCN's ``eva`` fails with more clusters than classes; here the
+    clusters left unmatched count as wrong. With fewer clusters than classes
+    (a cluster emptied during training), SDCN first relabels the first nodes:
+    each class id absent from ``y_pred`` (after shifting ``y_true`` to start
+    at 0) is written over the prediction of one of the first nodes, in
+    increasing order, and all four metrics see the relabelled predictions.
+    ``fill_missing=True`` reproduces that; the default scores the assignment
+    as given (the missing classes are simply never predicted).
+
+    Args:
+        y_true (array-like): Non-negative integer class labels ``[N]`` (tensor
+            or array; whole-number floats are accepted).
+        y_pred (array-like): Integer cluster ids ``[N]``; any values.
+        fill_missing (bool, optional): Apply SDCN's relabelling when ``y_pred``
+            has a different number of distinct values than ``y_true``.
+            (default: :obj:`False`)
+
+    Returns:
+        dict[str, float]: ``{"acc", "nmi", "ari", "macro_f1"}``, each in
+        :math:`[0, 1]` (ARI in :math:`[-1, 1]`).
+
+    Raises:
+        ValueError: For lengths that differ, empty or non-integer inputs, or
+            negative labels.
+
+    Example:
+        >>> from gcl.eval import cluster_metrics
+        >>> cluster_metrics([0, 0, 1, 1], [1, 1, 0, 0])["acc"]
+        1.0
+    """
+    y_true = _true_labels(y_true)
+    y_pred = _cluster_ids(y_pred)
+    if y_true.size != y_pred.size:
+        raise ValueError(
+            f"y_true and y_pred must have the same length, got {y_true.size} "
+            f"and {y_pred.size}")
+    if y_true.size == 0:
+        raise ValueError("y_true and y_pred are empty")
+    if fill_missing:
+        y_pred = _fill_missing_classes(y_true, y_pred)
+    return _cluster_metrics(y_true, y_pred)
+
+
 def _cluster_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
     from sklearn.metrics import (
         adjusted_rand_score,
@@ -128,29 +223,172 @@ def _cluster_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]
     }
 
 
+def _faiss_available() -> bool:
+    try:
+        import faiss  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _resolve_backend(backend: str) -> str:
+    if backend not in KMEANS_BACKENDS:
+        raise ValueError(f"backend must be one of {KMEANS_BACKENDS}, got {backend!r}")
+    if backend == "auto":
+        return "faiss" if _faiss_available() else "sklearn"
+    return backend
+
+
+def _check_kmeans_args(n_init: Any, max_iter: Any, seed: Any,
+                       backend: str) -> tuple[int, int, int]:
+    n_init = check_positive_int(n_init, "n_init")
+    max_iter = check_positive_int(max_iter, "max_iter")
+    top = _MAX_SEED[backend]
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) \
+            or not 0 <= seed <= top:
+        raise ValueError(f"seed must be an integer in 0..{top} for the {backend} "
+                         f"backend, got {seed!r}")
+    return n_init, max_iter, int(seed)
+
+
 def _kmeans_sklearn(x: np.ndarray, k: int, n_init: int, max_iter: int,
-                    random_state: int) -> np.ndarray:
+                    random_state: int) -> tuple[np.ndarray, np.ndarray]:
     from sklearn.cluster import KMeans
 
     km = KMeans(n_clusters=k, n_init=n_init, max_iter=max_iter,
-                random_state=random_state)
-    return km.fit_predict(x)
+                random_state=random_state).fit(x)
+    return km.labels_.astype(np.int64), km.cluster_centers_
 
 
 def _kmeans_faiss(x: np.ndarray, k: int, n_init: int, max_iter: int,
-                  random_state: int) -> np.ndarray:
+                  random_state: int) -> tuple[np.ndarray, np.ndarray]:
     try:
         import faiss
     except ImportError as e:
         raise ImportError(
-            "clustering(backend='faiss') needs faiss: pip install faiss-cpu (or "
-            "faiss-gpu); use backend='sklearn' otherwise") from e
-    x = np.ascontiguousarray(x, dtype=np.float32)
-    km = faiss.Kmeans(x.shape[1], k, niter=max_iter, nredo=n_init,
-                      seed=int(random_state), verbose=False)
-    km.train(x)
-    _, assign = km.index.search(x, 1)
-    return assign.reshape(-1).astype(np.int64)
+            "k-means with backend='faiss' needs faiss: pip install faiss-cpu "
+            "(or pip install 'gcl-pyg[faiss]'); use backend='sklearn' otherwise"
+        ) from e
+    from sklearn.cluster import kmeans_plusplus
+
+    x32 = np.ascontiguousarray(x, dtype=np.float32)
+    n = x32.shape[0]
+    # Restarts run here, each from scikit-learn's greedy k-means++ seeding drawn
+    # from one RandomState, as KMeans draws them: faiss's own seeding (nredo)
+    # samples the initial centres uniformly, which on well-separated data often
+    # puts two of them in one cluster and keeps them there.
+    rng = np.random.RandomState(random_state)
+    norms = (x.astype(np.float64) ** 2).sum(1)
+    best = None
+    for _ in range(n_init):
+        init, _ = kmeans_plusplus(x, k, x_squared_norms=norms.astype(x.dtype),
+                                  random_state=rng)
+        km = faiss.Kmeans(
+            x32.shape[1], k, niter=max_iter, nredo=1, seed=random_state,
+            verbose=False,
+            # faiss trains on a random sample of 256 points per centroid by
+            # default (silently): use every point, as scikit-learn does.
+            max_points_per_centroid=n,
+            # and it prints a warning below 39 points per centroid.
+            min_points_per_centroid=1,
+        )
+        km.train(x32, init_centroids=np.ascontiguousarray(init, dtype=np.float32))
+        dist, assign = km.index.search(x32, 1)
+        inertia = float(dist.astype(np.float64).sum())
+        if best is None or inertia < best[0]:
+            best = (inertia, assign.reshape(-1).astype(np.int64), km.centroids)
+    return best[1], best[2]
+
+
+def _kmeans_numpy(x: np.ndarray, k: int, n_init: int, max_iter: int, seed: int,
+                  backend: str) -> tuple[np.ndarray, np.ndarray]:
+    run = _kmeans_sklearn if backend == "sklearn" else _kmeans_faiss
+    return run(x, k, n_init, max_iter, seed)
+
+
+def kmeans(
+    x: Tensor,
+    n_clusters: int,
+    n_init: int = 10,
+    max_iter: int = 300,
+    seed: int = 0,
+    backend: str = "sklearn",
+) -> tuple[Tensor, Tensor]:
+    r"""k-means (Lloyd) on the rows of ``x``: cluster ids and centres.
+
+    Minimises :math:`\sum_i \lVert x_i - \mu_{c_i} \rVert^2` over
+    assignments :math:`c` and centres :math:`\mu_1, \dots, \mu_K` from
+    ``n_init`` initialisations, keeping the run with the lowest objective.
+    Methods use it to initialise cluster centres: DEC, SDCN and PamC run
+    ``KMeans(n_clusters=K, n_init=20)`` on the pre-trained embeddings and
+    copy ``cluster_centers_`` into their cluster layer, i.e.
+    ``kmeans(z, K, n_init=20)``.
+
+    Backends (the result is the same clustering on well-separated data; the
+    centres may differ in the last digits and the cluster ids by a
+    permutation):
+
+    * ``"sklearn"``: ``sklearn.cluster.KMeans`` (k-means++ initialisation,
+      stops early at its default tolerance); the default, as in SDCN.
+    * ``"faiss"``: ``faiss.Kmeans`` (``pip install faiss-cpu`` or
+      ``faiss-gpu``; imported lazily) for the Lloyd iterations, for large
+      :math:`N`: each of the ``n_init`` restarts starts from scikit-learn's
+      greedy k-means++ centres (``sklearn.cluster.kmeans_plusplus``, drawn in
+      turn from one ``RandomState(seed)`` as ``KMeans`` draws them; faiss's
+      own uniform seeding often leaves two centres in one of a few
+      well-separated clusters), runs at most ``max_iter`` iterations
+      (``niter``; recent faiss stops once the objective no longer changes,
+      older versions run them all) in float32 on every row (faiss's default
+      would subsample 256 rows per centroid), and the restart with the
+      lowest inertia is kept. faiss's OpenMP threads compete with torch's on
+      a busy CPU; ``faiss.omp_set_num_threads`` limits them.
+    * ``"auto"``: faiss when it can be imported, else scikit-learn. Results
+      then depend on what is installed, hence not the default.
+
+    The same ``seed`` and backend give the same result on CPU.
+
+    Args:
+        x (torch.Tensor): Points ``[N, d]`` (tensor or array), finite.
+        n_clusters (int): Number of clusters :math:`K`, at most :math:`N`.
+        n_init (int, optional): Number of initialisations. (default: ``10``)
+        max_iter (int, optional): Most iterations per initialisation.
+            (default: ``300``)
+        seed (int, optional): Random state (``0..2**32-1``; ``0..2**31-1``
+            for faiss). (default: ``0``)
+        backend (str, optional): ``"sklearn"``, ``"faiss"`` or ``"auto"``.
+            (default: ``"sklearn"``)
+
+    Returns:
+        tuple[Tensor, Tensor]: Cluster ids ``[N]`` (long, in ``0..K-1``) and
+        centres ``[K, d]`` (``x``'s floating dtype), on ``x``'s device.
+
+    Raises:
+        ValueError: For malformed or non-finite ``x``, ``n_clusters`` outside
+            ``1..N``, non-positive ``n_init``/``max_iter``, a seed out of
+            range or an unknown backend.
+        ImportError: For ``backend="faiss"`` without faiss installed.
+
+    Example:
+        >>> import torch
+        >>> from gcl.eval import kmeans
+        >>> x = torch.tensor([[0.0], [0.1], [5.0], [5.1]])
+        >>> labels, centers = kmeans(x, 2, seed=0)
+        >>> bool(labels[0] == labels[1]), bool(labels[0] != labels[2])
+        (True, True)
+    """
+    backend = _resolve_backend(backend)
+    n_init, max_iter, seed = _check_kmeans_args(n_init, max_iter, seed, backend)
+    z = check_embeddings(x, "x")
+    k = check_positive_int(n_clusters, "n_clusters")
+    if k > z.size(0):
+        raise ValueError(
+            f"n_clusters={k} is larger than the number of points ({z.size(0)})")
+    arr = z.cpu().numpy()
+    if arr.dtype not in (np.float32, np.float64):
+        arr = arr.astype(np.float32)
+    labels, centers = _kmeans_numpy(arr, k, n_init, max_iter, seed, backend)
+    return (torch.from_numpy(np.ascontiguousarray(labels)).to(z.device),
+            torch.from_numpy(np.ascontiguousarray(centers)).to(z.device, z.dtype))
 
 
 def clustering(
@@ -173,14 +411,15 @@ def clustering(
     al., KDD 2021), which report NMI and ARI:
 
     1. optionally l2-normalise the rows of :math:`Z`;
-    2. run k-means with ``n_clusters`` clusters (default: the number of
-       classes), ``n_init`` restarts (best inertia kept), ``random_state =
-       seed + run``;
-    3. score the clusters: **ACC** (:func:`cluster_accuracy`, Hungarian
-       matching; unmatched clusters count as wrong), **NMI**
-       (``normalized_mutual_info_score``, arithmetic mean normalisation),
-       **ARI** (``adjusted_rand_score``) and **macro-F1** of the matched
-       predictions (``f1_score(average="macro")`` over the true classes);
+    2. run k-means (:func:`kmeans`) with ``n_clusters`` clusters (default:
+       the number of classes), ``n_init`` restarts (best inertia kept),
+       ``random_state = seed + run``;
+    3. score the clusters (:func:`cluster_metrics`): **ACC**
+       (:func:`cluster_accuracy`, Hungarian matching; unmatched clusters
+       count as wrong), **NMI** (``normalized_mutual_info_score``,
+       arithmetic mean normalisation), **ARI** (``adjusted_rand_score``) and
+       **macro-F1** of the matched predictions (``f1_score(average="macro")``
+       over the true classes);
     4. repeat ``runs`` times; report mean and (``ddof=0``) std.
 
     Papers differ in the number of repetitions (HeCo: 10 runs, SDCN: 10) and
@@ -194,9 +433,10 @@ def clustering(
         runs (int, optional): Number of k-means runs. (default: ``10``)
         seed (int, optional): Run ``r`` uses ``random_state = seed + r``.
             (default: ``0``)
-        backend (str, optional): ``"sklearn"`` (``sklearn.cluster.KMeans``) or
-            ``"faiss"`` (``faiss.Kmeans``, imported lazily; ``nredo=n_init``).
-            The metric code is the same. (default: ``"sklearn"``)
+        backend (str, optional): ``"sklearn"`` (``sklearn.cluster.KMeans``),
+            ``"faiss"`` (``faiss.Kmeans`` from k-means++ centres, imported
+            lazily) or ``"auto"`` (faiss when installed); see :func:`kmeans`. The
+            metric code is the same. (default: ``"sklearn"``)
         normalize (bool, optional): l2-normalise the embeddings first.
             (default: :obj:`False`)
         n_init (int, optional): k-means restarts per run. (default: ``10``)
@@ -205,18 +445,17 @@ def clustering(
 
     Returns:
         EvalResult: ``acc``, ``nmi``, ``ari``, ``macro_f1`` per run; details
-        hold ``n_clusters``, ``num_classes``, the random states and options.
+        hold ``n_clusters``, ``num_classes``, the random states, the backend
+        that ran (``"auto"`` resolved) and the options.
 
     Raises:
         ValueError: For malformed or non-finite ``z``, a length mismatch,
             ``n_clusters`` outside ``1..N``, ``runs < 1`` or an unknown backend.
         ImportError: For ``backend="faiss"`` without faiss installed.
     """
-    if backend not in _BACKENDS:
-        raise ValueError(f"backend must be one of {_BACKENDS}, got {backend!r}")
+    backend = _resolve_backend(backend)
     runs = check_runs(runs, runs)
-    if n_init < 1 or max_iter < 1:
-        raise ValueError(f"n_init and max_iter must be >= 1, got {n_init}, {max_iter}")
+    n_init, max_iter, _ = _check_kmeans_args(n_init, max_iter, 0, backend)
     x = check_embeddings(z).cpu().numpy()
     labels = check_labels(y, x.shape[0], min_classes=1,
                           allow_integral_float=True).numpy()
@@ -230,10 +469,12 @@ def clustering(
     if normalize:
         x /= np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
 
-    kmeans = _kmeans_sklearn if backend == "sklearn" else _kmeans_faiss
     states = [int(seed) + r for r in range(int(runs))]
-    per_run = [_cluster_metrics(labels, kmeans(x, int(k), n_init, max_iter, s))
-               for s in states]
+    _check_kmeans_args(n_init, max_iter, states[0], backend)
+    _check_kmeans_args(n_init, max_iter, states[-1], backend)
+    per_run = [_cluster_metrics(
+        labels, _kmeans_numpy(x, int(k), n_init, max_iter, s, backend)[0])
+        for s in states]
     details = {
         "n_clusters": int(k),
         "num_classes": num_classes,
