@@ -25,12 +25,15 @@ from gcl.eval._node_classification import (
     node_classification,
     public_protocol,
 )
+from gcl.eval._over_epochs import REPORTING_RULES, report_over_epochs
 from gcl.eval._pot import pot_fixed_protocol, pot_protocol
 from gcl.eval._ranking import Interactions, load_interactions, ranking
 from gcl.eval._result import EvalResult
 from gcl.eval._splits import get_masks, masks_to_splits, random_split
 
 __all__ = [
+    "REPORTING_RULES",
+    "report_over_epochs",
     "EvalResult",
     "clustering",
     "cluster_accuracy",
