@@ -32,7 +32,15 @@ from torch import Tensor
 import gcl
 from gcl.app.config import load_config
 from gcl.datasets import load
-from gcl.eval import EvalResult, clustering, link_prediction, node_classification
+from gcl.eval import (
+    REPORTING_RULES,
+    EvalResult,
+    cluster_metrics,
+    clustering,
+    link_prediction,
+    node_classification,
+    report_over_epochs,
+)
 from gcl.methods import Method, build_method
 from gcl.train import History, fit, resolve_device
 
@@ -208,6 +216,28 @@ def _check_tasks(tasks: Iterable[str]) -> list[str]:
     return tasks
 
 
+def _step_clusters(method: Method, data: Any) -> dict[str, float]:
+    """ACC, NMI, ARI and macro-F1 of the clusters of the step just taken,
+    before its update (``method.assignment_``; PamC's per-epoch score).
+    """
+    return cluster_metrics(data.y, method.assignment_)
+
+
+def _cluster_rules(model: Method, data: Any, history: History,
+                   eval_cfg: dict) -> dict[str, EvalResult]:
+    """The results of protocol ``clusters`` under both reporting rules: the
+    config's ``eval.rule`` as ``"classification"`` (the main result), the
+    other under its own name.
+    """
+    rule = eval_cfg.get("rule", "final")
+    if rule not in REPORTING_RULES:
+        raise ValueError(f"unknown eval.rule {rule!r}; choose from "
+                         f"{', '.join(REPORTING_RULES)}")
+    final = cluster_metrics(data.y, model.predict(data))
+    return {("classification" if r == rule else r): report_over_epochs(
+        history.evals, final, r, protocol="clusters") for r in REPORTING_RULES}
+
+
 def run_config(cfg: dict[str, Any], *, root: Optional[str] = None,
                device: str = "auto", progress: bool = True,
                checkpoint: Union[str, Path, None] = None, resume: bool = False,
@@ -233,20 +263,27 @@ def run_config(cfg: dict[str, Any], *, root: Optional[str] = None,
         torch.cuda.reset_peak_memory_stats(dev)
     data = load(cfg["dataset"], root=root, **cfg["data"])
     model = build_method(cfg["method"], data.num_features, **cfg["model"])
+    # protocol "clusters": the method's own clusters, scored every epoch
+    clusters = cfg["eval"].get("protocol") == "clusters"
     t0 = time.perf_counter()
     history = fit(model, data, epochs=cfg["train"]["epochs"],
                   lr=cfg["train"]["lr"],
                   weight_decay=cfg["train"].get("weight_decay", 0.0),
                   device=dev, seed=cfg["seed"], progress=progress,
-                  checkpoint=checkpoint, resume=resume)
+                  checkpoint=checkpoint, resume=resume,
+                  eval_fn=_step_clusters if clusters else None,
+                  eval_every=1 if clusters else 0)
     train_s = time.perf_counter() - t0
     peak = peak_memory_mb(dev)
     z = model.embed(data.to(dev))
-    eval_kw = {k: v for k, v in cfg["eval"].items() if k != "protocol"}
+    eval_kw = {k: v for k, v in cfg["eval"].items()
+               if k not in ("protocol", "rule")}
     t0 = time.perf_counter()
     results = {}
     for task in tasks:
-        if task == "classification":
+        if task == "classification" and clusters:
+            results.update(_cluster_rules(model, data, history, cfg["eval"]))
+        elif task == "classification":
             results[task] = node_classification(
                 z, data.y, protocol=cfg["eval"]["protocol"], seed=cfg["seed"],
                 data=data, **eval_kw)
