@@ -11,10 +11,11 @@ from gcl.methods.csgcl import CSGCL
 from gcl.methods.gcool import GCOOL
 from gcl.methods.gcool_multiplex import GCOOLMultiplex
 from gcl.methods.grace import GRACE
+from gcl.methods.pamc import PamC
 from gcl.methods.pot import POT
 from gcl.methods.registry import ALIASES, METHODS, WRAPPERS, build_method, resolve
 from gcl.methods.two_view import TwoViewMethod, TwoViewStep
 
 __all__ = ["ALIASES", "CSGCL", "GCOOL", "GCOOLMultiplex", "GRACE", "METHODS",
-           "Method", "POT", "TwoViewMethod", "TwoViewStep", "WRAPPERS",
+           "Method", "POT", "PamC", "TwoViewMethod", "TwoViewStep", "WRAPPERS",
            "build_method", "resolve"]

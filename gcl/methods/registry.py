@@ -10,6 +10,7 @@ from gcl.methods.base import Method
 from gcl.methods.csgcl import CSGCL
 from gcl.methods.gcool import GCOOL
 from gcl.methods.grace import GRACE
+from gcl.methods.pamc import PamC
 from gcl.methods.pot import POT
 
 __all__ = ["ALIASES", "METHODS", "WRAPPERS", "build_method", "resolve"]
@@ -17,7 +18,7 @@ __all__ = ["ALIASES", "METHODS", "WRAPPERS", "build_method", "resolve"]
 #: Method classes by name, as used in configs (``method:``), on the command
 #: line and as the folder of their configs in ``gcl/configs/<name>/``.
 METHODS: dict[str, type[Method]] = {"grace": GRACE, "csgcl": CSGCL,
-                                    "gcool": GCOOL, "pot": POT}
+                                    "gcool": GCOOL, "pot": POT, "pamc": PamC}
 
 #: Other names of methods: ``grace_pot`` is POT around GRACE (the ``pot``
 #: configs, which hold ``base: grace``).
