@@ -28,8 +28,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
     out = Path(args.out or f"runs/{args.method}/{args.dataset}/seed{args.seed}")
     ckpt = None if args.no_save else out / "checkpoint.pt"
+    overrides = [*args.set, *([f"eval.rule={args.rule}"] if args.rule else [])]
     exp = run_experiment(args.method, args.dataset, seed=args.seed,
-                         epochs=args.epochs, overrides=args.set, root=args.root,
+                         epochs=args.epochs, overrides=overrides, root=args.root,
                          device=args.device, protocol=args.protocol,
                          progress=not args.quiet, checkpoint=ckpt,
                          resume=args.resume, tasks=args.task)
@@ -155,6 +156,11 @@ def build_parser() -> argparse.ArgumentParser:
                    "(repeatable)")
     p.add_argument("--protocol", default=None,
                    help="override the evaluation protocol")
+    p.add_argument("--rule", default=None, choices=["final", "max_over_epochs"],
+                   help="reporting rule of protocol 'clusters' (PamC): final "
+                   "(the trained model) or max_over_epochs (each metric's best "
+                   "epoch, the paper's rule: selects on the test labels); both "
+                   "are recorded, this picks the main result")
     p.add_argument("--task", nargs="+", default=["classification"],
                    choices=["classification", "clustering", "link"],
                    help="evaluations: classification (config protocol), "
