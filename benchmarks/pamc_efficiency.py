@@ -68,6 +68,7 @@ from gcl.nn import ClusterHead
 DATASETS = ["ACM-SDCN", "Citeseer-SDCN", "Cora", "CiteSeer", "Photo",
             "Computers", "CS", "Physics"]
 VARIANTS = ("PamC", "full")
+CONTENDED = 1.2  # wall / CPU time above which an epoch time is flagged
 
 
 class FullContrastPamC(PamC):
@@ -316,7 +317,9 @@ def render(rows, args, info, wall, started, load_avg):
         "- **CPU s / epoch**, **CPU ms**: the same medians in process CPU "
         "time (`time.process_time`, one torch thread), much less sensitive "
         "to other processes on the cores than wall time.",
-        "- ratio = full / PamC.",
+        "- ratio = full / PamC. †: wall time more than "
+        f"{CONTENDED:.1f}x the CPU time: the process waited for a core "
+        "(other processes on the machine); read the CPU columns.",
         "",
         "### Epoch time",
         "",
@@ -329,10 +332,12 @@ def render(rows, args, info, wall, started, load_avg):
     for ds, a, b in pairs:
         ep = f"{a['epochs']}" + (" (reduced)" if a["epochs"] < args.epochs
                                  else "")
+        busy = ["†" if r["s_epoch"] > CONTENDED * r["cpu_s_epoch"] else ""
+                for r in (a, b)]
         lines.append(
             f"| {ds} | {a['N']} | {a['F']} | {a['nnz']} | {a['order']} | "
             f"{a['K']} ({a.get('K_used', '-')}) | {ep} | "
-            f"{_fmt_s(a['s_epoch'])} | {_fmt_s(b['s_epoch'])} | "
+            f"{_fmt_s(a['s_epoch'])}{busy[0]} | {_fmt_s(b['s_epoch'])}{busy[1]} | "
             f"{b['s_epoch'] / a['s_epoch']:.2f} | "
             f"{_fmt_s(a['cpu_s_epoch'])} | {_fmt_s(b['cpu_s_epoch'])} | "
             f"{b['cpu_s_epoch'] / a['cpu_s_epoch']:.2f} |")
