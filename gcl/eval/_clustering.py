@@ -66,6 +66,18 @@ def _contingency(y_true: np.ndarray, y_pred: np.ndarray):
     return counts.reshape(clusters.size, classes.size), classes, clusters, p
 
 
+def _check_pair(y_true: Any, y_pred: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Class labels and cluster ids as arrays of one, non-zero length."""
+    y_true, y_pred = _true_labels(y_true), _cluster_ids(y_pred)
+    if y_true.size != y_pred.size:
+        raise ValueError(
+            f"y_true and y_pred must have the same length, got {y_true.size} "
+            f"and {y_pred.size}")
+    if y_true.size == 0:
+        raise ValueError("y_true and y_pred are empty")
+    return y_true, y_pred
+
+
 def match_clusters(y_true: Any, y_pred: Any) -> np.ndarray:
     r"""Maps each predicted cluster to a class by maximum-weight matching.
 
@@ -88,14 +100,7 @@ def match_clusters(y_true: Any, y_pred: Any) -> np.ndarray:
     """
     from scipy.optimize import linear_sum_assignment
 
-    y_true = _true_labels(y_true)
-    y_pred = _cluster_ids(y_pred)
-    if y_true.size != y_pred.size:
-        raise ValueError(
-            f"y_true and y_pred must have the same length, got {y_true.size} "
-            f"and {y_pred.size}")
-    if y_true.size == 0:
-        raise ValueError("y_true and y_pred are empty")
+    y_true, y_pred = _check_pair(y_true, y_pred)
     m, classes, clusters, p = _contingency(y_true, y_pred)
     rows, cols = linear_sum_assignment(m, maximize=True)
     mapping = np.full(clusters.size, -1, dtype=np.int64)
@@ -189,14 +194,7 @@ def cluster_metrics(y_true: Any, y_pred: Any, *,
         >>> cluster_metrics([0, 0, 1, 1], [1, 1, 0, 0])["acc"]
         1.0
     """
-    y_true = _true_labels(y_true)
-    y_pred = _cluster_ids(y_pred)
-    if y_true.size != y_pred.size:
-        raise ValueError(
-            f"y_true and y_pred must have the same length, got {y_true.size} "
-            f"and {y_pred.size}")
-    if y_true.size == 0:
-        raise ValueError("y_true and y_pred are empty")
+    y_true, y_pred = _check_pair(y_true, y_pred)
     if fill_missing:
         y_pred = _fill_missing_classes(y_true, y_pred)
     return _cluster_metrics(y_true, y_pred)
