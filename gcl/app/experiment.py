@@ -14,7 +14,9 @@ harness calls the latter directly.
 
 from __future__ import annotations
 
+import inspect
 import json
+import os
 import platform
 import resource
 import subprocess
@@ -33,6 +35,7 @@ import gcl
 from gcl.app.config import load_config
 from gcl.datasets import load
 from gcl.eval import (
+    PROTOCOLS,
     REPORTING_RULES,
     EvalResult,
     cluster_metrics,
@@ -93,9 +96,11 @@ def _git_commit() -> Optional[str]:
         out = subprocess.run(["git", "rev-parse", "--short", "HEAD"],
                              capture_output=True, text=True, timeout=5,
                              cwd=Path(__file__).resolve().parent)
-        return out.stdout.strip() or None
+        commit = out.stdout.strip()
     except (OSError, subprocess.SubprocessError):
-        return None
+        commit = ""
+    # a copy of the tree without .git (a GPU machine) names it in GCL_COMMIT
+    return commit or os.environ.get("GCL_COMMIT") or None
 
 
 @dataclass
@@ -278,6 +283,10 @@ def run_config(cfg: dict[str, Any], *, root: Optional[str] = None,
     z = model.embed(data.to(dev))
     eval_kw = {k: v for k, v in cfg["eval"].items()
                if k not in ("protocol", "rule")}
+    if "device" in inspect.signature(
+            PROTOCOLS.get(cfg["eval"]["protocol"], node_classification)
+    ).parameters:
+        eval_kw.setdefault("device", dev)  # the probe trains where the model did
     t0 = time.perf_counter()
     results = {}
     for task in tasks:
