@@ -83,6 +83,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--epochs", type=int, default=None,
                    help="override every config's epochs (smoke tests)")
     p.add_argument("--device", default="cuda")
+    p.add_argument("--task", nargs="+", default=["classification", "clustering"],
+                   help="evaluations of each run (default: the config's "
+                   "protocol and k-means clustering)")
     p.add_argument("--known", type=Path, nargs="*", default=[],
                    help="runs folders whose records count as done")
     args = p.parse_args(argv)
@@ -110,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
         cmd = [sys.executable, "-m", "gcl", "bench", method,
                "--datasets", dataset, "--seed-list", str(seed),
                "--runs-dir", str(runs), "--results-dir", str(args.out / "results"),
-               "--device", args.device]
+               "--device", args.device, "--task", *args.task]
         if args.epochs is not None:
             cmd += ["--epochs", str(args.epochs)]
         t0 = time.monotonic()

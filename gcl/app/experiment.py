@@ -92,15 +92,16 @@ def machine_info(device: Optional[torch.device] = None) -> dict[str, Any]:
 
 
 def _git_commit() -> Optional[str]:
+    # GCL_COMMIT first: a copied tree (a GPU machine) may carry a stale .git
+    if os.environ.get("GCL_COMMIT"):
+        return os.environ["GCL_COMMIT"]
     try:
         out = subprocess.run(["git", "rev-parse", "--short", "HEAD"],
                              capture_output=True, text=True, timeout=5,
                              cwd=Path(__file__).resolve().parent)
-        commit = out.stdout.strip()
+        return out.stdout.strip() or None
     except (OSError, subprocess.SubprocessError):
-        commit = ""
-    # a copy of the tree without .git (a GPU machine) names it in GCL_COMMIT
-    return commit or os.environ.get("GCL_COMMIT") or None
+        return None
 
 
 @dataclass
