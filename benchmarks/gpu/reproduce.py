@@ -71,6 +71,18 @@ def estimate(method: str, dataset: str, epochs: int,
     return None
 
 
+def bench_command(method: str, dataset: str, seed: int,
+                  args: argparse.Namespace, runs: Path) -> list[str]:
+    """The ``gcl bench`` command of one run (its own process)."""
+    cmd = [sys.executable, "-m", "gcl", "bench", method,
+           "--datasets", dataset, "--seed-list", str(seed),
+           "--runs-dir", str(runs), "--results-dir", str(args.out / "results"),
+           "--device", args.device, "--task", *args.task]
+    if args.epochs is not None:
+        cmd += ["--epochs", str(args.epochs)]
+    return cmd
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--out", required=True, type=Path,
@@ -86,6 +98,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--task", nargs="+", default=["classification", "clustering"],
                    help="evaluations of each run (default: the config's "
                    "protocol and k-means clustering)")
+    p.add_argument("--min-left", type=float, default=20.0,
+                   help="start no run with fewer seconds left (default 20)")
     p.add_argument("--known", type=Path, nargs="*", default=[],
                    help="runs folders whose records count as done")
     args = p.parse_args(argv)
@@ -106,16 +120,11 @@ def main(argv: list[str] | None = None) -> int:
         left = args.budget - (time.monotonic() - start)
         epochs = args.epochs or _epochs(method, dataset)
         est = estimate(method, dataset, epochs, roots, tag)
-        if left < 20 or (est is not None and est > left):
+        if left < args.min_left or (est is not None and est > left):
             skipped.append({"run": name, "estimate_s": est,
                             "left_s": round(left, 1)})
             continue
-        cmd = [sys.executable, "-m", "gcl", "bench", method,
-               "--datasets", dataset, "--seed-list", str(seed),
-               "--runs-dir", str(runs), "--results-dir", str(args.out / "results"),
-               "--device", args.device, "--task", *args.task]
-        if args.epochs is not None:
-            cmd += ["--epochs", str(args.epochs)]
+        cmd = bench_command(method, dataset, seed, args, runs)
         t0 = time.monotonic()
         print(f"[{t0 - start:6.0f}s] {name} (estimate "
               f"{'?' if est is None else f'{est:.0f}s'}, left {left:.0f}s)",
@@ -124,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
             proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
                                     start_new_session=True)
             try:
-                rc = proc.wait(timeout=max(left - 5, 1))
+                rc = proc.wait(timeout=max(left - 5, 0.5))
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
