@@ -149,3 +149,14 @@ def test_cached_blocks_equal_recomputed(block):
     assert len(l1.grad_fn.saved_tensors) > 5
     assert torch.allclose(dense_reference(z1, z2, 0.3, bias=bias),
                           out[1][0], atol=1e-10)
+
+
+def test_default_block_rows_by_device():
+    from gcl.losses.infonce import _default_block
+
+    cpu, cuda = torch.device("cpu"), torch.device("cuda")
+    assert _default_block(7650, cpu) == 256
+    assert _default_block(100, cpu) == 100
+    assert _default_block(7650, cuda) == 7650  # one block: 58.5M logits
+    assert _default_block(169_343, cuda) == 2**26 // 169_343  # 396 rows
+    assert _default_block(10**7, cuda) == 256  # never below the CPU default
