@@ -157,9 +157,10 @@ def proto_nce(
     The own prototype stays in the denominator. MEOW's code writes the
     denominator as the mean over the :math:`K_m` prototypes times :math:`N`,
     which adds the constant :math:`\log(N / K_m)` to its value (not to the
-    gradients); this function returns PCL's value without it. Both :math:`z` and the
-    prototypes are L2-normalised here (MEOW passes normalised embeddings and
-    normalises the centroids after k-means). PCL's loss adds the instance
+    gradients); this function returns PCL's value without it. :math:`z` is
+    L2-normalised here (MEOW passes normalised embeddings); the prototypes
+    are used as given: pass them L2-normalised, as PCL and MEOW do after
+    k-means (:func:`kmeans_prototypes` returns them so). PCL's loss adds the instance
     InfoNCE term; MEOW's total is :math:`\mathcal{L}_{info} +
     \lambda_{proto} \mathcal{L}`, composed by the method. Computed in row
     blocks under gradient checkpointing: memory :math:`O(K \cdot
@@ -169,8 +170,9 @@ def proto_nce(
         z (torch.Tensor): Embeddings, ``[N, d]``.
         labels (torch.Tensor or sequence): Cluster of every node, ``[N]``
             per clustering.
-        centroids (torch.Tensor or sequence): Prototypes, ``[K_m, d]`` per
-            clustering. Not differentiated.
+        centroids (torch.Tensor or sequence): Prototypes :math:`\mu^m`,
+            ``[K_m, d]`` per clustering, used as given (normally
+            L2-normalised). Not differentiated.
         density (torch.Tensor or sequence): Positive :math:`\phi^m`,
             ``[K_m]`` per clustering. Not differentiated.
         block_size (int, optional): Rows per block. (default: :obj:`None`,
@@ -205,7 +207,7 @@ def proto_nce(
                 f"density must have shape [K] = [{k}], got {_shape(phi)}")
         if not (torch.isfinite(phi).all() and (phi > 0).all()):
             raise ValueError("density must be finite and positive")
-        mu = F.normalize(cen.detach().to(z.device, z.dtype), dim=1)
+        mu = cen.detach().to(z.device, z.dtype)
         phi = phi.detach().to(z.device, z.dtype)
 
         def rows_lse(s: int, e: int, mu=mu, phi=phi) -> Tensor:

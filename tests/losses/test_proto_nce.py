@@ -17,7 +17,6 @@ def proto_dense(z, labels, centroids, density):
     n = z.size(0)
     loss = 0.0
     for lab, cen, phi in zip(labels, centroids, density):
-        cen = F.normalize(cen, dim=1)
         pos = torch.exp((z * cen[lab]).sum(1) / phi[lab])
         neg = torch.exp(z @ cen.t() / phi).mean(1) * n
         loss = loss + (-torch.log(pos / neg)).mean() - np.log(n / cen.size(0))
@@ -54,6 +53,7 @@ def make(n=31, d=5, seed=0):
     for k in (3, 8):
         lab = torch.randint(0, k, (n,), generator=g)
         labels.append(lab)
+        # Prototypes are used as given: not normalised here on purpose.
         cents.append(torch.randn(k, d, generator=g, dtype=torch.float64))
         dens.append(0.2 + torch.rand(k, generator=g, dtype=torch.float64))
     return z, labels, cents, dens
