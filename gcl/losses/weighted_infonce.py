@@ -47,7 +47,8 @@ def _stack_labels(labels: Union[Tensor, Sequence[Tensor]]) -> Tensor:
     return out.long()
 
 
-def cluster_negative_weights(labels: Union[Tensor, Sequence[Tensor]]) -> PairWeight:
+def cluster_negative_weights(labels: Union[Tensor, Sequence[Tensor]],
+                             dtype: Optional[torch.dtype] = None) -> PairWeight:
     r"""MEOW's weight of a negative from repeated clusterings.
 
     From `"Heterogeneous Graph Contrastive Learning with Meta-path Contexts
@@ -68,23 +69,32 @@ def cluster_negative_weights(labels: Union[Tensor, Sequence[Tensor]]) -> PairWei
     Args:
         labels (torch.Tensor or sequence of torch.Tensor): Cluster labels,
             ``[K, N]``, ``[N]`` (one clustering) or a list of ``[N]``.
+        dtype (torch.dtype, optional): Dtype of the returned blocks.
+            (default: :obj:`None`, ``torch.long``)
 
     Returns:
         A callable ``weight(rows, cols)`` returning the ``[len(rows),
-        len(cols)]`` block of :math:`w` in the labels' device, as integers
-        (cast them to the logits' dtype); it never forms :math:`N \times N`
-        unless asked for every row.
+        len(cols)]`` block of :math:`w` on the labels' device; it never forms
+        :math:`N \times N` unless asked for every row.
     """
-    lab = _stack_labels(labels)
-    k = lab.size(0)
+    return _ClusterWeights(_stack_labels(labels), dtype or torch.long)
 
-    def weight(rows: Tensor, cols: Tensor) -> Tensor:
-        a = lab[:, rows]
-        b = lab[:, cols]
-        same = (a[:, :, None] == b[:, None, :]).sum(dim=0)
-        return k - same
 
-    return weight
+class _ClusterWeights:
+    """MEOW's weights as a block callable (see :func:`cluster_negative_weights`)."""
+
+    def __init__(self, labels: Tensor, dtype: torch.dtype):
+        self.labels = labels
+        self.dtype = dtype
+
+    def __call__(self, rows: Tensor, cols: Tensor) -> Tensor:
+        a = self.labels[:, rows]
+        b = self.labels[:, cols]
+        w = torch.full((rows.numel(), cols.numel()), self.labels.size(0),
+                       dtype=self.dtype, device=self.labels.device)
+        for ak, bk in zip(a, b):  # one pass per clustering, no [K, B, N] tensor
+            w.sub_((ak[:, None] == bk[None, :]).to(self.dtype))
+        return w
 
 
 def weighted_info_nce(
@@ -155,7 +165,7 @@ def weighted_info_nce(
             raise ValueError(
                 "every clustering puts all nodes in one cluster, so every "
                 "weight is 0 and the loss is infinite")
-        weight = cluster_negative_weights(lab)
+        weight = _ClusterWeights(lab, z1.dtype)
     elif not callable(weight):
         raise ValueError(f"weight must be callable, got {type(weight).__name__}")
     block = _block(n, block_size)
@@ -170,9 +180,10 @@ def weighted_info_nce(
             shape = tuple(w.shape) if isinstance(w, Tensor) else type(w).__name__
             raise ValueError(
                 f"weight(rows, cols) must return a [{e - s}, {n}] block, got {shape}")
-        w = w.to(logits.dtype)
-        if bool((w < 0).any()) or not bool(torch.isfinite(w).all()):
-            raise ValueError("weights must be finite and non-negative")
+        if not isinstance(weight, _ClusterWeights):  # MEOW's are valid by construction
+            w = w.to(logits.dtype)
+            if bool((w < 0).any()) or not bool(torch.isfinite(w).all()):
+                raise ValueError("weights must be finite and non-negative")
         return _weighted_lse_block(logits, w)
 
     lse = _rows_checkpointed(rows_lse, n, block)

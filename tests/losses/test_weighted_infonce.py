@@ -42,6 +42,9 @@ def test_cluster_weights_rule():
     wb = cluster_negative_weights([labels[0], labels[1]])(
         torch.tensor([2, 3]), torch.tensor([0, 3]))
     assert torch.equal(wb, expected[[2, 3]][:, [0, 3]])
+    every = torch.arange(4)
+    wf = cluster_negative_weights(labels, torch.float64)(every, every)
+    assert wf.dtype == torch.float64 and torch.equal(wf, expected.double())
 
 
 @pytest.mark.parametrize("block", [1, 3, 29, None])
