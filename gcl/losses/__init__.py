@@ -1,5 +1,7 @@
 """Contrastive objectives on embeddings (modules with functional twins)."""
 
+from gcl.losses.adameow import AdaMEOWLoss, PairWeightMLP, adameow_loss
+from gcl.losses.heco import HeCoLoss, heco_loss, positive_pairs
 from gcl.losses.infonce import InfoNCE, info_nce, info_nce_per_node
 from gcl.losses.pamc import (
     NContrastLoss,
@@ -10,27 +12,53 @@ from gcl.losses.pamc import (
     pamc_loss,
 )
 from gcl.losses.pot import POTLoss, pot_loss, principle_direction
+from gcl.losses.proto_nce import (
+    ProtoNCE,
+    Prototypes,
+    kmeans_prototypes,
+    pcl_density,
+    proto_nce,
+)
 from gcl.losses.resc import ReSC, community_centers, resc_loss, resc_loss_per_node
 from gcl.losses.team_up import TeamUp, team_up_gamma, team_up_loss
+from gcl.losses.weighted_infonce import (
+    WeightedInfoNCE,
+    cluster_negative_weights,
+    weighted_info_nce,
+)
 
 __all__ = [
+    "AdaMEOWLoss",
+    "HeCoLoss",
     "InfoNCE",
     "NContrastLoss",
     "POTLoss",
+    "PairWeightMLP",
     "PamCLoss",
+    "ProtoNCE",
+    "Prototypes",
     "ReSC",
     "TeamUp",
+    "WeightedInfoNCE",
+    "adameow_loss",
+    "cluster_negative_weights",
     "community_centers",
+    "heco_loss",
     "influence_matrix",
     "info_nce",
     "info_nce_per_node",
+    "kmeans_prototypes",
     "meta_nodes",
     "ncontrast_loss",
     "pamc_loss",
+    "pcl_density",
+    "positive_pairs",
     "pot_loss",
     "principle_direction",
+    "proto_nce",
     "resc_loss",
     "resc_loss_per_node",
     "team_up_gamma",
     "team_up_loss",
+    "weighted_info_nce",
 ]

@@ -4,8 +4,13 @@ from gcl.nn.activation import ACTIVATIONS, FixedRReLU, activation_resolver
 from gcl.nn.autoencoder import Autoencoder, autoencoder_cache_path, pretrain_autoencoder
 from gcl.nn.cluster_head import ClusterHead
 from gcl.nn.gcn_encoder import GCNEncoder, out_degree_norm
+from gcl.nn.meta_path_encoder import MetaPathEncoder
+from gcl.nn.meta_path_gcn import MetaPathGCN, meta_path_adjacency
 from gcl.nn.mlp_encoder import MLPEncoder, sdcn_encoder_state_dict
 from gcl.nn.projection_head import ProjectionHead
+from gcl.nn.schema_encoder import IntraTypeAttention, NetworkSchemaEncoder
+from gcl.nn.semantic_attention import SemanticAttention
+from gcl.nn.tanh_projection import TanhProjection
 
 __all__ = [
     "ACTIVATIONS",
@@ -13,10 +18,17 @@ __all__ = [
     "ClusterHead",
     "FixedRReLU",
     "GCNEncoder",
+    "IntraTypeAttention",
     "MLPEncoder",
+    "MetaPathEncoder",
+    "MetaPathGCN",
+    "NetworkSchemaEncoder",
     "ProjectionHead",
+    "SemanticAttention",
+    "TanhProjection",
     "activation_resolver",
     "autoencoder_cache_path",
+    "meta_path_adjacency",
     "out_degree_norm",
     "pretrain_autoencoder",
     "sdcn_encoder_state_dict",

@@ -17,7 +17,9 @@ class ProjectionHead(torch.nn.Module):
     From `"Deep Graph Contrastive Representation Learning"
     <https://arxiv.org/abs/2006.04131>`_ (GRACE): sizes
     :math:`h \to p \to h`. It is used inside the loss only; evaluation uses
-    the encoder output.
+    the encoder output. HeCo's head (``Contrast.proj`` in
+    ``liun-online/HeCo``) is the same :math:`h \to h \to h` map with
+    Xavier-normal weights of gain 1.414 (``xavier_gain=1.414``).
 
     Args:
         in_channels (int): Embedding size :math:`h`.
@@ -25,15 +27,20 @@ class ProjectionHead(torch.nn.Module):
         out_channels (int, optional): Output size. (default: ``in_channels``)
         normalize (bool, optional): L2-normalise the output rows (gCooL).
             (default: :obj:`False`)
+        xavier_gain (float, optional): Draw both weight matrices from a
+            Xavier normal with this gain (HeCo: 1.414); the biases keep
+            PyTorch's default. (default: :obj:`None`, PyTorch's default)
     """
 
     def __init__(self, in_channels: int, hidden_channels: int,
-                 out_channels: Optional[int] = None, normalize: bool = False):
+                 out_channels: Optional[int] = None, normalize: bool = False,
+                 xavier_gain: Optional[float] = None):
         super().__init__()
         self.in_channels = in_channels
         self.hidden_channels = hidden_channels
         self.out_channels = out_channels or in_channels
         self.normalize = normalize
+        self.xavier_gain = xavier_gain
         self.fc1 = torch.nn.Linear(in_channels, hidden_channels)
         self.fc2 = torch.nn.Linear(hidden_channels, self.out_channels)
         self.reset_parameters()
@@ -42,6 +49,9 @@ class ProjectionHead(torch.nn.Module):
         """Resets all learnable parameters of the module."""
         self.fc1.reset_parameters()
         self.fc2.reset_parameters()
+        if self.xavier_gain is not None:
+            torch.nn.init.xavier_normal_(self.fc1.weight, gain=self.xavier_gain)
+            torch.nn.init.xavier_normal_(self.fc2.weight, gain=self.xavier_gain)
 
     def forward(self, z: Tensor) -> Tensor:
         """Projects embeddings ``z`` of shape :math:`(N, h)`."""

@@ -1,0 +1,152 @@
+r"""AdaMEOW's InfoNCE with negative weights learned by an MLP."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from gcl.losses._blockwise import _check_pair, _check_tau
+from gcl.losses.weighted_infonce import weighted_info_nce
+
+__all__ = ["AdaMEOWLoss", "PairWeightMLP", "adameow_loss"]
+
+
+class PairWeightMLP(torch.nn.Module):
+    r"""AdaMEOW's weight of a pair from the sum of its embeddings.
+
+    .. math::
+        w_{ij} = \sigma\big(W_2 \tanh(W_1 (p_i + q_j) + b_1) + b_2\big)
+
+    (``Linear(d, 16) -> Tanh -> Linear(16, 1) -> Sigmoid`` in
+    ``code_adameow/module/adameow.py``, PyTorch's default initialisation).
+    :meth:`forward` takes the two sides separately and factors the first
+    layer, :math:`W_1 (p_i + q_j) + b_1 = (W_1 p_i + b_1) + W_1 q_j`, so a
+    ``[B, M]`` block costs :math:`O(B M h)` for :math:`h` hidden units, not
+    :math:`O(B M d)`; the value is the same up to rounding.
+
+    Args:
+        in_channels (int): Embedding size :math:`d` (AdaMEOW: the projection
+            size, 64; 16 on AMiner).
+        hidden_channels (int, optional): Hidden units :math:`h`. (default:
+            :obj:`16`)
+    """
+
+    def __init__(self, in_channels: int, hidden_channels: int = 16):
+        super().__init__()
+        self.in_channels = in_channels
+        self.hidden_channels = hidden_channels
+        self.lin1 = torch.nn.Linear(in_channels, hidden_channels)
+        self.lin2 = torch.nn.Linear(hidden_channels, 1)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Resets all learnable parameters of the module."""
+        self.lin1.reset_parameters()
+        self.lin2.reset_parameters()
+
+    def forward(self, p: Tensor, q: Tensor) -> Tensor:
+        """Weights of every pair ``(p_i, q_j)``: ``[B, d], [M, d] -> [B, M]``."""
+        a = self.lin1(p)  # W1 p_i + b1, [B, h]
+        c = F.linear(q, self.lin1.weight)  # W1 q_j, [M, h]
+        h = torch.tanh(a[:, None, :] + c[None, :, :])
+        return torch.sigmoid(self.lin2(h).squeeze(-1))
+
+    def __repr__(self) -> str:
+        return (f"{self.__class__.__name__}({self.in_channels}, "
+                f"hidden_channels={self.hidden_channels})")
+
+
+def adameow_loss(
+    z1: Tensor,
+    z2: Tensor,
+    mlp: torch.nn.Module,
+    tau: float = 0.9,
+    block_size: Optional[int] = None,
+) -> Tensor:
+    r"""AdaMEOW's InfoNCE with learned negative weights.
+
+    From `"Heterogeneous Graph Contrastive Learning with Meta-path Contexts
+    and Adaptively Weighted Negative Samples"
+    <https://arxiv.org/abs/2212.13847>`_ (Yu et al., TKDE 2024), as coded in
+    ``jianxiangyu/MEOW`` (``weight_InfoNce`` in
+    ``code_adameow/module/adameow.py``). With the L2-normalised projections
+    :math:`p^f` (fine-grained view, the anchors) and :math:`p^c` (coarse
+    view):
+
+    .. math::
+        w_{ij} = \sigma\big(\mathrm{MLP}(p^f_i + p^c_j)\big), \qquad
+        \mathcal{L} = -\frac{1}{N} \sum_i \log
+        \frac{e^{{p^f_i}^\top p^c_i / \tau}}
+        {\sum_{j} w_{ij}\, e^{{p^f_i}^\top p^c_j / \tau}}.
+
+    As in the official code the weights are the raw sigmoid outputs (no
+    normalisation over :math:`j`), the pair :math:`j = i` stays in the
+    denominator with its weight :math:`w_{ii}`, and the weights are not
+    detached: the loss trains the MLP and back-propagates through the
+    weights into both views. (Minimising the loss also pushes every weight
+    towards 0; nothing in the official code prevents it.) The official code
+    builds the :math:`N^2 \times d` input matrix of all pairs; here the MLP
+    is evaluated on one ``[block, N]`` block at a time inside
+    :func:`weighted_info_nce`, so memory is :math:`O(N \cdot \text{block}
+    \cdot h)`.
+
+    Args:
+        z1 (torch.Tensor): Anchors :math:`p^f`, ``[N, d]`` (normalised here).
+        z2 (torch.Tensor): Samples :math:`p^c`, ``[N, d]``.
+        mlp (torch.nn.Module): ``mlp(p [B, d], q [M, d]) -> [B, M]`` weights,
+            e.g. :class:`PairWeightMLP`. Must be deterministic (no dropout),
+            because the backward pass evaluates it again.
+        tau (float, optional): Temperature. (default: :obj:`0.9`, AdaMEOW's
+            DBLP/AMiner/IMDB setting)
+        block_size (int, optional): Rows per block. (default: :obj:`None`,
+            256 rows)
+
+    Returns:
+        torch.Tensor: The scalar loss.
+    """
+    _check_pair(z1, z2, "adameow_loss")
+    _check_tau(tau)
+    if not callable(mlp):
+        raise ValueError(f"mlp must be callable, got {type(mlp).__name__}")
+    u = F.normalize(z1, dim=1)
+    v = F.normalize(z2, dim=1)
+
+    def weight(rows: Tensor, cols: Tensor) -> Tensor:
+        return mlp(u[rows], v[cols])
+
+    return weighted_info_nce(u, v, weight=weight, tau=tau, block_size=block_size)
+
+
+class AdaMEOWLoss(torch.nn.Module):
+    r"""Module form of :func:`adameow_loss`; holds the weight MLP.
+
+    Args:
+        in_channels (int): Projection size :math:`d`.
+        hidden_channels (int, optional): Hidden units of the MLP. (default:
+            :obj:`16`)
+        tau (float, optional): Temperature. (default: :obj:`0.9`)
+        block_size (int, optional): Rows per block. (default: :obj:`None`)
+    """
+
+    def __init__(self, in_channels: int, hidden_channels: int = 16,
+                 tau: float = 0.9, block_size: Optional[int] = None):
+        super().__init__()
+        _check_tau(tau)
+        self.mlp = PairWeightMLP(in_channels, hidden_channels)
+        self.tau = tau
+        self.block_size = block_size
+
+    def reset_parameters(self) -> None:
+        """Resets the weight MLP."""
+        self.mlp.reset_parameters()
+
+    def forward(self, z1: Tensor, z2: Tensor) -> Tensor:
+        """Returns the loss of anchors ``z1`` (fine view) and ``z2`` (coarse)."""
+        return adameow_loss(z1, z2, self.mlp, self.tau, self.block_size)
+
+    def __repr__(self) -> str:
+        return (f"{self.__class__.__name__}({self.mlp.in_channels}, "
+                f"hidden_channels={self.mlp.hidden_channels}, tau={self.tau})")

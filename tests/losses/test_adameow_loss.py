@@ -1,0 +1,80 @@
+import pytest
+import torch
+import torch.nn.functional as F
+
+from gcl.losses import AdaMEOWLoss, PairWeightMLP, adameow_loss
+
+
+def official_dense(z_anchor, z, mlp: PairWeightMLP, tau):
+    """AdaMEOW's weight_InfoNce (code_adameow/module/adameow.py), all N^2 pairs."""
+    z_anchor, z = F.normalize(z_anchor, dim=1), F.normalize(z, dim=1)
+    n = z.size(0)
+    seq = torch.nn.Sequential(torch.nn.Linear(z.size(1), 16), torch.nn.Tanh(),
+                              torch.nn.Linear(16, 1), torch.nn.Sigmoid()).double()
+    seq[0].weight, seq[0].bias = mlp.lin1.weight, mlp.lin1.bias
+    seq[2].weight, seq[2].bias = mlp.lin2.weight, mlp.lin2.bias
+    dots = torch.exp(z_anchor @ z.t() / tau)
+    w_anchor = z_anchor.repeat_interleave(n, 0)  # row i*N+j holds z_anchor[i]
+    w = z.repeat(n, 1)  # ... and z[j]
+    weight = seq(w_anchor + w).reshape(n, n)
+    return (-torch.log(dots.diag() / (dots * weight).sum(1))).mean()
+
+
+def make(n=17, d=6, seed=0):
+    torch.manual_seed(seed)
+    z1 = torch.randn(n, d, dtype=torch.float64, requires_grad=True)
+    z2 = torch.randn(n, d, dtype=torch.float64, requires_grad=True)
+    mlp = PairWeightMLP(d).double()
+    return z1, z2, mlp
+
+
+def test_factored_mlp_equals_mlp_of_sum():
+    z1, z2, mlp = make()
+    out = mlp(z1, z2)
+    ref = torch.sigmoid(mlp.lin2(torch.tanh(mlp.lin1(z1[:, None] + z2[None]))))[..., 0]
+    assert out.shape == (17, 17)
+    assert torch.allclose(out, ref, atol=1e-14)
+
+
+@pytest.mark.parametrize("block", [1, 3, 17, None])
+def test_matches_official_dense(block):
+    z1, z2, mlp = make()
+    params = list(mlp.parameters())
+    ref = official_dense(z1, z2, mlp, 0.9)
+    out = adameow_loss(z1, z2, mlp, tau=0.9, block_size=block)
+    assert torch.allclose(out, ref, atol=1e-12, rtol=0)
+    ga = torch.autograd.grad(out, [z1, z2] + params)
+    gb = torch.autograd.grad(ref, [z1, z2] + params)
+    for a, b in zip(ga, gb):
+        assert torch.allclose(a, b, atol=1e-12, rtol=0)
+
+
+def test_gradcheck():
+    z1, z2, mlp = make(n=6, d=3, seed=1)
+    assert torch.autograd.gradcheck(
+        lambda a, b: adameow_loss(a, b, mlp, 0.5, block_size=4), (z1, z2))
+
+
+def test_module():
+    z1, z2, _ = make(seed=2)
+    mod = AdaMEOWLoss(6, tau=1.0, block_size=5).double()
+    out = mod(z1, z2)
+    assert torch.allclose(out, official_dense(z1, z2, mod.mlp, 1.0), atol=1e-12)
+    out.backward()
+    assert mod.mlp.lin1.weight.grad is not None
+    before = mod.mlp.lin2.bias.detach().clone()
+    torch.manual_seed(9)
+    mod.reset_parameters()
+    assert not torch.equal(before, mod.mlp.lin2.bias)
+    assert repr(mod) == "AdaMEOWLoss(6, hidden_channels=16, tau=1.0)"
+    assert repr(mod.mlp) == "PairWeightMLP(6, hidden_channels=16)"
+
+
+def test_invalid_input():
+    z1, z2, mlp = make(n=5)
+    with pytest.raises(ValueError, match="same shape"):
+        adameow_loss(z1, z2[:4], mlp)
+    with pytest.raises(ValueError, match="callable"):
+        adameow_loss(z1, z2, "mlp")
+    with pytest.raises(ValueError, match="tau"):
+        AdaMEOWLoss(6, tau=0)
