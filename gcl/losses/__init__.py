@@ -1,6 +1,21 @@
 """Contrastive objectives on embeddings (modules with functional twins)."""
 
+from gcl.losses.bpr import (
+    BPRLoss,
+    bpr_loss,
+    hinge_rank_loss,
+    l2_reg_batch_ego,
+    l2_reg_batch_norm,
+    l2_reg_full,
+)
 from gcl.losses.infonce import InfoNCE, info_nce, info_nce_per_node
+from gcl.losses.lightgcl import (
+    LIGHTGCL_SETTINGS,
+    LightGCLLoss,
+    cross_logsumexp,
+    lightgcl_code_loss,
+    lightgcl_paper_loss,
+)
 from gcl.losses.pamc import (
     NContrastLoss,
     PamCLoss,
@@ -14,6 +29,17 @@ from gcl.losses.resc import ReSC, community_centers, resc_loss, resc_loss_per_no
 from gcl.losses.team_up import TeamUp, team_up_gamma, team_up_loss
 
 __all__ = [
+    "BPRLoss",
+    "LIGHTGCL_SETTINGS",
+    "LightGCLLoss",
+    "bpr_loss",
+    "cross_logsumexp",
+    "hinge_rank_loss",
+    "l2_reg_batch_ego",
+    "l2_reg_batch_norm",
+    "l2_reg_full",
+    "lightgcl_code_loss",
+    "lightgcl_paper_loss",
     "InfoNCE",
     "NContrastLoss",
     "POTLoss",
