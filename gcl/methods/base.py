@@ -69,7 +69,8 @@ class Method(torch.nn.Module):
     def batches(self, data: Data) -> Optional[Iterable]:
         """The mini-batches of one epoch, each passed as ``method(data,
         batch)`` by :func:`gcl.fit`, or :obj:`None` (the default) for one
-        full-batch step ``method(data)`` per epoch."""
+        full-batch step ``method(data)`` per epoch.
+        """
         return None
 
     def prepare(self, data: Data) -> None:

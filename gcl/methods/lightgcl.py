@@ -160,13 +160,15 @@ class LightGCL(Recommender):
 
     def prepare(self, data: InteractionData) -> None:
         """The normalised adjacency and the rank-:math:`q` SVD, once (the
-        SVD's seconds are kept in ``svd.svd_seconds_``)."""
+        SVD's seconds are kept in ``svd.svd_seconds_``).
+        """
         super().prepare(data)
         self.svd.fit(data.to(self.user_emb.device))
 
     def views(self, data: InteractionData):
         """Per-layer graph view, SVD view and the layer sums
-        ``(layers, g_users, g_items, E_u, E_i, G_u, G_i)``."""
+        ``(layers, g_users, g_items, E_u, E_i, G_u, G_i)``.
+        """
         if not self.svd.fitted:
             self.prepare(data)
         out = self.propagation.layers(self.user_emb, self.item_emb,
@@ -184,7 +186,8 @@ class LightGCL(Recommender):
 
     def forward(self, data: InteractionData, batch: tuple) -> Tensor:
         r""":math:`\mathcal{L}_r + \lambda_1 \mathcal{L}_s + \lambda_2
-        \lVert\Theta\rVert^2` of one batch, in the method's setting."""
+        \lVert\Theta\rVert^2` of one batch, in the method's setting.
+        """
         users, pos, neg = batch[:3]
         out, gu, gi, eu, ei, g_u, g_i = self.views(data)
         if self.setting == "code":

@@ -71,7 +71,8 @@ class LightGCN(Recommender):
                     sampling: str = "user", edge_dropout: float = 0.0,
                     init: str = "normal") -> LightGCN:
         """Builds LightGCN from its config (``in_channels`` is unused: the
-        inputs are learned embeddings)."""
+        inputs are learned embeddings).
+        """
         return cls(num_users, num_items, embedding_dim, num_layers, reg,
                    batch_size, sampling, edge_dropout, init)
 

@@ -84,7 +84,8 @@ class Recommender(Method):
 
     def reset_parameters(self) -> None:
         """Re-draws the embedding tables and the other parameters, and
-        forgets the fitted graph."""
+        forgets the fitted graph.
+        """
         self._init_embeddings()
         for module in self.children():
             if hasattr(module, "reset_parameters"):
@@ -93,7 +94,8 @@ class Recommender(Method):
 
     def check_input(self, data: InteractionData) -> None:
         """Checks that ``data`` is an :class:`~gcl.datasets.InteractionData`
-        with the method's numbers of users and items."""
+        with the method's numbers of users and items.
+        """
         if not isinstance(data, InteractionData):
             raise ValueError(f"{type(self).__name__} trains on "
                              f"gcl.datasets.InteractionData (load_interactions), "
@@ -120,7 +122,8 @@ class Recommender(Method):
 
     def propagate(self, data: InteractionData) -> tuple[Tensor, Tensor]:
         """The final user and item embeddings of the clean graph (with
-        gradients)."""
+        gradients).
+        """
         raise NotImplementedError  # pragma: no cover
 
     def encode(self, data: InteractionData) -> tuple[Tensor, Tensor]:
@@ -130,7 +133,8 @@ class Recommender(Method):
     @torch.no_grad()
     def embed(self, data: InteractionData) -> tuple[Tensor, Tensor]:
         """``(user_emb [U, d], item_emb [I, d])`` in evaluation mode,
-        detached; the training mode is restored afterwards."""
+        detached; the training mode is restored afterwards.
+        """
         self.check_input(data)
         was_training = self.training
         self.eval()

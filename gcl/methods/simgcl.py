@@ -92,7 +92,7 @@ class SimGCL(Recommender):
                                 hook=self.noise.hook)
 
     def forward(self, data: InteractionData, batch: tuple) -> Tensor:
-        """BPR + :math:`\\lambda` (user and item InfoNCE) + regulariser."""
+        """BPR + lambda (user and item InfoNCE) + regulariser."""
         users, pos, neg = batch[:3]
         eu, ei = self.propagate(data)
         u_b, p_b = eu[users], ei[pos]
