@@ -66,7 +66,7 @@ class Method(torch.nn.Module):
         """
         check_graph(data, *expected_input(self))
 
-    def batches(self, data: Data) -> Optional[Iterable]:
+    def epoch_batches(self, data: Data) -> Optional[Iterable]:
         """The mini-batches of one epoch, each passed as ``method(data,
         batch)`` by :func:`gcl.fit`, or :obj:`None` (the default) for one
         full-batch step ``method(data)`` per epoch.

@@ -33,7 +33,7 @@ class Recommender(Method):
       (:meth:`check_input` says so when given anything else);
     - :meth:`prepare` builds the normalised adjacency once
       (:class:`~gcl.nn.BipartiteAdjacency`, in ``adj_``);
-    - :meth:`batches` draws one epoch of triples with the method's
+    - :meth:`epoch_batches` draws one epoch of triples with the method's
       :class:`~gcl.datasets.BPRSampler`, and :func:`gcl.fit` takes one
       optimiser step per batch on ``method(data, batch)`` (its one loop,
       with seeding, early stopping on a validation metric, checkpoints);
@@ -116,7 +116,7 @@ class Recommender(Method):
             self.prepare(data)
         return self.adj_
 
-    def batches(self, data: InteractionData) -> list:
+    def epoch_batches(self, data: InteractionData) -> list:
         """One epoch of ``(users, pos, neg[, batch_users])`` batches."""
         return self.sampler(data)
 

@@ -70,7 +70,7 @@ def fit(
     :class:`Checkpoint` when due.
 
     Mini-batch methods (the recommenders) return the epoch's batches from
-    ``method.batches(data)`` (drawn from torch's RNG, so seeded runs repeat
+    ``method.epoch_batches(data)`` (drawn from torch's RNG, so seeded runs repeat
     them); the epoch then takes one step per batch on ``loss =
     method(data, batch)`` and records the mean batch loss. Full-batch
     methods return :obj:`None` there (the default).
@@ -204,7 +204,7 @@ def _train_step(method: Method, optimizer: torch.optim.Optimizer, data: Data,
     t0 = time.perf_counter()
     method.train()
     method.set_epoch(epoch)
-    batches = method.batches(data)
+    batches = method.epoch_batches(data)
     if batches is None:
         value = _step(method, optimizer, epoch, data)
     else:
