@@ -221,6 +221,15 @@ _TASK_NAMES = {"final": "clusters, final",
                "max_over_epochs": "clusters, max_over_epochs (selects on labels)"}
 
 
+def _default_metric(recs: list[dict]) -> str:
+    """``accuracy`` when every record has it, else the first metric of the
+    first record (``recall@20`` for the ranking task).
+    """
+    if all("accuracy" in r["metrics"] for r in recs):
+        return "accuracy"
+    return next(iter(recs[0]["metrics"]))
+
+
 def _fmt_pct(values: list[float]) -> str:
     mean = 100 * statistics.fmean(values)
     std = 100 * statistics.pstdev(values) if len(values) > 1 else 0.0
@@ -263,7 +272,7 @@ def render(method: str, runs_dir: str | Path = "benchmarks/runs",
     for (dataset, _tag), recs in sorted(groups.items(), key=order):
         cfg = configs[dataset]
         paper = cfg.get("paper") or {}
-        metric = paper.get("metric", "accuracy")
+        metric = paper.get("metric") or _default_metric(recs)
         protocols = sorted({r["protocol"] for r in recs})
         for protocol in protocols:
             rs = sorted((r for r in recs if r["protocol"] == protocol),
@@ -374,7 +383,8 @@ def _comparison(method: str, groups: dict, runs_dir: str | Path,
                  if (k := (r["seed"], r["protocol"], r["epochs"])) in base]
         if not pairs:
             continue
-        metric = (configs[dataset].get("paper") or {}).get("metric", "accuracy")
+        metric = ((configs[dataset].get("paper") or {}).get("metric")
+                  or _default_metric(recs))
         cols = [("classification", metric, lambda r, m=metric: r["metrics"].get(m))]
         if metric != "macro_f1":
             cols.append(("classification", "macro_f1",

@@ -162,10 +162,13 @@ def build_parser() -> argparse.ArgumentParser:
                    "epoch, the paper's rule: selects on the test labels); both "
                    "are recorded, this picks the main result")
     p.add_argument("--task", nargs="+", default=["classification"],
-                   choices=["classification", "clustering", "link"],
+                   choices=["classification", "clustering", "link", "ranking"],
                    help="evaluations: classification (config protocol), "
                    "clustering (k-means), link (retrains on 85%% of the edges, "
-                   "AUC/AP on held-out edges); default classification")
+                   "AUC/AP on held-out edges), ranking (recommenders: full-"
+                   "ranking Recall/NDCG@K on the test split, selection on a "
+                   "validation split; the only task of lightgcn, simgcl, "
+                   "lightgcl); default classification")
     p.add_argument("--out", default=None,
                    help="output folder (default runs/METHOD/DATASET/seedS)")
     p.add_argument("--resume", action="store_true",
@@ -223,8 +226,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--runs-dir", default="benchmarks/runs")
     p.add_argument("--results-dir", default="benchmarks/results")
     p.add_argument("--task", nargs="+", default=["classification"],
-                   choices=["classification", "clustering", "link"],
-                   help="evaluations of each run (default classification); "
+                   choices=["classification", "clustering", "link", "ranking"],
+                   help="evaluations of each run (default classification; "
+                   "ranking for the recommenders); "
                    "clustering and link add columns to the table")
     p.add_argument("--render-only", action="store_true",
                    help="only re-render the results table")

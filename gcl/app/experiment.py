@@ -33,7 +33,7 @@ from torch import Tensor
 
 import gcl
 from gcl.app.config import load_config
-from gcl.datasets import load
+from gcl.datasets import load, load_interactions
 from gcl.eval import (
     PROTOCOLS,
     REPORTING_RULES,
@@ -42,15 +42,16 @@ from gcl.eval import (
     clustering,
     link_prediction,
     node_classification,
+    ranking_split,
     report_over_epochs,
 )
-from gcl.methods import Method, build_method
+from gcl.methods import RECOMMENDERS, Method, build_method, resolve
 from gcl.train import History, fit, resolve_device
 
 __all__ = ["Experiment", "machine_info", "peak_memory_mb", "run_config",
            "run_experiment"]
 
-_TASKS = ("classification", "clustering", "link")
+_TASKS = ("classification", "clustering", "link", "ranking")
 
 
 def peak_memory_mb(device: Optional[torch.device] = None) -> float:
@@ -213,6 +214,63 @@ def run_experiment(method: str, dataset: str, *, seed: Optional[int] = None,
                       checkpoint=checkpoint, resume=resume, tasks=tasks)
 
 
+def _run_ranking(cfg: dict[str, Any], root: Optional[str], dev: torch.device,
+                 progress: bool, checkpoint: Union[str, Path, None], resume: bool,
+                 tasks: list[str]) -> Experiment:
+    """A recommender on interaction data: the ranking task.
+
+    The data come from :func:`gcl.datasets.load_interactions` with the
+    config's ``data`` (``val_fraction``: a validation split carved from the
+    training interactions with the config's seed). With a validation split,
+    :func:`fit` scores it every ``eval.every`` epochs and keeps the weights
+    of the best ``eval.monitor`` (default ``val_recall@20``) with
+    ``eval.patience``; the test split is scored once, at the end, with the
+    training and validation items masked (:func:`gcl.eval.ranking_split`).
+    """
+    if resolve(cfg["method"]) not in RECOMMENDERS or \
+            set(tasks) - {"ranking", "classification"}:
+        raise ValueError(f"the ranking task needs a recommender "
+                         f"({', '.join(RECOMMENDERS)}) and no other task, got "
+                         f"{cfg['method']!r} with tasks {tasks}")
+    data_kw = dict(cfg["data"])
+    data = load_interactions(cfg["dataset"], root=root,
+                             val_fraction=data_kw.pop("val_fraction", 0.0),
+                             seed=data_kw.pop("split_seed", cfg["seed"]), **data_kw)
+    model = build_method(cfg["method"], None, num_users=data.num_users,
+                         num_items=data.num_items, **cfg["model"])
+    ev = dict(cfg["eval"])
+    ks = tuple(ev.get("ks", (20, 40)))
+    has_val = data.val.numel() > 0
+
+    def validate(method: Method, d: Any) -> dict[str, float]:
+        u, i = method.embed(d)
+        res = ranking_split(u, i, d, "val", ks=ks)
+        return {f"val_{k}": v for k, v in res.metrics.items()}
+
+    t0 = time.perf_counter()
+    history = fit(model, data, epochs=cfg["train"]["epochs"],
+                  lr=cfg["train"]["lr"],
+                  weight_decay=cfg["train"].get("weight_decay", 0.0),
+                  device=dev, seed=cfg["seed"], progress=progress,
+                  checkpoint=checkpoint, resume=resume,
+                  eval_fn=validate if has_val else None,
+                  eval_every=int(ev.get("every", 0)) if has_val else 0,
+                  monitor=ev.get("monitor", "val_recall@20") if has_val else None,
+                  patience=ev.get("patience") if has_val else None)
+    train_s = time.perf_counter() - t0
+    peak = peak_memory_mb(dev)
+    t0 = time.perf_counter()
+    user_emb, item_emb = model.embed(data.to(dev))
+    result = ranking_split(user_emb, item_emb, data.to(dev), "test", ks=ks)
+    eval_s = time.perf_counter() - t0
+    svd = getattr(model, "svd", None)
+    if svd is not None and svd.svd_seconds_ is not None:
+        result.details["svd_seconds"] = svd.svd_seconds_
+    z = torch.cat([user_emb, item_emb]).cpu()
+    return Experiment(cfg, model, history, z, result, train_s, eval_s, peak,
+                      machine_info(dev), {})
+
+
 def _check_tasks(tasks: Iterable[str]) -> list[str]:
     tasks = list(tasks)
     unknown = set(tasks) - set(_TASKS)
@@ -267,6 +325,8 @@ def run_config(cfg: dict[str, Any], *, root: Optional[str] = None,
     dev = resolve_device(device)
     if dev.type == "cuda":
         torch.cuda.reset_peak_memory_stats(dev)
+    if "ranking" in tasks or resolve(cfg["method"]) in RECOMMENDERS:
+        return _run_ranking(cfg, root, dev, progress, checkpoint, resume, tasks)
     data = load(cfg["dataset"], root=root, **cfg["data"])
     model = build_method(cfg["method"], data.num_features, **cfg["model"])
     # protocol "clusters": the method's own clusters, scored every epoch

@@ -42,8 +42,13 @@ from gcl.augment.drop_rates import EDGE_DROPPERS, edge_drop_rate, edge_droppers
 from gcl.augment.edge_drop import EdgeDrop, subset_edges
 from gcl.augment.feature_dropout import FeatureDropout
 from gcl.augment.feature_mask import FeatureMask, mask_columns
+from gcl.augment.noise_perturbation import NoisePerturbation
+from gcl.augment.svd_view import SVD_ADJACENCIES, SVDView
 
 __all__ = [
+    "NoisePerturbation",
+    "SVD_ADJACENCIES",
+    "SVDView",
     "AdaptiveAugmentor",
     "AdaptiveEdgeDrop",
     "AdaptiveFeatureMask",

@@ -7,15 +7,29 @@ the package. :func:`available` tells which datasets are on disk; :data:`DATASETS
 the registry; SDCN's clustering sets (``"ACM-SDCN"``, ``"Citeseer-SDCN"``) load
 through :func:`load` too (:func:`read_sdcn` reads their text files).
 :func:`load_heco_multiplex` reads HeCo's heterogeneous sets as
-multiplex graphs of meta-path relations. :func:`check_graph` validates a graph
+multiplex graphs of meta-path relations. Recommendation data are
+:class:`InteractionData` (users, items, train/validation/test interactions),
+loaded by :func:`load_interactions` (LightGCN's text files, LightGCL's pickles,
+PyG's recommendation sets) and sampled into (user, positive, negative) batches
+by :class:`BPRSampler`. :func:`check_graph` validates a graph
 (against a model's :func:`expected_input` when given) before training or embedding.
 """
 
+from gcl.datasets.bpr_sampler import SAMPLING_MODES, BPRSampler, sample_negatives
 from gcl.datasets.errors import DatasetNotFoundError
 from gcl.datasets.heco import HECO_METAPATHS, heco_dir, load_heco_multiplex
+from gcl.datasets.interaction_data import InteractionData
 from gcl.datasets.loader import available, load, raw_dir
 from gcl.datasets.ogb_link import OGB_LINK_FEATURES, load_ogb_link, ogb_link_dir
 from gcl.datasets.paths import cache_dir, data_root
+from gcl.datasets.rec import (
+    REC_DATASETS,
+    RecSpec,
+    load_interactions,
+    read_lightgcl,
+    read_lightgcn,
+    read_lightgcn_file,
+)
 from gcl.datasets.registry import (
     DATASETS,
     FAMILIES,
@@ -29,6 +43,16 @@ from gcl.datasets.sparse_features import SparseFeatures
 from gcl.datasets.validation import check_graph, expected_input
 
 __all__ = [
+    "BPRSampler",
+    "InteractionData",
+    "REC_DATASETS",
+    "RecSpec",
+    "SAMPLING_MODES",
+    "load_interactions",
+    "read_lightgcl",
+    "read_lightgcn",
+    "read_lightgcn_file",
+    "sample_negatives",
     "DATASETS",
     "DatasetNotFoundError",
     "DatasetSpec",

@@ -17,10 +17,12 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from gcl.datasets.interaction_data import InteractionData
+from gcl.datasets.rec import read_lightgcn_file
 from gcl.eval._result import EvalResult
 from gcl.eval._validation import as_tensor, check_embeddings, check_positive_int
 
-__all__ = ["ranking", "load_interactions", "Interactions"]
+__all__ = ["ranking", "ranking_split", "load_interactions", "Interactions"]
 
 
 class Interactions(NamedTuple):
@@ -37,23 +39,6 @@ class Interactions(NamedTuple):
     test: Tensor
     num_users: int
     num_items: int
-
-
-def _read_lightgcn(path: Path) -> Tensor:
-    """Parses ``user item item ...`` lines into ``[2, M]`` without a per-line loop."""
-    if not path.is_file():
-        raise FileNotFoundError(f"no interaction file {path}")
-    text = path.read_text()
-    # A sentinel token marks line ends, so one vectorised parse keeps the lines.
-    tokens = np.array(text.replace("\n", " -1 ").split(), dtype=np.int64)
-    is_sep = tokens == -1
-    if (tokens < -1).any():
-        raise ValueError(f"{path} contains negative ids")
-    is_first = ~is_sep & np.concatenate(([True], is_sep[:-1]))
-    line = np.cumsum(is_first) - 1  # line index of every token (after its user)
-    users = tokens[is_first]
-    is_item = ~is_sep & ~is_first
-    return torch.from_numpy(np.stack([users[line[is_item]], tokens[is_item]]))
 
 
 def load_interactions(path_dir: str | Path) -> Interactions:
@@ -73,8 +58,8 @@ def load_interactions(path_dir: str | Path) -> Interactions:
         ``test`` are ``[2, M]`` int64 (user, item) tensors.
     """
     path_dir = Path(path_dir)
-    train = _read_lightgcn(path_dir / "train.txt")
-    test = _read_lightgcn(path_dir / "test.txt")
+    train = read_lightgcn_file(path_dir / "train.txt")
+    test = read_lightgcn_file(path_dir / "test.txt")
     both = torch.cat([train, test], dim=1)
     if both.numel() == 0:
         raise ValueError(f"no interactions in {path_dir}")
@@ -140,6 +125,7 @@ def ranking(
     test: Any,
     ks: tuple[int, ...] = (20, 40),
     batch_size: int = 1024,
+    exclude: Any = None,
 ) -> EvalResult:
     r"""Full-ranking Recall@K and NDCG@K with the training items masked out.
 
@@ -186,6 +172,10 @@ def ranking(
         ks (tuple[int, ...], optional): Cut-offs :math:`K`, each in
             ``1..I``. (default: ``(20, 40)``)
         batch_size (int, optional): Users per score block. (default: ``1024``)
+        exclude (torch.Tensor or scipy.sparse matrix, optional): More
+            interactions masked like the training ones, e.g. the validation
+            interactions when scoring the test split (they are known to the
+            model's user). (default: :obj:`None`)
 
     Returns:
         EvalResult: Protocol ``"full_ranking"`` with ``recall@K`` and
@@ -213,6 +203,8 @@ def ranking(
     batch_size = check_positive_int(batch_size, "batch_size")
 
     tr_ptr, tr_idx = _to_csr(train, num_users, num_items, "train", device)
+    ex = (None if exclude is None else
+          _to_csr(exclude, num_users, num_items, "exclude", device))
     te_ptr, te_idx = _to_csr(test, num_users, num_items, "test", device)
     n_test = te_ptr[1:] - te_ptr[:-1]
     eval_users = torch.nonzero(n_test > 0).view(-1)
@@ -234,6 +226,9 @@ def ranking(
         scores = user_emb[users] @ item_emb.t()  # [b, I]
         row, col = _gather_rows(tr_ptr, tr_idx, users)
         scores[row, col] = neg_inf
+        if ex is not None:
+            e_row, e_col = _gather_rows(*ex, users)
+            scores[e_row, e_col] = neg_inf
         top_scores, top = torch.topk(scores, k_max, dim=1)
         del scores
         is_test = torch.zeros(b, num_items, dtype=torch.bool, device=device)
@@ -267,9 +262,45 @@ def ranking(
         "num_train": int(tr_idx.numel()),
         "num_test": int(te_idx.numel()),
         "num_train_test_overlap": overlap,
+        "num_excluded": 0 if ex is None else int(ex[1].numel()),
         "ks": list(ks),
         "batch_size": int(batch_size),
         "std": "population std across evaluated users",
         "masking": "training items scored -inf",
     }
     return EvalResult("full_ranking", metrics, std, [dict(metrics)], details)
+
+
+def ranking_split(user_emb: Tensor, item_emb: Tensor, data: InteractionData,
+                  split: str = "val", ks: tuple[int, ...] = (20, 40),
+                  batch_size: int = 1024) -> EvalResult:
+    r""":func:`ranking` of one split of :class:`~gcl.datasets.InteractionData`.
+
+    ``split="val"`` scores the validation interactions with the training
+    ones masked; ``split="test"`` scores the test interactions with the
+    training *and* validation ones masked (all interactions the model's user
+    is known to have had). Model selection reads ``"val"``, never
+    ``"test"``.
+
+    Args:
+        user_emb (torch.Tensor): ``[U, d]``.
+        item_emb (torch.Tensor): ``[I, d]``.
+        data (InteractionData): The interactions.
+        split (str, optional): ``"val"`` or ``"test"``. (default: ``"val"``)
+        ks (tuple[int, ...], optional): Cut-offs. (default: ``(20, 40)``)
+        batch_size (int, optional): Users per block. (default: ``1024``)
+    """
+    if split not in ("val", "test"):
+        raise ValueError(f"split must be 'val' or 'test', got {split!r}")
+    if not isinstance(data, InteractionData):
+        raise ValueError(f"data must be an InteractionData, got "
+                         f"{type(data).__name__}")
+    target = data.split(split)
+    if target.size(1) == 0:
+        raise ValueError(f"{data!r} has no {split} interactions"
+                         + ("; carve some with data.split_validation(...)"
+                            if split == "val" else ""))
+    exclude = data.val if split == "test" and data.val.numel() else None
+    res = ranking(user_emb, item_emb, data.train, target, ks, batch_size, exclude)
+    res.details["split"] = split
+    return res

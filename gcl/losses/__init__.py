@@ -1,8 +1,23 @@
 """Contrastive objectives on embeddings (modules with functional twins)."""
 
 from gcl.losses.adameow import AdaMEOWLoss, PairWeightMLP, adameow_loss
+from gcl.losses.bpr import (
+    BPRLoss,
+    bpr_loss,
+    hinge_rank_loss,
+    l2_reg_batch_ego,
+    l2_reg_batch_norm,
+    l2_reg_full,
+)
 from gcl.losses.heco import HeCoLoss, heco_loss, positive_pairs
 from gcl.losses.infonce import InfoNCE, info_nce, info_nce_per_node
+from gcl.losses.lightgcl import (
+    LIGHTGCL_SETTINGS,
+    LightGCLLoss,
+    cross_logsumexp,
+    lightgcl_code_loss,
+    lightgcl_paper_loss,
+)
 from gcl.losses.pamc import (
     NContrastLoss,
     PamCLoss,
@@ -30,6 +45,17 @@ from gcl.losses.weighted_infonce import (
 __all__ = [
     "AdaMEOWLoss",
     "HeCoLoss",
+    "BPRLoss",
+    "LIGHTGCL_SETTINGS",
+    "LightGCLLoss",
+    "bpr_loss",
+    "cross_logsumexp",
+    "hinge_rank_loss",
+    "l2_reg_batch_ego",
+    "l2_reg_batch_norm",
+    "l2_reg_full",
+    "lightgcl_code_loss",
+    "lightgcl_paper_loss",
     "InfoNCE",
     "NContrastLoss",
     "POTLoss",

@@ -1,7 +1,9 @@
 """Methods: one file per paper, composed from augment + nn + losses.
 
 Two-view methods derive from :class:`TwoViewMethod`, which draws and encodes
-the views and returns a :class:`TwoViewStep`; wrappers such as :class:`POT`
+the views and returns a :class:`TwoViewStep`; the recommenders (LightGCN,
+SimGCL, LightGCL) derive from :class:`Recommender`, which trains on
+interaction data in mini-batches of triples; wrappers such as :class:`POT`
 use only that record. :data:`METHODS`, :data:`ALIASES` and
 :func:`build_method` (in :mod:`gcl.methods.registry`) are the one registry.
 """
@@ -11,11 +13,23 @@ from gcl.methods.csgcl import CSGCL
 from gcl.methods.gcool import GCOOL
 from gcl.methods.gcool_multiplex import GCOOLMultiplex
 from gcl.methods.grace import GRACE
+from gcl.methods.lightgcl import LightGCL
+from gcl.methods.lightgcn import LightGCN
 from gcl.methods.pamc import PamC
 from gcl.methods.pot import POT
-from gcl.methods.registry import ALIASES, METHODS, WRAPPERS, build_method, resolve
+from gcl.methods.recommender import Recommender
+from gcl.methods.registry import (
+    ALIASES,
+    METHODS,
+    RECOMMENDERS,
+    WRAPPERS,
+    build_method,
+    resolve,
+)
+from gcl.methods.simgcl import SimGCL
 from gcl.methods.two_view import TwoViewMethod, TwoViewStep
 
-__all__ = ["ALIASES", "CSGCL", "GCOOL", "GCOOLMultiplex", "GRACE", "METHODS",
-           "Method", "POT", "PamC", "TwoViewMethod", "TwoViewStep", "WRAPPERS",
+__all__ = ["ALIASES", "CSGCL", "GCOOL", "GCOOLMultiplex", "GRACE", "LightGCL",
+           "LightGCN", "METHODS", "Method", "POT", "PamC", "RECOMMENDERS",
+           "Recommender", "SimGCL", "TwoViewMethod", "TwoViewStep", "WRAPPERS",
            "build_method", "resolve"]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Optional
+
 import torch
 from torch import Tensor
 from torch_geometric.data import Data
@@ -45,13 +48,30 @@ class Method(torch.nn.Module):
 
         The training mode is restored afterwards. The result is detached.
         """
-        check_graph(data, *expected_input(self))
+        self.check_input(data)
         was_training = self.training
         self.eval()
         try:
             return self.encode(data).detach()
         finally:
             self.train(was_training)
+
+    def check_input(self, data: Data) -> None:
+        """Validates ``data`` for this method (called by :func:`gcl.fit`
+        and :meth:`embed`); the default is :func:`gcl.datasets.check_graph`
+        with the method's :func:`~gcl.datasets.expected_input`.
+
+        Raises:
+            ValueError: Naming what is wrong with ``data``.
+        """
+        check_graph(data, *expected_input(self))
+
+    def epoch_batches(self, data: Data) -> Optional[Iterable]:
+        """The mini-batches of one epoch, each passed as ``method(data,
+        batch)`` by :func:`gcl.fit`, or :obj:`None` (the default) for one
+        full-batch step ``method(data)`` per epoch.
+        """
+        return None
 
     def prepare(self, data: Data) -> None:
         """Hook called by :func:`gcl.fit` once before training, with the

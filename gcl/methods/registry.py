@@ -10,15 +10,24 @@ from gcl.methods.base import Method
 from gcl.methods.csgcl import CSGCL
 from gcl.methods.gcool import GCOOL
 from gcl.methods.grace import GRACE
+from gcl.methods.lightgcl import LightGCL
+from gcl.methods.lightgcn import LightGCN
 from gcl.methods.pamc import PamC
 from gcl.methods.pot import POT
+from gcl.methods.simgcl import SimGCL
 
-__all__ = ["ALIASES", "METHODS", "WRAPPERS", "build_method", "resolve"]
+__all__ = ["ALIASES", "METHODS", "RECOMMENDERS", "WRAPPERS", "build_method", "resolve"]
 
 #: Method classes by name, as used in configs (``method:``), on the command
 #: line and as the folder of their configs in ``gcl/configs/<name>/``.
 METHODS: dict[str, type[Method]] = {"grace": GRACE, "csgcl": CSGCL,
-                                    "gcool": GCOOL, "pot": POT, "pamc": PamC}
+                                    "gcool": GCOOL, "pot": POT, "pamc": PamC,
+                                    "lightgcn": LightGCN, "simgcl": SimGCL,
+                                    "lightgcl": LightGCL}
+
+#: Methods that train on :class:`~gcl.datasets.InteractionData` (ranking
+#: task); their ``from_config`` takes ``num_users`` and ``num_items``.
+RECOMMENDERS: tuple[str, ...] = ("lightgcn", "simgcl", "lightgcl")
 
 #: Other names of methods: ``grace_pot`` is POT around GRACE (the ``pot``
 #: configs, which hold ``base: grace``).

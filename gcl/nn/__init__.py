@@ -2,8 +2,14 @@
 
 from gcl.nn.activation import ACTIVATIONS, FixedRReLU, activation_resolver
 from gcl.nn.autoencoder import Autoencoder, autoencoder_cache_path, pretrain_autoencoder
+from gcl.nn.bipartite_adjacency import BipartiteAdjacency
 from gcl.nn.cluster_head import ClusterHead
 from gcl.nn.gcn_encoder import GCNEncoder, out_degree_norm
+from gcl.nn.lightgcn_propagation import (
+    COMBINE_MODES,
+    LayerOutputs,
+    LightGCNPropagation,
+)
 from gcl.nn.meta_path_encoder import MetaPathEncoder
 from gcl.nn.meta_path_gcn import MetaPathGCN, meta_path_adjacency
 from gcl.nn.mlp_encoder import MLPEncoder, sdcn_encoder_state_dict
@@ -13,6 +19,10 @@ from gcl.nn.semantic_attention import SemanticAttention
 from gcl.nn.tanh_projection import TanhProjection
 
 __all__ = [
+    "BipartiteAdjacency",
+    "COMBINE_MODES",
+    "LayerOutputs",
+    "LightGCNPropagation",
     "ACTIVATIONS",
     "Autoencoder",
     "ClusterHead",

@@ -18,7 +18,6 @@ try:  # tqdm.auto warns in Jupyter without ipywidgets: use the text bar then
 except ImportError:
     from tqdm import tqdm
 
-from gcl.datasets.validation import check_graph, expected_input
 from gcl.methods.base import Method
 from gcl.train.checkpoint import Checkpoint, get_rng_state, set_rng_state, to_plain
 from gcl.train.early_stopping import EarlyStopping
@@ -70,9 +69,16 @@ def fit(
     the monitored value to an :class:`EarlyStopping` tracker and writes a
     :class:`Checkpoint` when due.
 
+    Mini-batch methods (the recommenders) return the epoch's batches from
+    ``method.epoch_batches(data)`` (drawn from torch's RNG, so seeded runs repeat
+    them); the epoch then takes one step per batch on ``loss =
+    method(data, batch)`` and records the mean batch loss. Full-batch
+    methods return :obj:`None` there (the default).
+
     Args:
         method (Method): The contrastive method.
-        data (Data): The training graph (moved to ``device``).
+        data (Data): The training graph (moved to ``device``), or the
+            :class:`~gcl.datasets.InteractionData` of a recommender.
         epochs (int): Number of epochs (steps).
         lr (float, optional): Adam learning rate. (default: :obj:`1e-3`)
         weight_decay (float, optional): Adam weight decay.
@@ -127,7 +133,7 @@ def fit(
     """
     _check_arguments(epochs, eval_fn, monitor, mode, checkpoint,
                      checkpoint_every, resume)
-    check_graph(data, *expected_input(method))
+    method.check_input(data)
     dev = resolve_device(device)
     if seed is not None:
         seed_everything(seed)
@@ -198,16 +204,31 @@ def _train_step(method: Method, optimizer: torch.optim.Optimizer, data: Data,
     t0 = time.perf_counter()
     method.train()
     method.set_epoch(epoch)
+    batches = method.epoch_batches(data)
+    if batches is None:
+        value = _step(method, optimizer, epoch, data)
+    else:
+        total, count = 0.0, 0
+        for batch in batches:
+            total += _step(method, optimizer, epoch, data, batch)
+            count += 1
+        value = total / max(count, 1)
+    if dev.type == "cuda":
+        torch.cuda.synchronize(dev)
+    return value, time.perf_counter() - t0
+
+
+def _step(method: Method, optimizer: torch.optim.Optimizer, epoch: int,
+          data: Data, *batch) -> float:
+    """One optimisation step on ``method(data, *batch)``; returns the loss."""
     optimizer.zero_grad()
-    loss = method(data)
+    loss = method(data, *batch)
     value = float(loss.detach())
     if not math.isfinite(value):
         raise NonFiniteLossError(epoch, value)
     loss.backward()
     optimizer.step()
-    if dev.type == "cuda":
-        torch.cuda.synchronize(dev)
-    return value, time.perf_counter() - t0
+    return value
 
 
 def _monitored(monitor: Optional[str], loss: float,

@@ -7,7 +7,7 @@ import pytest
 import scipy.sparse as sp
 import torch
 
-from gcl.eval import load_interactions, ranking
+from gcl.eval import load_interactions, ranking, ranking_split
 
 
 def brute_force(user_emb, item_emb, train, test, ks):
@@ -189,3 +189,32 @@ def test_load_real_gowalla():
     assert (inter.num_users, inter.num_items) == (29858, 40981)
     assert inter.train.size(1) == 810128
     assert inter.test.size(1) == 217242
+
+
+def test_exclude_masks_like_training_and_matches_brute_force():
+    user_emb, item_emb, train, test = random_case(seed=5)
+    extra = train[:, :40]
+    res = ranking(user_emb, item_emb, train[:, 40:], test, ks=(5, 20),
+                  batch_size=6, exclude=extra)
+    ref, _, _ = brute_force(user_emb, item_emb, train, test, (5, 20))
+    for key in ref:
+        assert res.metrics[key] == pytest.approx(ref[key], abs=1e-12)
+    assert res.details["num_excluded"] == 40
+
+
+def test_ranking_split_masks_validation_for_test():
+    from gcl.datasets import InteractionData
+
+    user_emb, item_emb, train, test = random_case(seed=6)
+    data = InteractionData(37, 50, train, test).split_validation(0.2, seed=0)
+    val = ranking_split(user_emb, item_emb, data, "val", ks=(10,))
+    ref_val, _, _ = brute_force(user_emb, item_emb, data.train, data.val, (10,))
+    assert val.metrics["recall@10"] == pytest.approx(ref_val["recall@10"], abs=1e-12)
+    tst = ranking_split(user_emb, item_emb, data, "test", ks=(10,))
+    known = torch.cat([data.train, data.val], dim=1)
+    ref_test, _, _ = brute_force(user_emb, item_emb, known, data.test, (10,))
+    assert tst.metrics["ndcg@10"] == pytest.approx(ref_test["ndcg@10"], abs=1e-12)
+    assert tst.details["split"] == "test"
+    no_val = InteractionData(37, 50, train, test)
+    with pytest.raises(ValueError, match="split_validation"):
+        ranking_split(user_emb, item_emb, no_val, "val")
