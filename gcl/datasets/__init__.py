@@ -11,8 +11,9 @@ multiplex graphs of meta-path relations; :func:`load_heco_hetero` (also
 ``load("ACM-HeCo")`` etc.) reads them as ``HeteroData`` with meta-path graphs
 of path counts, splits and HeCo's positives. The meta-path machinery
 (:func:`add_metapaths`, :func:`pathsim_topk`, :func:`heco_positives`,
-:func:`sample_neighbors`) works on any ``HeteroData``. :func:`check_graph` validates a graph
-(against a model's :func:`expected_input` when given) before training or embedding.
+:func:`sample_neighbors`) works on any ``HeteroData``. :func:`check_graph`
+validates a graph (against a model's :func:`expected_input` when given) before
+training or embedding.
 """
 
 from gcl.datasets.errors import DatasetNotFoundError
