@@ -303,3 +303,27 @@ def test_real_positives_reproduce_shipped_pos_up_to_ties(name):
     if name == "ACM-HeCo":
         # np.argsort's tie order dropped the node itself from 923 rows.
         assert int((shipped[0] == shipped[1]).sum()) == n - 923
+
+
+@pytest.mark.parametrize("name", list(REAL))
+def test_real_schema_neighbours_are_the_relation_edges(name):
+    # HeCo's nei_*.npy lists (MEOW's nei_*.npz incidences for IMDB) hold, for
+    # each target node, its neighbours of one type: the relation edges.
+    root = shared_root(name)
+    schema = HECO_SCHEMAS[name]
+    d = load(name, root=root, metapaths=False, positives=False)
+    t = d.target_node_type
+    folder = root / "heco" / schema.folder
+    for other in schema.schema_neighbors:
+        ei = d[t, "to", other].edge_index
+        ours = sorted(map(tuple, ei.t().tolist()))
+        npy, npz = folder / f"nei_{other[0]}.npy", folder / f"nei_{other[0]}.npz"
+        if npy.is_file():
+            lists = np.load(npy, allow_pickle=True)
+            assert len(lists) == d[t].num_nodes
+            theirs = sorted((i, int(j)) for i, row in enumerate(lists)
+                            for j in np.atleast_1d(row))
+        else:
+            inc = sp.load_npz(npz).tocoo()
+            theirs = sorted(zip(inc.row.tolist(), inc.col.tolist()))
+        assert ours == theirs, other
