@@ -7,7 +7,11 @@ the package. :func:`available` tells which datasets are on disk; :data:`DATASETS
 the registry; SDCN's clustering sets (``"ACM-SDCN"``, ``"Citeseer-SDCN"``) load
 through :func:`load` too (:func:`read_sdcn` reads their text files).
 :func:`load_heco_multiplex` reads HeCo's heterogeneous sets as
-multiplex graphs of meta-path relations. Recommendation data are
+multiplex graphs of meta-path relations; :func:`load_heco_hetero` (also
+``load("ACM-HeCo")`` etc.) reads them as ``HeteroData`` with meta-path graphs
+of path counts, splits and HeCo's positives. The meta-path machinery
+(:func:`add_metapaths`, :func:`pathsim_topk`, :func:`heco_positives`,
+:func:`sample_neighbors`) works on any ``HeteroData``. Recommendation data are
 :class:`InteractionData` (users, items, train/validation/test interactions),
 loaded by :func:`load_interactions` (LightGCN's text files, LightGCL's pickles,
 PyG's recommendation sets) and sampled into (user, positive, negative) batches
@@ -18,8 +22,16 @@ by :class:`BPRSampler`. :func:`check_graph` validates a graph
 from gcl.datasets.bpr_sampler import SAMPLING_MODES, BPRSampler, sample_negatives
 from gcl.datasets.errors import DatasetNotFoundError
 from gcl.datasets.heco import HECO_METAPATHS, heco_dir, load_heco_multiplex
+from gcl.datasets.heco_hetero import HECO_SCHEMAS, HeteroSchema, load_heco_hetero
 from gcl.datasets.interaction_data import InteractionData
 from gcl.datasets.loader import available, load, raw_dir
+from gcl.datasets.metapath import (
+    add_metapaths,
+    heco_positives,
+    pathsim,
+    pathsim_topk,
+    sample_neighbors,
+)
 from gcl.datasets.ogb_link import OGB_LINK_FEATURES, load_ogb_link, ogb_link_dir
 from gcl.datasets.paths import cache_dir, data_root
 from gcl.datasets.rec import (
@@ -58,6 +70,8 @@ __all__ = [
     "DatasetSpec",
     "FAMILIES",
     "HECO_METAPATHS",
+    "HECO_SCHEMAS",
+    "HeteroSchema",
     "RowNormalizeFeatures",
     "SDCN_LABEL_OFFSET",
     "SparseFeatures",
@@ -69,6 +83,12 @@ __all__ = [
     "get_spec",
     "heco_dir",
     "known_names",
+    "add_metapaths",
+    "heco_positives",
+    "pathsim",
+    "pathsim_topk",
+    "sample_neighbors",
+    "load_heco_hetero",
     "load",
     "load_heco_multiplex",
     "load_ogb_link",

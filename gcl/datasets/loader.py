@@ -23,13 +23,15 @@ import tempfile
 import threading
 import warnings
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 import torch
-from torch_geometric.data import Data
+from torch_geometric.data import Data, HeteroData
 from torch_geometric.transforms import BaseTransform, Compose, NormalizeFeatures
 
 from gcl.datasets.errors import DatasetNotFoundError
+from gcl.datasets.heco_hetero import load_heco_hetero
 from gcl.datasets.paths import bundled_root, cache_dir, data_root
 from gcl.datasets.registry import DATASETS, DatasetSpec, get_spec
 from gcl.datasets.row_normalize_features import RowNormalizeFeatures
@@ -48,7 +50,8 @@ def load(
     normalize: str | None = "pyg",
     transform: BaseTransform | None = None,
     sparse_features: bool = False,
-) -> Data:
+    **kwargs: Any,
+) -> Data | HeteroData:
     r"""Load a node-classification benchmark as a single PyG ``Data``.
 
     Known datasets (case-insensitive; aliases such as ``"amazon-photo"``,
@@ -76,6 +79,16 @@ def load(
     binary features to their autoencoder: pass ``normalize=None`` to reproduce
     them.
 
+    **Heterogeneous graphs** come back as a ``HeteroData`` whose
+    ``target_node_type`` names the labelled type: HeCo's ACM-HeCo, DBLP-HeCo,
+    AMiner-HeCo, Freebase-HeCo and MEOW's IMDB-MEOW from
+    ``<root>/heco/<name>/`` (read by :func:`gcl.datasets.load_heco_hetero`,
+    which documents what the graph holds; ``**kwargs`` go to it, e.g.
+    ``metapaths=["apa"]``; any ``normalize`` other than :obj:`None` applies
+    the official loaders' row normalisation), and, online, PyG's DBLP-MAGNN,
+    IMDB-MAGNN (``torch_geometric.datasets.DBLP`` / ``IMDB``) and HGB-ACM,
+    HGB-DBLP, HGB-IMDB, HGB-Freebase (``HGBDataset``).
+
     Args:
         name (str): Dataset name, e.g. ``"Cora"``.
         root (str | PathLike, optional): Data root holding ``pyg/``.
@@ -92,8 +105,11 @@ def load(
             (default: :obj:`None`)
         sparse_features (bool, optional): Return ``x`` as a sparse COO tensor
             when at most 10 % of it is non-zero (:class:`SparseFeatures`); the
-            first GCN layer then costs :math:`O(\mathrm{nnz}\, h)`.
-            (default: :obj:`False`)
+            first GCN layer then costs :math:`O(\mathrm{nnz}\, h)`. For a
+            ``HeteroData``, every node type's ``x``. (default: :obj:`False`)
+        **kwargs (optional): Options of :func:`gcl.datasets.load_heco_hetero`
+            (``features``, ``metapaths``, ``positives``) for the HeCo-format
+            sets; refused for the others.
 
     Returns:
         Data: ``x`` (float32, ``[N, F]``), ``edge_index`` (``[2, E]``), ``y``
@@ -121,7 +137,16 @@ def load(
     if transform is not None and not callable(transform):
         raise TypeError(f"transform must be callable, got {type(transform).__name__}")
 
+    if kwargs and spec.family != "heco":
+        raise TypeError(f"load() got options {sorted(kwargs)} that only the "
+                        f"HeCo-format sets take; {spec.name} does not")
     raw = _find_raw_dir(spec, data_root(root))
+    if spec.family == "heco":
+        data = load_heco_hetero(spec.name, root, normalize=normalize is not None,
+                                **kwargs)
+        if transform is not None:
+            data = transform(data)
+        return _sparse_hetero(data) if sparse_features else data
     transforms = []
     if normalize == "pyg":
         transforms.append(NormalizeFeatures())
@@ -136,6 +161,8 @@ def load(
             data = composed(data)
     else:
         data = _open(spec, raw, composed)[0]
+    if isinstance(data, HeteroData):
+        return _finish_hetero(spec, raw, data, sparse_features)
     if data.x is None or data.num_nodes is None or data.num_nodes == 0:
         raise ValueError(
             f"{spec.name}: the processed dataset in {raw} has no nodes or no "
@@ -145,6 +172,33 @@ def load(
         data.x = data.x.to(torch.float32)
     if sparse_features:
         data = SparseFeatures()(data)
+    data.name = spec.name
+    return data
+
+
+def _sparse_hetero(data: HeteroData) -> HeteroData:
+    convert = SparseFeatures()
+    for store in data.node_stores:
+        x = store.get("x")
+        if x is not None and not x.is_sparse and x.dim() == 2:
+            store.x = convert(Data(x=x)).x
+    return data
+
+
+def _finish_hetero(spec: DatasetSpec, raw: Path, data: HeteroData,
+                   sparse_features: bool) -> HeteroData:
+    """Checks a PyG ``HeteroData`` set and names its target node type."""
+    if spec.target not in data.node_types or not data[spec.target].num_nodes:
+        raise ValueError(
+            f"{spec.name}: the processed dataset in {raw} has no "
+            f"{spec.target!r} nodes; the raw files may be corrupt")
+    for store in data.node_stores:
+        x = store.get("x")
+        if x is not None and x.is_floating_point() and x.dtype != torch.float32:
+            store.x = x.to(torch.float32)
+    if sparse_features:
+        data = _sparse_hetero(data)
+    data.target_node_type = spec.target
     data.name = spec.name
     return data
 
@@ -237,6 +291,9 @@ _NOT_DOWNLOADABLE = {
     "the label and graph files (data/*_label.txt, graph/*_graph.txt), its README "
     "points to Baidu Netdisk for the feature files data/<name>.txt; cite.txt is "
     "PyG CiteSeer's features printed '%f', in the same node order",
+    "heco": "gcl does not download HeCo-format files: copy data/<name>/ of "
+    "liun-online/HeCo (acm, dblp, aminer, freebase; dblp/aptpa.npz is not "
+    "needed) or data/imdb/ of jianxiangyu/MEOW",
 }
 
 
@@ -331,9 +388,11 @@ def _download(spec: DatasetSpec, target: Path, root: Path) -> Path:
 def _move_files(src: Path, dst: Path, names: tuple[str, ...]) -> None:
     dst.mkdir(parents=True, exist_ok=True)
     for fname in names:
-        tmp = dst / f".{fname}.partial"
+        final = dst / fname  # names may hold a sub-folder (HGB: "ACM/info.dat")
+        final.parent.mkdir(parents=True, exist_ok=True)
+        tmp = final.with_name(f".{final.name}.partial")
         shutil.copyfile(src / fname, tmp)
-        os.replace(tmp, dst / fname)
+        os.replace(tmp, final)
 
 
 def _cache_key(raw: Path) -> str:

@@ -2,7 +2,9 @@
 
 Each entry is a :class:`DatasetSpec`: the canonical name, its family (``"pyg"``:
 built by a PyG dataset class; ``"sdcn"``: read from SDCN's text files by
-:mod:`gcl.datasets.sdcn`), the PyG dataset class and its constructor arguments,
+:mod:`gcl.datasets.sdcn`; ``"heco"``: HeCo-format heterogeneous files read by
+:func:`gcl.datasets.load_heco_hetero`), the PyG dataset class and its
+constructor arguments,
 the folder that holds the raw files, their names, and the dataset's size for the
 docs.
 
@@ -19,6 +21,7 @@ On-disk layout of a data root (the same as ``shared/data``)::
     <root>/pyg/DBLP/raw/dblp.npz
     <root>/sdcn/acm/{acm.txt.gz,acm_graph.txt,acm_label.txt}
     <root>/sdcn/cite/{cite.txt.gz,cite_graph.txt,cite_label.txt}
+    <root>/heco/{acm,dblp,aminer,freebase,imdb}/{labels.npy,pa.txt,...}
 
 (SDCN's own uncompressed ``acm.txt`` / ``cite.txt`` are accepted in place of the
 ``.txt.gz`` files.)
@@ -35,7 +38,7 @@ from typing import Any
 __all__ = ["DATASETS", "FAMILIES", "DatasetSpec", "get_spec", "known_names"]
 
 #: Dataset families: how the raw files are laid out and read.
-FAMILIES = ("pyg", "sdcn")
+FAMILIES = ("pyg", "sdcn", "heco")
 
 _PLANETOID_SUFFIXES = ("x", "tx", "allx", "y", "ty", "ally", "graph", "test.index")
 
@@ -70,11 +73,15 @@ class DatasetSpec:
             ignoring ``-``, ``_`` and spaces).
         bundled (bool): Whether the raw files ship inside the package.
         description (str): One line for docs and the CLI.
-        family (str): ``"pyg"`` or ``"sdcn"`` (see :data:`FAMILIES`).
-            (default: ``"pyg"``)
+        family (str): ``"pyg"``, ``"sdcn"`` or ``"heco"`` (HeCo-format
+            heterogeneous files read by :func:`gcl.datasets.load_heco_hetero`;
+            see :data:`FAMILIES`). (default: ``"pyg"``)
         alt_files (Mapping[str, tuple[str, ...]]): Accepted stand-ins for a raw
             file, e.g. SDCN's uncompressed ``acm.txt`` for ``acm.txt.gz``.
             (default: none)
+        target (str): For a heterogeneous graph (``HeteroData``), the labelled
+            node type that ``num_nodes``, ``num_features`` and ``num_classes``
+            describe; empty for homogeneous graphs. (default: ``""``)
     """
 
     name: str
@@ -94,6 +101,12 @@ class DatasetSpec:
     description: str = ""
     family: str = "pyg"
     alt_files: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    target: str = ""
+
+    @property
+    def hetero(self) -> bool:
+        """Whether :func:`gcl.datasets.load` returns a ``HeteroData``."""
+        return bool(self.target)
 
     def __post_init__(self) -> None:
         if self.family not in FAMILIES:
@@ -117,8 +130,9 @@ class DatasetSpec:
                 ``sdcn/``, ...).
 
         Returns:
-            Path: ``<root>/pyg/<folder>/raw`` (PyG family) or
-            ``<root>/sdcn/<folder>`` (SDCN family).
+            Path: ``<root>/pyg/<folder>/raw`` (PyG family),
+            ``<root>/sdcn/<folder>`` (SDCN family) or ``<root>/heco/<folder>``
+            (HeCo family).
         """
         if self.family == "pyg":
             return Path(root) / "pyg" / self.folder / "raw"
@@ -204,6 +218,52 @@ def _planetoid(name: str, **kw: Any) -> DatasetSpec:
         url="https://github.com/kimiyoung/planetoid/raw/master/data",
         **kw,
     )
+
+
+def _heco(name: str, folder: str, **kw: Any) -> DatasetSpec:
+    from gcl.datasets.heco_hetero import HECO_SCHEMAS
+
+    schema = HECO_SCHEMAS[name]
+    return DatasetSpec(
+        name=name,
+        pyg_class="",
+        kwargs={},
+        folder=folder,
+        pyg_dir="",
+        raw_files=schema.raw_files(),
+        url=("https://github.com/jianxiangyu/MEOW" if folder == "imdb"
+             else "https://github.com/liun-online/HeCo"),
+        num_nodes=schema.num_nodes[schema.target],
+        num_edges=None,
+        num_classes=schema.num_classes,
+        family="heco",
+        target=schema.target,
+        description=schema.description,
+        **kw,
+    )
+
+
+def _pyg_hetero(name: str, cls: str, target: str, **kw: Any) -> DatasetSpec:
+    return DatasetSpec(name=name, pyg_class=cls, num_edges=None, target=target,
+                       **kw)
+
+
+_HGB_FILES = ("info.dat", "node.dat", "link.dat", "label.dat", "label.dat.test")
+
+
+def _hgb(name: str, target: str, **kw: Any) -> DatasetSpec:
+    """A set of PyG's ``HGBDataset``; sizes not verified offline (0 = unknown)."""
+    return _pyg_hetero(
+        f"HGB-{name}", "HGBDataset", target,
+        kwargs={"name": name},
+        folder=f"HGB-{name}",
+        pyg_dir=name.lower(),
+        raw_files=tuple(f"{name}/{f}" for f in _HGB_FILES),
+        url="https://drive.google.com (PyG's HGBDataset file ids)",
+        num_nodes=0, num_features=0, num_classes=0,
+        description=f"HGB benchmark {name} (PyG HGBDataset; test labels are "
+        "hidden by HGB), heterogeneous; online only",
+        **kw)
 
 
 def _sdcn(name: str, stem: str, **kw: Any) -> DatasetSpec:
@@ -364,6 +424,45 @@ _SPECS: tuple[DatasetSpec, ...] = (
         description="SDCN's Citeseer: PyG CiteSeer's graph, features and node "
         "order; labels 1..6 in the file, 0..5 here",
     ),
+    # Heterogeneous sets (HeteroData); sizes describe the target node type.
+    _heco("ACM-HeCo", "acm", num_features=1902, aliases=("HeCo-ACM",)),
+    _heco("DBLP-HeCo", "dblp", num_features=334, aliases=("HeCo-DBLP",)),
+    _heco("AMiner-HeCo", "aminer", num_features=6564,
+          aliases=("HeCo-AMiner",)),
+    _heco("Freebase-HeCo", "freebase", num_features=3492,
+          aliases=("HeCo-Freebase",)),
+    _heco("IMDB-MEOW", "imdb", num_features=5927, aliases=("MEOW-IMDB",)),
+    _pyg_hetero(
+        "DBLP-MAGNN", "DBLP", "author",
+        kwargs={},
+        folder="DBLP-MAGNN",
+        pyg_dir="DBLP-MAGNN",
+        root_is_dataset_dir=True,
+        raw_files=("adjM.npz", "features_0.npz", "features_1.npz",
+                   "features_2.npy", "labels.npy", "node_types.npy",
+                   "train_val_test_idx.npz"),
+        url="https://www.dropbox.com/s/yh4grpeks87ugr2/DBLP_processed.zip",
+        num_nodes=4057, num_features=334, num_classes=4,  # PyG's DBLP docs
+        aliases=("PyG-DBLP-Hetero", "MAGNN-DBLP"),
+        description="PyG's heterogeneous DBLP (MAGNN's split): authors, "
+        "papers, terms, conferences; online only"),
+    _pyg_hetero(
+        "IMDB-MAGNN", "IMDB", "movie",
+        kwargs={},
+        folder="IMDB-MAGNN",
+        pyg_dir="IMDB-MAGNN",
+        root_is_dataset_dir=True,
+        raw_files=("adjM.npz", "features_0.npz", "features_1.npz",
+                   "features_2.npz", "labels.npy", "train_val_test_idx.npz"),
+        url="https://www.dropbox.com/s/g0btk9ctr1es39x/IMDB_processed.zip",
+        num_nodes=0, num_features=0, num_classes=3,  # sizes not verified offline
+        aliases=("PyG-IMDB-Hetero", "MAGNN-IMDB"),
+        description="PyG's heterogeneous IMDB (MAGNN's split): movies, "
+        "directors, actors; online only"),
+    _hgb("ACM", "paper"),
+    _hgb("DBLP", "author"),
+    _hgb("IMDB", "movie"),
+    _hgb("Freebase", "book"),
 )
 
 #: Canonical name -> :class:`DatasetSpec`, in documentation order.

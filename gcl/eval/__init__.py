@@ -8,7 +8,12 @@ from gcl.eval._clustering import (
     kmeans,
     match_clusters,
 )
-from gcl.eval._labels_per_class import labels_per_class, load_heco_splits, ovr_auc
+from gcl.eval._labels_per_class import (
+    heco_protocol,
+    labels_per_class,
+    load_heco_splits,
+    ovr_auc,
+)
 from gcl.eval._linear_probe import LinearProbe, ProbeResult, train_linear_probe
 from gcl.eval._link_prediction import (
     SCORERS,
@@ -46,6 +51,7 @@ __all__ = [
     "load_interactions",
     "Interactions",
     "labels_per_class",
+    "heco_protocol",
     "load_heco_splits",
     "ovr_auc",
     "link_prediction",

@@ -26,7 +26,7 @@ from gcl.eval._metrics import batched_classification_metrics
 from gcl.eval._result import EvalResult
 from gcl.eval._validation import check_inputs, check_runs
 
-__all__ = ["labels_per_class", "load_heco_splits", "ovr_auc"]
+__all__ = ["heco_protocol", "labels_per_class", "load_heco_splits", "ovr_auc"]
 
 Split = tuple[Tensor, Tensor, Tensor]
 
@@ -327,3 +327,156 @@ def labels_per_class(
         "seed": seed,
     }
     return EvalResult.from_runs("heco", per_run, details)
+
+
+def _splits_from_data(data: Any, shots: Sequence[int] | None) -> dict[int, Split]:
+    """``{k: (train, val, test)}`` from a graph: ``data.splits``, else masks."""
+    try:
+        given = data.splits
+    except (AttributeError, KeyError):
+        given = None
+    if isinstance(given, Mapping) and given:
+        return {int(k): tuple(v) for k, v in given.items()}
+    store = data
+    try:
+        target = data.target_node_type
+    except (AttributeError, KeyError):
+        target = None
+    if target is not None:
+        store = data[target]
+    masks = []
+    for name in ("train_mask", "val_mask", "test_mask"):
+        try:
+            m = store[name]
+        except (AttributeError, KeyError):
+            m = None
+        if m is None:
+            raise ValueError(
+                f"the 'heco' protocol needs the split: data has neither "
+                f"data.splits nor {name}"
+                + (f" on its {target!r} nodes" if target else "")
+                + "; pass splits={k: (train_idx, val_idx, test_idx)}")
+        masks.append(torch.as_tensor(m))
+    if masks[0].dim() == 1:
+        masks = [m.unsqueeze(1) for m in masks]
+    cols = masks[0].size(1)
+    if any(m.dim() != 2 or m.size(1) != cols for m in masks):
+        raise ValueError("train_mask, val_mask and test_mask must all be [N] or "
+                         "all [N, S] with the same S")
+    try:
+        keys = list(data.shots)
+    except (AttributeError, KeyError, TypeError):
+        keys = None
+    if keys is None:
+        keys = list(shots) if shots is not None else None
+    if keys is None or len(keys) != cols:
+        raise ValueError(
+            f"the masks have {cols} split column(s); say which labels-per-class "
+            f"each holds with data.shots or shots= ({cols} values)")
+    return {int(k): tuple(torch.nonzero(m[:, j]).view(-1) for m in masks)
+            for j, k in enumerate(keys)}
+
+
+def heco_protocol(
+    z: Tensor,
+    y: Tensor | None,
+    *,
+    runs: int | None = None,
+    seed: int = 0,
+    data: Any = None,
+    splits: Mapping[int, Split] | None = None,
+    shots: Sequence[int] | None = None,
+    epochs: int = 200,
+    lr: float = 0.01,
+    weight_decay: float = 0.0,
+    device: torch.device | str = "cpu",
+) -> EvalResult:
+    r"""HeCo's evaluation on the fixed 20/40/60-labels-per-class splits.
+
+    The protocol ``"heco"`` of :func:`~gcl.eval.node_classification`: the
+    probe of :func:`labels_per_class` (HeCo's ``code/utils/evaluate.py``:
+    ``Linear(d, C)`` with Xavier-uniform weights and zero bias, full-batch
+    cross-entropy, Adam, 200 epochs, scored on validation and test after
+    every epoch), run on the **given** splits, ``runs`` times each (HeCo:
+    50). What is selected on what, per run and per :math:`k`:
+
+    - **Macro-F1**: test macro-F1 at the first epoch of highest
+      **validation macro-F1**;
+    - **Micro-F1**: test micro-F1 at the first epoch of highest
+      **validation micro-F1**;
+    - **AUC**: one-vs-rest macro ROC-AUC of the softmax test probabilities at
+      that best-validation-micro-F1 epoch.
+
+    Test scores are only read at epochs chosen on validation, never used to
+    choose. Means and ``ddof=0`` standard deviations are over the runs, which
+    on a fixed split differ only by the probe's initial weights.
+
+    The splits come from ``splits``, else ``data.splits`` (what
+    :func:`gcl.datasets.load_heco_hetero` provides: the files' index arrays,
+    duplicates kept), else the masks ``train_mask``/``val_mask``/``test_mask``
+    of ``data`` (of its ``data.target_node_type`` nodes for a
+    ``HeteroData``), ``[N]`` or ``[N, S]`` with ``data.shots`` (or
+    ``shots``) naming the :math:`k` of each column.
+
+    The official probe learning rates (``eva_lr``; weight decay 0): HeCo ACM
+    0.05, DBLP, AMiner and Freebase 0.01; MEOW ACM 0.03, DBLP 0.01, AMiner
+    0.1 (weight decay 8e-4), IMDB 0.01.
+
+    Args:
+        z (torch.Tensor): Embeddings ``[N, d]`` of the target nodes.
+        y (torch.Tensor, optional): Labels ``[N]``; :obj:`None` takes
+            ``data[data.target_node_type].y`` (or ``data.y``).
+        runs (int, optional): Probe runs per :math:`k`. (default: ``50``, as
+            HeCo)
+        seed (int, optional): Seeds the probes' initial weights.
+            (default: ``0``)
+        data (HeteroData or Data, optional): Graph holding the splits.
+            (default: :obj:`None`)
+        splits (Mapping[int, tuple], optional): ``{k: (train_idx, val_idx,
+            test_idx)}``; takes precedence over ``data``. (default:
+            :obj:`None`)
+        shots (Sequence[int], optional): The :math:`k` to evaluate (default:
+            all the splits have); for masks without ``data.shots``, the
+            :math:`k` of each mask column.
+        epochs (int, optional): Probe epochs. (default: ``200``)
+        lr (float, optional): Adam learning rate. (default: ``0.01``)
+        weight_decay (float, optional): Adam weight decay. (default: ``0.0``)
+        device (torch.device or str, optional): Where the probes train.
+            (default: ``"cpu"``)
+
+    Returns:
+        EvalResult: protocol ``"heco"``; ``macro_f1@k``, ``micro_f1@k``,
+        ``auc@k`` per :math:`k`, per-run values and details.
+
+    Raises:
+        ValueError: No split given or found, masks without their :math:`k`,
+            or what :func:`labels_per_class` refuses.
+    """
+    if splits is None:
+        if data is None:
+            raise ValueError(
+                "the 'heco' protocol needs the fixed splits: pass data= (e.g. "
+                "gcl.datasets.load('ACM-HeCo')) or splits={k: (train_idx, "
+                "val_idx, test_idx)}")
+        splits = _splits_from_data(data, shots)
+        if shots is not None:
+            missing = [k for k in shots if int(k) not in splits]
+            if missing:
+                raise ValueError(f"data has splits for k in {sorted(splits)}, "
+                                 f"not {missing}")
+    if y is None:
+        if data is None:
+            raise ValueError("y is missing (pass the labels or data=)")
+        try:
+            target = data.target_node_type
+        except (AttributeError, KeyError):
+            target = None
+        y = data[target].y if target is not None else data.y
+    runs = 50 if runs is None else runs
+    splits = {int(k): tuple(torch.as_tensor(i).detach().cpu().long().view(-1)
+                            for i in v) for k, v in splits.items()}
+    res = labels_per_class(z, y, splits=splits, shots=shots, runs=runs,
+                           seed=seed, epochs=epochs, lr=lr,
+                           weight_decay=weight_decay, device=device)
+    res.details["runs"] = runs
+    return res

@@ -21,6 +21,11 @@ by name and the :class:`~gcl.eval.EvalResult` carries it:
   swap (it selects on the 1000 public test nodes and scores the 500 public
   validation nodes, as the published numbers did: ``"public"`` with the val
   and test masks swapped); ``"pot_fixed"`` uses the split as intended.
+- ``"heco"`` (:func:`~gcl.eval.heco_protocol`), HeCo's code on heterogeneous
+  graphs: the same kind of probe on fixed splits with 20, 40 and 60 labelled
+  nodes per class (``data=`` from :func:`gcl.datasets.load`, e.g.
+  ``"ACM-HeCo"``), Macro-F1, Micro-F1 and AUC each taken at its own best
+  validation epoch, 50 runs.
 
 Why the numbers differ: ``"grace"`` trains on 10 % of the nodes but tunes the
 regularisation by cross-validation on them and tests on the other 90 %;
@@ -44,6 +49,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from gcl.eval._labels_per_class import heco_protocol
 from gcl.eval._linear_probe import train_linear_probe
 from gcl.eval._metrics import classification_metrics
 from gcl.eval._pot import pot_fixed_protocol, pot_protocol
@@ -377,6 +383,7 @@ PROTOCOLS: dict[str, Callable[..., EvalResult]] = {
     "wikics": public_protocol,
     "pot": pot_protocol,
     "pot_fixed": pot_fixed_protocol,
+    "heco": heco_protocol,
 }
 
 
@@ -415,7 +422,9 @@ def node_classification(
         seed (int, optional): Seed; the same seed gives the same result.
             (default: ``0``)
         data (torch_geometric.data.Data, optional): Graph holding the public
-            masks, for ``"public"``. (default: :obj:`None`)
+            masks, for ``"public"``, or the fixed splits, for ``"heco"``
+            (a ``HeteroData`` from :func:`gcl.datasets.load`).
+            (default: :obj:`None`)
         **kwargs (optional): Protocol options (e.g. ``epochs``, ``masks``,
             ``n_jobs``); see each protocol function.
 

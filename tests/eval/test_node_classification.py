@@ -277,7 +277,8 @@ def test_input_validation_messages():
     with pytest.raises(ValueError, match="99 labels but z has 100 rows"):
         node_classification(z, y[:-1])
     with pytest.raises(ValueError, match="unknown node-classification protocol"
-                       r".*gca, grace, linear_probe, pot, pot_fixed, public, wikics"):
+                       r".*gca, grace, heco, linear_probe, pot, pot_fixed, public, "
+                       r"wikics"):
         node_classification(z, y, "nope")
     with pytest.raises(ValueError, match="2-D"):
         node_classification(z[0], y)
