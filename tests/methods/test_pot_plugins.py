@@ -61,7 +61,7 @@ def reference_rates(base):
     for aug in base.augmentors:
         drop = edge_augmentor(aug)
         if isinstance(drop, CommunalEdgeDrop):
-            out.append(1.0 - drop.keep_prob_)
+            out.append(1.0 - drop.keep_prob_.float())
         else:
             out.append(drop.drop_probabilities())
     return out
@@ -276,7 +276,7 @@ def test_augmentors_of_adaptive_or_communal_edge_drop_in_grace():
     m = POT(GRACE(GCNEncoder(data.num_features, 8), 8, augs), kappa=0.5)
     r1, r2 = pot_module.edge_drop_rates(m.base, data)
     assert torch.equal(r1, augs[0].drop_probabilities())
-    assert torch.equal(r2, 1.0 - augs[1].keep_prob_)
+    assert torch.equal(r2, 1.0 - augs[1].keep_prob_.float())
     assert torch.isfinite(m(data))
     unfitted = GRACE(GCNEncoder(data.num_features, 8), 8,
                      [AdaptiveEdgeDrop(0.3), AdaptiveEdgeDrop(0.3)])
@@ -324,5 +324,5 @@ def test_node_compactness_reads_the_base_rates():
     m.prepare(data)
     s = node_compactness(m, data, view=1)
     ref = node_compactness(m, data, rate=1.0 - edge_augmentor(
-        m.base.augmentors[1]).keep_prob_)
+        m.base.augmentors[1]).keep_prob_.float())
     assert s.shape == (data.num_nodes,) and torch.equal(s, ref)
