@@ -87,9 +87,11 @@ class TwoViewMethod(Method):
       length, stage :math:`k` of view 1 and then of view 2 is applied before
       stage :math:`k + 1` (a single augmentor is one stage). This is the
       order of the official CSGCL code (both CED views, then both CAV views,
-      then the encoder), gCooL (both edge views, then both feature views)
-      and GRACE. View makers of other shapes are drawn as
-      ``"views_first"``.
+      then the encoder) and gCooL (both edge views, then both feature
+      views), which these classes use. The official GRACE code draws in this
+      order too; gcl's GRACE keeps ``"interleaved"``, the order its recorded
+      seeded runs used (the same distributions). View makers of other
+      shapes are drawn as ``"views_first"``.
 
     ``"interleaved"`` and ``"views_first"`` draw the same random numbers
     unless the encoder itself draws some in training (``nn.RReLU``);
