@@ -179,6 +179,8 @@ class CommunalAttributeVoting(CommunalAugmentor):
             raise ValueError("CommunalAttributeVoting needs node features "
                              "data.x")
         node_strength = strength[community]
+        # float32, as the official code's (float32 features and strengths):
+        # torch.bernoulli's draws depend on the probabilities' dtype.
         self.drop_prob_ = cav_drop_prob(data.x, node_strength, self.p,
                                        self.threshold, self.variant).float()
 

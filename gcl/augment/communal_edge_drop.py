@@ -133,8 +133,10 @@ class CommunalEdgeDrop(CommunalAugmentor):
 
     def _fit(self, data: Data, community: Tensor, strength: Tensor) -> None:
         self.weight_ = ced_edge_weight(data.edge_index, community, strength)
-        self.keep_prob_ = ced_keep_prob(self.weight_, self.p,
-                                       self.threshold).float()
+        # float64, as the official code's (NumPy) weights: torch.bernoulli
+        # draws differently for float32 and float64 probabilities, so this
+        # keeps the official views for the same random numbers.
+        self.keep_prob_ = ced_keep_prob(self.weight_, self.p, self.threshold)
         self._drop_prob = None
 
     def drop_probabilities(self) -> Tensor:
@@ -151,7 +153,7 @@ class CommunalEdgeDrop(CommunalAugmentor):
                 f"data, ...) (CSGCL.prepare does this)")
         drop = getattr(self, "_drop_prob", None)
         if drop is None or drop.device != self.keep_prob_.device:
-            drop = self._drop_prob = 1.0 - self.keep_prob_
+            drop = self._drop_prob = 1.0 - self.keep_prob_.float()
         return drop
 
     def forward(self, data: Data) -> Data:

@@ -57,6 +57,19 @@ class CSGCL(TwoViewMethod):
     GRACE's; :meth:`set_epoch` (called by :func:`gcl.fit`) updates
     :math:`\gamma`.
 
+    **Random draws.** As the official ``train.py``: both CED views, then
+    both CAV views, then the encoder (``view_order = "stagewise"``, see
+    :class:`~gcl.methods.TwoViewMethod`), so the same random numbers give
+    the same views as the official code.
+
+    **Communities.** The official code runs Leiden (through cdlib) without a
+    seed, so its partition changes from run to run. Here the detection is
+    seeded with ``community_seed``; by default (:obj:`None`) that is the run
+    seed, :func:`torch.initial_seed` when :meth:`prepare` runs (the ``seed``
+    of :func:`gcl.fit`), so runs with different seeds see different
+    partitions, as the official runs do, and a run with a given seed
+    repeats.
+
     Embeddings for evaluation are :math:`f(X, A)` on the clean graph.
 
     Args:
@@ -76,9 +89,10 @@ class CSGCL(TwoViewMethod):
             :math:`\gamma_{\max}`. (default: :obj:`1.0`)
         community (str, optional): Detection method, ``"leiden"`` (the
             official default) or ``"louvain"``. (default: :obj:`"leiden"`)
-        community_seed (int, optional): Seed of the detection. The official
-            code passes none, so its communities vary between runs.
-            (default: :obj:`0`)
+        community_seed (int, optional): Seed of the detection; :obj:`None`
+            derives it from the run seed (:meth:`detection_seed`). The
+            official code passes none, so its communities vary between runs.
+            (default: :obj:`None`)
         resolution (float, optional): Modularity resolution of the detection.
             (default: :obj:`1.0`)
         n_iterations (int, optional): Leiden iterations (negative: until
@@ -101,11 +115,15 @@ class CSGCL(TwoViewMethod):
 
     _FITTED = ("membership_", "community_strength_", "node_strength_")
 
+    #: The official order: both CED views, both CAV views, then encode.
+    view_order = "stagewise"
+
     def __init__(self, encoder: torch.nn.Module, proj_channels: int,
                  augmentors: Sequence[Callable[[Data], Data]],
                  tau: float = 0.5, t0: int = 0, gamma_max: float = 1.0,
-                 community: str = "leiden", community_seed: int = 0,
-                 resolution: float = 1.0, n_iterations: int = 2,
+                 community: str = "leiden",
+                 community_seed: Optional[int] = None, resolution: float = 1.0,
+                 n_iterations: int = 2,
                  ramp: float = 100.0, block_size: Optional[int] = None,
                  cache_mb: float = 256.0):
         if t0 < 0:
@@ -121,7 +139,8 @@ class CSGCL(TwoViewMethod):
         self.gamma_max = float(gamma_max)
         self.ramp = float(ramp)
         self.community = community
-        self.community_seed = int(community_seed)
+        self.community_seed = (None if community_seed is None
+                               else int(community_seed))
         self.resolution = float(resolution)
         self.n_iterations = int(n_iterations)
         self.gamma = 0.0
@@ -139,7 +158,8 @@ class CSGCL(TwoViewMethod):
                     tau: float = 0.4, t0: int = 500, gamma_max: float = 1.0,
                     ced_thr: float = 1.0, cav_thr: float = 1.0,
                     cav: str = "sparse", community: str = "leiden",
-                    community_seed: int = 0, resolution: float = 1.0,
+                    community_seed: Optional[int] = None,
+                    resolution: float = 1.0,
                     n_iterations: int = 2, block_size: Optional[int] = None,
                     cache_mb: float = 256.0) -> CSGCL:
         """Builds CSGCL from the hyper-parameters of its config files.
@@ -170,7 +190,7 @@ class CSGCL(TwoViewMethod):
         augmentors' probabilities (called by :func:`gcl.fit`).
         """
         super().prepare(data)
-        membership = detect(data, self.community, seed=self.community_seed,
+        membership = detect(data, self.community, seed=self.detection_seed(),
                             resolution=self.resolution,
                             n_iterations=self.n_iterations)
         s_c, s_i = community_strength(data.edge_index, membership,
@@ -181,6 +201,16 @@ class CSGCL(TwoViewMethod):
         self.membership_ = membership
         self.community_strength_ = s_c
         self.node_strength_ = s_i
+
+    def detection_seed(self) -> int:
+        """The seed handed to the community detection: ``community_seed``,
+        or, when that is :obj:`None`, the run seed
+        (:func:`torch.initial_seed`, what :func:`gcl.fit`'s ``seed`` set),
+        reduced modulo :math:`2^{31}`.
+        """
+        if self.community_seed is not None:
+            return self.community_seed
+        return torch.initial_seed() % (2 ** 31)
 
     def reset_parameters(self) -> None:
         """Resets the parameters and forgets the fitted communities."""
@@ -218,4 +248,5 @@ class CSGCL(TwoViewMethod):
 
     def _repr_args(self) -> str:
         return (f", loss={self.loss}, t0={self.t0}, "
-                f"gamma_max={self.gamma_max}, community={self.community!r}")
+                f"gamma_max={self.gamma_max}, community={self.community!r}, "
+                f"community_seed={self.community_seed})")

@@ -208,7 +208,8 @@ class GCOOL(TwoViewMethod):
             (default: :obj:`None`)
     """
 
-    views_first = True  # the official code draws both views, then encodes
+    #: The official order: both edge views, both feature views, then encode.
+    view_order = "stagewise"
 
     def __init__(self, encoder: torch.nn.Module, proj_channels: int,
                  augmentors: Sequence[Callable[[Data], Data]],

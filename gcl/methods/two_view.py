@@ -10,12 +10,36 @@ import torch
 from torch import Tensor
 from torch_geometric.data import Data
 
-from gcl.augment import fit_augmentors
+from gcl.augment import Compose, fit_augmentors
 from gcl.methods.base import Method
 
-__all__ = ["TwoViewMethod", "TwoViewStep"]
+__all__ = ["TwoViewMethod", "TwoViewStep", "VIEW_ORDERS"]
 
 Augmentor = Callable[[Data], Data]
+
+VIEW_ORDERS = ("interleaved", "views_first", "stagewise")
+
+
+def _stages(aug: Augmentor) -> list[Augmentor]:
+    """The stages of a view maker: a :class:`~gcl.augment.Compose`'s parts,
+    else the augmentor itself.
+    """
+    return list(aug.augmentors) if isinstance(aug, Compose) else [aug]
+
+
+def _draw_views(t1: Augmentor, t2: Augmentor, data: Data,
+                stagewise: bool) -> tuple[Data, Data]:
+    """Both views, stage by stage across the views when ``stagewise`` and
+    the two view makers have the same number of stages, else view by view.
+    """
+    s1, s2 = _stages(t1), _stages(t2)
+    if not stagewise or len(s1) != len(s2) or not s1:
+        return t1(data), t2(data)
+    v1, v2 = data, data
+    for a1, a2 in zip(s1, s2):
+        v1 = a1(v1)
+        v2 = a2(v2)
+    return v1, v2
 
 
 @dataclass(frozen=True)
@@ -52,10 +76,26 @@ class TwoViewMethod(Method):
         \tilde{G}_k = t_k(G), \qquad z^{(k)} = f(\tilde{G}_k), \qquad
         \mathcal{L} = \mathrm{objective}(z^{(1)}, z^{(2)}),
 
-    drawn as view 1, encode, view 2, encode (GRACE's and CSGCL's order), or
-    both views first (``views_first = True``, gCooL's order). The two orders
-    draw the same random numbers unless the encoder itself draws some in
-    training (``nn.RReLU``).
+    with the views drawn in the order of :attr:`view_order`, which decides
+    which random numbers go to which view:
+
+    - ``"interleaved"`` (default, gcl's GRACE): view 1, encode, view 2,
+      encode;
+    - ``"views_first"``: view 1 whole, then view 2 whole, then encode both;
+    - ``"stagewise"``: stage by stage across the views, then encode both.
+      When both view makers are :class:`~gcl.augment.Compose` of the same
+      length, stage :math:`k` of view 1 and then of view 2 is applied before
+      stage :math:`k + 1` (a single augmentor is one stage). This is the
+      order of the official CSGCL code (both CED views, then both CAV views,
+      then the encoder) and gCooL (both edge views, then both feature
+      views), which these classes use. The official GRACE code draws in this
+      order too; gcl's GRACE keeps ``"interleaved"``, the order its recorded
+      seeded runs used (the same distributions). View makers of other
+      shapes are drawn as ``"views_first"``.
+
+    ``"interleaved"`` and ``"views_first"`` draw the same random numbers
+    unless the encoder itself draws some in training (``nn.RReLU``);
+    ``"stagewise"`` hands the same numbers to different views.
 
     :meth:`step` returns a :class:`TwoViewStep` (loss, views, embeddings),
     the public record through which wrappers such as
@@ -73,9 +113,10 @@ class TwoViewMethod(Method):
             applied by the subclass's objective. (default: :obj:`None`)
     """
 
-    #: Draw both views before encoding either (gCooL) instead of
-    #: view, encode, view, encode (GRACE, CSGCL).
-    views_first: bool = False
+    #: Order of the random draws: ``"interleaved"`` (view, encode, view,
+    #: encode), ``"views_first"`` or ``"stagewise"`` (see the class
+    #: docstring).
+    view_order: str = "interleaved"
 
     def __init__(self, encoder: torch.nn.Module,
                  augmentors: Sequence[Augmentor],
@@ -101,8 +142,12 @@ class TwoViewMethod(Method):
         ``views_first``.
         """
         t1, t2 = self.augmentors
-        if self.views_first:
-            v1, v2 = t1(data), t2(data)
+        if self.view_order not in VIEW_ORDERS:
+            raise ValueError(f"view_order must be one of "
+                             f"{', '.join(VIEW_ORDERS)}, got {self.view_order!r}")
+        if self.view_order != "interleaved":
+            v1, v2 = _draw_views(t1, t2, data,
+                                 self.view_order == "stagewise")
             return (v1, v2), (self.encode(v1), self.encode(v2))
         v1 = t1(data)
         z1 = self.encode(v1)

@@ -51,7 +51,7 @@ def test_keep_prob_by_hand():
     assert torch.all(ced.weight_[bridge] == 0)
     q = ced.keep_prob_
     assert torch.all(q[in_a] == 1.0)  # 49/36 * 0.8 > 1, clipped
-    assert torch.allclose(q[in_b], torch.full((6,), 35 / 36 * 0.8))
+    assert torch.allclose(q[in_b], torch.full((6,), 35 / 36 * 0.8, dtype=torch.float64))
     assert torch.all(q[bridge] == 0)
     # ced_thr = 0.5: keep probabilities are at least 0.5
     q5 = CommunalEdgeDrop(0.2, threshold=0.5).fit(
@@ -71,7 +71,8 @@ def test_strength_computed_when_not_given():
     assert torch.allclose(s_c, torch.full((2,), 5 / 28))
     bridge = (data.edge_index < 3).sum(0) == 1
     assert torch.equal(ced.weight_, (~bridge).double())
-    assert torch.allclose(ced.keep_prob_[~bridge], torch.full((12,), 7 / 6 * 0.7))
+    assert torch.allclose(ced.keep_prob_[~bridge],
+                          torch.full((12,), 7 / 6 * 0.7, dtype=torch.float64))
 
 
 def test_matches_official_loop_on_cora():
@@ -83,8 +84,15 @@ def test_matches_official_loop_on_cora():
     assert torch.allclose(ced_edge_weight(ei, com, s_c), ref, atol=1e-12)
     ced = CommunalEdgeDrop.from_data(data, 0.4, seed=0)
     full = official_edge_weight(data.edge_index, com, s_c.double())
-    ref_q = (full / full.mean() * 0.6).clamp(0, 1).float()
+    ref_q = (full / full.mean() * 0.6).clamp(0, 1)
+    # float64, as the official NumPy weights: bernoulli draws depend on it
+    assert ced.keep_prob_.dtype == torch.float64
     assert torch.allclose(ced.keep_prob_, ref_q, atol=1e-6)
+    torch.manual_seed(4)
+    view = ced(data)
+    torch.manual_seed(4)
+    keep = torch.bernoulli(ref_q).bool()  # the official ced's draw
+    assert torch.equal(view.edge_index, data.edge_index[:, keep])
 
 
 def test_empirical_keep_rate_matches_and_input_untouched():
@@ -100,7 +108,7 @@ def test_empirical_keep_rate_matches_and_input_untouched():
         assert torch.equal(view.edge_attr, data.edge_attr[
             torch.isin(key, view.edge_index[0] * 6 + view.edge_index[1])])
         counts += torch.isin(key, view.edge_index[0] * 6 + view.edge_index[1])
-    assert torch.allclose(counts / draws, ced.keep_prob_, atol=0.04)
+    assert torch.allclose(counts / draws, ced.keep_prob_.float(), atol=0.04)
     for k in ("x", "edge_index", "edge_attr"):
         assert torch.equal(data[k], before[k])
 

@@ -31,7 +31,7 @@ def test_uniform_and_per_edge_rates():
     assert edge_drop_rate(Compose([FeatureMask(0.2), EdgeDrop(0.4)]), data) == 0.4
     ced = CommunalEdgeDrop(0.2).fit(data, COMM)
     rate = edge_drop_rate(Compose([Compose([ced]), FeatureMask(0.1)]), data)
-    assert torch.equal(rate, 1.0 - ced.keep_prob_)
+    assert torch.equal(rate, 1.0 - ced.keep_prob_.float())
     assert rate is ced.drop_probabilities()  # cached
     # The bridge 2-3 (and 3-2) is dropped first; entry order is edge_index's.
     bridge = (COMM[data.edge_index[0]] != COMM[data.edge_index[1]])

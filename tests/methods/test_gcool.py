@@ -66,8 +66,10 @@ def test_step_equals_official_formulas(epoch):
     assert m.t == epoch - 1
     torch.manual_seed(1)
     loss = m(data)
-    torch.manual_seed(1)
-    v1, v2 = m.augmentors[0](data), m.augmentors[1](data)
+    torch.manual_seed(1)  # the official order: edges 1, edges 2, features 1, 2
+    (e1, f1), (e2, f2) = (a.augmentors for a in m.augmentors)
+    g1, g2 = e1(data), e2(data)
+    v1, v2 = f1(g1), f2(g2)
     h1 = F.normalize(m.projector.fc2(F.elu(m.projector.fc1(
         m.encoder(v1.x, v1.edge_index)))))
     h2 = F.normalize(m.projector.fc2(F.elu(m.projector.fc1(

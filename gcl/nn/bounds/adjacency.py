@@ -197,9 +197,12 @@ class AdjacencyBounds:
         if (which, dtype) not in self._ops:
             values = {
                 "lower": lambda: self.lower, "upper": lambda: self.upper,
-                "clean": lambda: self.clean,
-                "center": lambda: (self.upper + self.lower) / 2,
-                "radius": lambda: (self.upper - self.lower) / 2,
+                "clean": lambda: self._clean(dtype),
+                # in ``dtype``: a float64 run gets float64 arithmetic
+                "center": lambda: (self.upper.to(dtype)
+                                   + self.lower.to(dtype)) / 2,
+                "radius": lambda: (self.upper.to(dtype)
+                                   - self.lower.to(dtype)) / 2,
             }
             if which not in values:
                 raise ValueError(f"unknown matrix {which!r}; choose from "
@@ -208,6 +211,20 @@ class AdjacencyBounds:
                 self.row, self.col, values[which]().to(dtype),
                 (self.num_nodes, self.num_nodes), self.symmetric)
         return self._ops[which, dtype]
+
+    def _clean(self, dtype: torch.dtype) -> Tensor:
+        r""":math:`\hat{A}` computed in ``dtype`` from the degrees (the
+        stored ``clean`` is rounded to the bounds' dtype): the official code
+        propagates the clean graph with its GCN layer in the training dtype.
+        """
+        if dtype == self.clean.dtype:
+            return self.clean
+        # The diagonal holds 1 / d~_i, d~_i an integer: recover it exactly.
+        diag = self.row == self.col
+        dt = torch.ones(self.num_nodes, dtype=dtype, device=self.row.device)
+        dt[self.row[diag]] = torch.round(1.0 / self.clean[diag].to(dtype))
+        r = dt.rsqrt()
+        return r[self.row] * r[self.col]
 
     def subgraph(self, nodes: Tensor) -> AdjacencyBounds:
         r"""The bounds restricted to the induced subgraph on ``nodes``.
@@ -357,8 +374,10 @@ def edge_drop_bounds(edge_index: Tensor, num_nodes: int, rate: Rate,
     if q.shape != (num_nodes,) or (q < 0).any() or (q > (d - 1).clamp_min(0)).any():
         raise ValueError(f"budget must be [N] = [{num_nodes}] with 0 <= q_i <= "
                          f"max(d_i - 1, 0)")
-    dt = d.to(dtype) + 1.0
-    r_up = (dt - q.to(dtype)).rsqrt()
+    # Computed in float64 and rounded once to ``dtype``, as the official
+    # code (NumPy float64, stored as np.float32).
+    dt = d.to(torch.float64) + 1.0
+    r_up = (dt - q.to(torch.float64)).rsqrt()
     r_clean = dt.rsqrt()
     loop = torch.arange(num_nodes, device=ei.device)
     row = torch.cat([ei[1], loop])  # target i aggregates source j
@@ -369,4 +388,5 @@ def edge_drop_bounds(edge_index: Tensor, num_nodes: int, rate: Rate,
     upper = r_up[row] * r_up[col]
     clean = r_clean[row] * r_clean[col]
     lower = torch.where(diag, clean, torch.zeros_like(clean))
-    return AdjacencyBounds(row, col, lower, upper, clean, q, num_nodes, degree)
+    return AdjacencyBounds(row, col, lower.to(dtype), upper.to(dtype),
+                           clean.to(dtype), q, num_nodes, degree)

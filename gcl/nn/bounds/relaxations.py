@@ -81,7 +81,11 @@ def leaky_relu(z: Tensor, slope: Slope) -> Tensor:
     r""":math:`\sigma(z) = \max(z, 0) + a \min(z, 0)` with a float or tensor
     slope :math:`a` (broadcast over the last dimension).
     """
-    return z.clamp_min(0) + slope * z.clamp_max(0)
+    # torch.where, not clamp_min + a * clamp_max: at z = 0 the gradient is
+    # a, as torch's relu, leaky_relu and prelu give (the clamps would give
+    # 1 + a, not a subgradient); it matters where z is exactly 0 (zero
+    # biases at initialisation, nodes without features).
+    return torch.where(z > 0, z, slope * z)
 
 
 def activation_range(lower: Tensor, upper: Tensor,
