@@ -8,6 +8,7 @@ use only that record. :data:`METHODS`, :data:`ALIASES` and
 
 from gcl.methods.base import Method
 from gcl.methods.csgcl import CSGCL
+from gcl.methods.gca import GCA
 from gcl.methods.gcool import GCOOL
 from gcl.methods.gcool_multiplex import GCOOLMultiplex
 from gcl.methods.grace import GRACE
@@ -16,6 +17,6 @@ from gcl.methods.pot import POT
 from gcl.methods.registry import ALIASES, METHODS, WRAPPERS, build_method, resolve
 from gcl.methods.two_view import TwoViewMethod, TwoViewStep
 
-__all__ = ["ALIASES", "CSGCL", "GCOOL", "GCOOLMultiplex", "GRACE", "METHODS",
-           "Method", "POT", "PamC", "TwoViewMethod", "TwoViewStep", "WRAPPERS",
-           "build_method", "resolve"]
+__all__ = ["ALIASES", "CSGCL", "GCA", "GCOOL", "GCOOLMultiplex", "GRACE",
+           "METHODS", "Method", "POT", "PamC", "TwoViewMethod", "TwoViewStep",
+           "WRAPPERS", "build_method", "resolve"]

@@ -8,6 +8,7 @@ from typing import Any, Union
 
 from gcl.methods.base import Method
 from gcl.methods.csgcl import CSGCL
+from gcl.methods.gca import GCA
 from gcl.methods.gcool import GCOOL
 from gcl.methods.grace import GRACE
 from gcl.methods.pamc import PamC
@@ -17,8 +18,9 @@ __all__ = ["ALIASES", "METHODS", "WRAPPERS", "build_method", "resolve"]
 
 #: Method classes by name, as used in configs (``method:``), on the command
 #: line and as the folder of their configs in ``gcl/configs/<name>/``.
-METHODS: dict[str, type[Method]] = {"grace": GRACE, "csgcl": CSGCL,
-                                    "gcool": GCOOL, "pot": POT, "pamc": PamC}
+METHODS: dict[str, type[Method]] = {"grace": GRACE, "gca": GCA,
+                                    "csgcl": CSGCL, "gcool": GCOOL, "pot": POT,
+                                    "pamc": PamC}
 
 #: Other names of methods: ``grace_pot`` is POT around GRACE (the ``pot``
 #: configs, which hold ``base: grace``).
