@@ -356,8 +356,11 @@ def test_configs_hold_the_official_values(name):
     assert cfg["eval"]["protocol"] == ("public" if wiki else "linear_probe")
     assert "0f17497" in cfg["source"] and cfg["baseline"] == "grace"
     # the GRACE config runs GCA's code with drop_scheme uniform
+    # Physics has all-zero columns: the official NaN weights mask every column
+    assert mod.get("zero_columns", "cap") == ("official" if name == "Physics"
+                                              else "cap")
     grace = load_config("grace", name)
-    extra = {"drop_scheme", "feature_weighting", "threshold"}
+    extra = {"drop_scheme", "feature_weighting", "threshold", "zero_columns"}
     assert {k: v for k, v in mod.items() if k not in extra} == grace["model"]
     assert (cfg["seed"], cfg["train"]) == (grace["seed"], grace["train"])
 
