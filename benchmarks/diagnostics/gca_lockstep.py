@@ -19,6 +19,9 @@ commit 0f17497)::
 
     python benchmarks/diagnostics/gca_lockstep.py --official /tmp/gca_off \
         --dataset Photo --scheme pr --epochs 4
+    # Cora's all-zero column: the official NaN weights, reproduced
+    python benchmarks/diagnostics/gca_lockstep.py --official /tmp/gca_off \
+        --dataset Cora --set model.zero_columns=official
 
 Patches applied at run time for today's torch and PyG (nothing in the
 checkout is edited):
@@ -67,6 +70,8 @@ def main():
                    help="degree, pr or evc (default: the config's)")
     p.add_argument("--epochs", type=int, default=4)
     p.add_argument("--dtype", choices=["float32", "float64"], default="float64")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="config override, e.g. model.zero_columns=official")
     args = p.parse_args()
     patch_environment(args.official)
     from pGRACE.functional import (  # the official code
@@ -84,7 +89,9 @@ def main():
     from pGRACE.utils import compute_pr, eigenvector_centrality
 
     dtype = getattr(torch, args.dtype)
-    over = [] if args.scheme is None else [f"model.drop_scheme={args.scheme}"]
+    over = list(args.set)
+    if args.scheme is not None:
+        over.append(f"model.drop_scheme={args.scheme}")
     cfg = load_config("gca", args.dataset, over)
     mc = cfg["model"]
     if mc["drop_scheme"] == "uniform":
