@@ -19,10 +19,10 @@ class AdaptiveEdgeDrop(AdaptiveAugmentor):
 
     From `"Graph Contrastive Learning with Adaptive Augmentation"
     <https://arxiv.org/abs/2010.14945>`_ (GCA, Zhu et al., WWW 2021), as
-    used by gCooL and POT-GCA. With the weights :math:`w_e` of
-    :func:`~gcl.augment.edge_drop_weights` (log-centrality of the edge's
-    target, rescaled), every *directed* entry :math:`e` of ``edge_index`` is
-    dropped independently with probability
+    used by :class:`~gcl.methods.GCA`, gCooL and POT-GCA. With the weights
+    :math:`w_e` of :func:`~gcl.augment.edge_drop_weights` (log-centrality of
+    the edge's target, rescaled), every *directed* entry :math:`e` of
+    ``edge_index`` is dropped independently with probability
 
     .. math::
         p_e = \min\left(\frac{w_e}{\bar{w}}\, p,\; \text{threshold}\right),

@@ -10,6 +10,7 @@ use only that record. :data:`METHODS`, :data:`ALIASES` and
 
 from gcl.methods.base import Method
 from gcl.methods.csgcl import CSGCL
+from gcl.methods.gca import GCA
 from gcl.methods.gcool import GCOOL
 from gcl.methods.gcool_multiplex import GCOOLMultiplex
 from gcl.methods.grace import GRACE
@@ -29,7 +30,7 @@ from gcl.methods.registry import (
 from gcl.methods.simgcl import SimGCL
 from gcl.methods.two_view import TwoViewMethod, TwoViewStep
 
-__all__ = ["ALIASES", "CSGCL", "GCOOL", "GCOOLMultiplex", "GRACE", "LightGCL",
-           "LightGCN", "METHODS", "Method", "POT", "PamC", "RECOMMENDERS",
-           "Recommender", "SimGCL", "TwoViewMethod", "TwoViewStep", "WRAPPERS",
-           "build_method", "resolve"]
+__all__ = ["ALIASES", "CSGCL", "GCA", "GCOOL", "GCOOLMultiplex", "GRACE",
+           "LightGCL", "LightGCN", "METHODS", "Method", "POT", "PamC",
+           "RECOMMENDERS", "Recommender", "SimGCL", "TwoViewMethod",
+           "TwoViewStep", "WRAPPERS", "build_method", "resolve"]

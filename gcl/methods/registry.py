@@ -8,6 +8,7 @@ from typing import Any, Union
 
 from gcl.methods.base import Method
 from gcl.methods.csgcl import CSGCL
+from gcl.methods.gca import GCA
 from gcl.methods.gcool import GCOOL
 from gcl.methods.grace import GRACE
 from gcl.methods.lightgcl import LightGCL
@@ -20,10 +21,10 @@ __all__ = ["ALIASES", "METHODS", "RECOMMENDERS", "WRAPPERS", "build_method", "re
 
 #: Method classes by name, as used in configs (``method:``), on the command
 #: line and as the folder of their configs in ``gcl/configs/<name>/``.
-METHODS: dict[str, type[Method]] = {"grace": GRACE, "csgcl": CSGCL,
-                                    "gcool": GCOOL, "pot": POT, "pamc": PamC,
-                                    "lightgcn": LightGCN, "simgcl": SimGCL,
-                                    "lightgcl": LightGCL}
+METHODS: dict[str, type[Method]] = {"grace": GRACE, "gca": GCA,
+                                    "csgcl": CSGCL, "gcool": GCOOL, "pot": POT,
+                                    "pamc": PamC, "lightgcn": LightGCN,
+                                    "simgcl": SimGCL, "lightgcl": LightGCL}
 
 #: Methods that train on :class:`~gcl.datasets.InteractionData` (ranking
 #: task); their ``from_config`` takes ``num_users`` and ``num_items``.

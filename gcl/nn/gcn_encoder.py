@@ -121,6 +121,7 @@ class GCNEncoder(torch.nn.Module):
         if self.degree == "out" and edge_index.dim() == 2 and not edge_index.is_sparse:
             edge_index, edge_weight = out_degree_norm(edge_index, edge_weight,
                                                       x.size(0))
+            edge_weight = edge_weight.to(x.dtype)  # float64 models too
         if self.sparse_propagation and edge_index.dim() == 2 and not (
                 edge_index.is_sparse or edge_index.layout != torch.strided):
             with warnings.catch_warnings():  # "sparse CSR support is in beta"

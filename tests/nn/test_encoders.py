@@ -106,3 +106,10 @@ def test_out_degree_normalisation_matches_legacy_formula():
     assert not torch.allclose(e_in(x, ei), e_out(x, ei), atol=1e-4)
     with pytest.raises(ValueError, match="degree"):
         GCNEncoder(3, 2, degree="both")
+    # float64 models: the normalised weights take the features' dtype
+    for sparse in (True, False):
+        enc = GCNEncoder(3, 2, num_layers=1, degree="out",
+                         sparse_propagation=sparse).double()
+        out = enc(x.double(), ei)
+        assert out.dtype == torch.float64
+        assert torch.allclose(out.float(), enc.float()(x, ei), atol=1e-6)

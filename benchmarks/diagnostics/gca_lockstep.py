@@ -1,0 +1,188 @@
+"""Diagnostic: gcl's GCA against the official CRIPAC-DIG/GCA code, in lockstep.
+
+Both models start from the same weights (the official model is built first
+from the config's seed, its parameters are copied into gcl's), the official
+edge and feature weights are computed with the official functions, and every
+epoch the official ``train()`` step (``drop_edge_weighted`` for both views,
+``drop_feature`` for both, ``drop_feature_weighted_2`` for both, encode, loss,
+Adam) runs from a saved torch RNG state; gcl's step then runs from the same
+state. Per epoch the script prints both losses, whether gcl's views equal the
+official ones (edges and features) and whether both leave the RNG in the same
+state. It first prints the largest difference between the official and gcl's
+drop probabilities (float32 in both) and how many official feature weights
+are NaN (a weightless column makes all of them NaN: see
+docs/methods/gca.md).
+
+The official code is not part of this repository: pass the folder holding
+its ``pGRACE`` package (a checkout of https://github.com/CRIPAC-DIG/GCA,
+commit 0f17497)::
+
+    python benchmarks/diagnostics/gca_lockstep.py --official /tmp/gca_off \
+        --dataset Photo --scheme pr --epochs 4
+    # Cora's all-zero column: the official NaN weights, reproduced
+    python benchmarks/diagnostics/gca_lockstep.py --official /tmp/gca_off \
+        --dataset Cora --set model.zero_columns=official
+
+Patches applied at run time for today's torch and PyG (nothing in the
+checkout is edited):
+
+- ``torch_scatter`` (imported by ``pGRACE/utils.py``) is replaced by a module
+  whose ``scatter`` is PyG's ``torch_geometric.utils.scatter`` (same sum);
+- ``torch_sparse`` (imported, unused) is an empty module;
+- ``GCNConv.jittable()`` (removed from PyG) returns the layer itself.
+
+Under PyG 2.x ``GCNConv`` normalises directed views by in-degree, which the
+GCA configs use (``degree: in``). Results on Photo (float64, CPU): see
+``gca_lockstep_Photo.log``.
+"""
+
+import argparse
+import sys
+import types
+
+import torch
+import torch.nn.functional as F
+import torch_geometric.utils as pyg_utils
+from torch_geometric.nn import GCNConv
+
+from gcl.app.config import load_config
+from gcl.datasets import load
+from gcl.methods import build_method
+
+
+def patch_environment(official: str) -> None:
+    """Makes the official package importable on today's torch and PyG."""
+    scatter = types.ModuleType("torch_scatter")
+    scatter.scatter = pyg_utils.scatter
+    sys.modules.setdefault("torch_scatter", scatter)
+    sys.modules.setdefault("torch_sparse", types.ModuleType("torch_sparse"))
+    if not hasattr(GCNConv, "jittable"):
+        GCNConv.jittable = lambda self: self
+    sys.path.insert(0, official)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--official", required=True,
+                   help="folder with the official pGRACE package")
+    p.add_argument("--dataset", default="Photo")
+    p.add_argument("--scheme", default=None,
+                   help="degree, pr or evc (default: the config's)")
+    p.add_argument("--epochs", type=int, default=4)
+    p.add_argument("--dtype", choices=["float32", "float64"], default="float64")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="config override, e.g. model.zero_columns=official")
+    args = p.parse_args()
+    patch_environment(args.official)
+    from pGRACE.functional import (  # the official code
+        degree_drop_weights,
+        drop_edge_weighted,
+        drop_feature,
+        drop_feature_weighted_2,
+        evc_drop_weights,
+        feature_drop_weights,
+        feature_drop_weights_dense,
+        pr_drop_weights,
+    )
+    from pGRACE.model import GRACE as Official
+    from pGRACE.model import Encoder
+    from pGRACE.utils import compute_pr, eigenvector_centrality
+
+    dtype = getattr(torch, args.dtype)
+    over = list(args.set)
+    if args.scheme is not None:
+        over.append(f"model.drop_scheme={args.scheme}")
+    cfg = load_config("gca", args.dataset, over)
+    mc = cfg["model"]
+    if mc["drop_scheme"] == "uniform":
+        raise SystemExit("use grace_lockstep.py for the uniform scheme")
+    # dense features: the official functions index and multiply dense x
+    data = load(args.dataset, **{k: v for k, v in cfg["data"].items()
+                                 if k != "sparse_features"})
+    data.x = data.x.to(dtype)
+    act = {"relu": F.relu, "prelu": torch.nn.PReLU(),
+           "rrelu_fixed": F.rrelu}[mc["activation"]]
+
+    torch.manual_seed(cfg["seed"])
+    off = Official(Encoder(data.num_features, mc["hidden_channels"], act,
+                           GCNConv, mc["num_layers"]),
+                   mc["hidden_channels"], mc["proj_channels"], mc["tau"]).to(dtype)
+    ours = build_method(cfg, data.num_features).to(dtype)
+    with torch.no_grad():
+        for co, cg in zip(off.encoder.conv, ours.encoder.convs):
+            cg.lin.weight.copy_(co.lin.weight)
+            cg.bias.copy_(co.bias)
+        for name in ("fc1", "fc2"):
+            getattr(ours.projector, name).load_state_dict(
+                getattr(off, name).state_dict())
+        if mc["activation"] == "prelu":
+            ours.encoder.activation.weight.copy_(act.weight)
+
+    ei, scheme = data.edge_index, mc["drop_scheme"]
+    if scheme == "degree":  # as train.py
+        dw = degree_drop_weights(ei)
+        node_c = pyg_utils.degree(pyg_utils.to_undirected(ei)[1])
+    elif scheme == "pr":
+        dw = pr_drop_weights(ei, aggr="sink", k=200)
+        node_c = compute_pr(ei)
+    else:
+        dw = evc_drop_weights(data)
+        node_c = eigenvector_centrality(data)
+    weigh = (feature_drop_weights_dense if mc["feature_weighting"] == "abs"
+             else feature_drop_weights)
+    fw = weigh(data.x.float(), node_c=node_c)
+    print(f"{args.dataset}, drop_scheme {scheme}: official feature weights "
+          f"NaN: {int(fw.isnan().sum())} of {fw.numel()}")
+
+    ours.prepare(data)
+    for k, aug in enumerate(ours.augmentors):
+        edge, feature = aug.augmentors
+        for name, w, p, mine in (("p_e", dw, mc["drop_edge"][k], edge),
+                                 ("p_f", fw, mc["drop_feature"][k], feature)):
+            ref = w / w.mean() * p
+            ref = ref.where(ref < 0.7, torch.ones_like(ref) * 0.7)
+            diff = (mine.drop_probabilities() - ref).abs().max().item()
+            print(f"view {k + 1}: max |{name} - official| = {diff:.3g}")
+
+    wd = cfg["train"]["weight_decay"]
+    opt_o = torch.optim.Adam(off.parameters(), lr=cfg["train"]["lr"],
+                             weight_decay=wd)
+    opt_g = torch.optim.Adam(ours.parameters(), lr=cfg["train"]["lr"],
+                             weight_decay=wd)
+    torch.manual_seed(0)
+    worst = 0.0
+    for epoch in range(1, args.epochs + 1):
+        state = torch.get_rng_state()
+        off.train()  # the official train() with an adaptive drop scheme
+        opt_o.zero_grad()
+        ei1 = drop_edge_weighted(ei, dw, p=mc["drop_edge"][0], threshold=0.7)
+        ei2 = drop_edge_weighted(ei, dw, p=mc["drop_edge"][1], threshold=0.7)
+        drop_feature(data.x, mc["drop_feature"][0])  # drawn, then overwritten
+        drop_feature(data.x, mc["drop_feature"][1])
+        x1 = drop_feature_weighted_2(data.x, fw, mc["drop_feature"][0])
+        x2 = drop_feature_weighted_2(data.x, fw, mc["drop_feature"][1])
+        lo = off.loss(off(x1, ei1), off(x2, ei2))
+        lo.backward()
+        opt_o.step()
+        after = torch.get_rng_state()
+
+        torch.set_rng_state(state)
+        ours.train()
+        opt_g.zero_grad()
+        step = ours.step(data)
+        v1, v2 = step.views
+        same = (torch.equal(v1.edge_index, ei1) and torch.equal(v2.edge_index, ei2)
+                and torch.equal(v1.x, x1) and torch.equal(v2.x, x2))
+        step.loss.backward()
+        opt_g.step()
+        d = abs(lo.item() - step.loss.item())
+        worst = max(worst, d)
+        print(f"epoch {epoch}: official {lo.item():.15f}  gcl "
+              f"{step.loss.item():.15f}  |diff| {d:.1e}  views equal {same}  "
+              f"RNG state equal {torch.equal(after, torch.get_rng_state())}")
+    print(f"{args.dataset} {scheme} {args.dtype}: largest loss difference over "
+          f"{args.epochs} epochs {worst:.1e}")
+
+
+if __name__ == "__main__":
+    main()
