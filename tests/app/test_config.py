@@ -14,8 +14,8 @@ def test_every_config_loads_builds_and_names_a_source():
             assert cfg["source"], (method, name)
             assert cfg["dataset"] == name
             assert isinstance(cfg["train"]["lr"], float)
-            if method in RECOMMENDERS:  # sized by the interaction data
-                build_method(method, None, num_users=5, num_items=7,
+            if cfg["method"] in RECOMMENDERS:  # sized by the interaction data
+                build_method(cfg["method"], None, num_users=5, num_items=7,
                              **cfg["model"])
             else:
                 build_method(cfg, 16)  # recursive for pot's base
