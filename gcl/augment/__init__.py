@@ -42,6 +42,7 @@ from gcl.augment.drop_rates import EDGE_DROPPERS, edge_drop_rate, edge_droppers
 from gcl.augment.edge_drop import EdgeDrop, subset_edges
 from gcl.augment.feature_dropout import FeatureDropout
 from gcl.augment.feature_mask import FeatureMask, mask_columns
+from gcl.augment.subgraph import restrict_augmentors
 
 __all__ = [
     "AdaptiveAugmentor",
@@ -58,6 +59,7 @@ __all__ = [
     "FeatureDropout",
     "FeatureMask",
     "Identity",
+    "restrict_augmentors",
     "RandomChoice",
     "cav_drop_prob",
     "cav_votes",

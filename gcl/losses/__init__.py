@@ -1,5 +1,6 @@
 """Contrastive objectives on embeddings (modules with functional twins)."""
 
+from gcl.losses.distributed import gather_negatives, row_info_nce
 from gcl.losses.infonce import InfoNCE, info_nce, info_nce_per_node
 from gcl.losses.pamc import (
     NContrastLoss,
@@ -21,6 +22,7 @@ __all__ = [
     "ReSC",
     "TeamUp",
     "community_centers",
+    "gather_negatives",
     "influence_matrix",
     "info_nce",
     "info_nce_per_node",
@@ -31,6 +33,7 @@ __all__ = [
     "principle_direction",
     "resc_loss",
     "resc_loss_per_node",
+    "row_info_nce",
     "team_up_gamma",
     "team_up_loss",
 ]

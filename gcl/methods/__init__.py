@@ -11,6 +11,7 @@ from gcl.methods.csgcl import CSGCL
 from gcl.methods.gcool import GCOOL
 from gcl.methods.gcool_multiplex import GCOOLMultiplex
 from gcl.methods.grace import GRACE
+from gcl.methods.minibatch import batch_step, supports_batches
 from gcl.methods.pamc import PamC
 from gcl.methods.pot import POT
 from gcl.methods.registry import ALIASES, METHODS, WRAPPERS, build_method, resolve
@@ -18,4 +19,4 @@ from gcl.methods.two_view import TwoViewMethod, TwoViewStep
 
 __all__ = ["ALIASES", "CSGCL", "GCOOL", "GCOOLMultiplex", "GRACE", "METHODS",
            "Method", "POT", "PamC", "TwoViewMethod", "TwoViewStep", "WRAPPERS",
-           "build_method", "resolve"]
+           "batch_step", "build_method", "resolve", "supports_batches"]

@@ -209,6 +209,7 @@ class GCOOL(TwoViewMethod):
     """
 
     views_first = True  # the official code draws both views, then encodes
+    batch_node_ids = False  # mini-batch: the terms need no full-graph statistics
 
     def __init__(self, encoder: torch.nn.Module, proj_channels: int,
                  augmentors: Sequence[Callable[[Data], Data]],
