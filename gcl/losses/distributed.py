@@ -169,6 +169,8 @@ def _gather_rows(x: Tensor, group: Optional[Any]) -> tuple[Tensor, int]:
     """All processes' rows of ``x`` (with gradients) and this process's first
     row. Every process must hold the same number of rows.
     """
+    import warnings
+
     from torch.distributed.nn.functional import all_gather
 
     world = dist.get_world_size(group)
@@ -179,7 +181,11 @@ def _gather_rows(x: Tensor, group: Optional[Any]) -> tuple[Tensor, int]:
     if len(set(sizes)) != 1:
         raise ValueError(f"distributed InfoNCE needs the same batch size on every "
                          f"process, got {sizes}")
-    parts = all_gather(x, group=group) if x.requires_grad else _plain_gather(x, group)
+    if not x.requires_grad:
+        return torch.cat(_plain_gather(x, group), dim=0), rank * x.size(0)
+    with warnings.catch_warnings():  # deprecated in favour of a private API
+        warnings.simplefilter("ignore", FutureWarning)
+        parts = all_gather(x, group=group)
     return torch.cat(list(parts), dim=0), rank * x.size(0)
 
 

@@ -11,6 +11,7 @@ averages the gradients, which makes them those of the global batch.
 
 from __future__ import annotations
 
+import inspect
 import os
 from typing import Optional
 
@@ -22,7 +23,7 @@ from gcl.methods.base import Method
 from gcl.methods.minibatch import batch_step
 
 __all__ = ["init_distributed", "is_main_process", "rank_and_world",
-           "BatchObjective", "all_reduce_mean"]
+           "BatchObjective", "all_reduce_mean", "ddp"]
 
 
 def init_distributed(device: Optional[torch.device] = None) -> torch.device:
@@ -94,3 +95,19 @@ class BatchObjective(torch.nn.Module):
     def forward(self, batch) -> Tensor:
         """The loss of one mini-batch step on ``batch``."""
         return batch_step(self.method, batch).loss
+
+
+def ddp(module: torch.nn.Module, device: torch.device
+        ) -> torch.nn.parallel.DistributedDataParallel:
+    """``module`` in :class:`~torch.nn.parallel.DistributedDataParallel`.
+
+    Buffers (a method's fitted graph statistics, equal on every process)
+    are not re-broadcast before each forward pass; parameters may be unused
+    in a step (gCooL's centres once its community terms are off).
+    """
+    params = inspect.signature(torch.nn.parallel.DistributedDataParallel).parameters
+    sync = ({"forward_sync_buffers": False} if "forward_sync_buffers" in params
+            else {"broadcast_buffers": False})
+    return torch.nn.parallel.DistributedDataParallel(
+        module, device_ids=[device.index] if device.type == "cuda" else None,
+        find_unused_parameters=True, **sync)

@@ -28,6 +28,7 @@ from gcl.train.checkpoint import Checkpoint, get_rng_state, set_rng_state, to_pl
 from gcl.train.distributed import (
     BatchObjective,
     all_reduce_mean,
+    ddp,
     init_distributed,
     rank_and_world,
 )
@@ -215,9 +216,8 @@ def fit(
                                        distributed, seed, num_workers)
         model = BatchObjective(method)
         if distributed:
-            model = torch.nn.parallel.DistributedDataParallel(
-                model, device_ids=[dev.index] if dev.type == "cuda" else None,
-                broadcast_buffers=False, find_unused_parameters=True)
+            _check_same_graph(data, dev)
+            model = ddp(model, dev)
             if seed is not None and rank > 0:
                 seed_everything(seed + rank)  # own views and neighbours
     else:
@@ -295,8 +295,9 @@ def _check_batching(method: Method, batch_size: Optional[int],
                     num_neighbors: Optional[Sequence[int]], distributed: bool,
                     num_workers: int) -> list[int]:
     """Validates the mini-batch options; returns the fan-out per hop."""
-    if batch_size is not None and (int(batch_size) != batch_size or batch_size < 1):
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size}")
+    if batch_size is not None and (int(batch_size) != batch_size or batch_size < 2):
+        raise ValueError(f"batch_size must be an integer >= 2 (a batch needs "
+                         f"negatives), got {batch_size}")
     if num_workers < 0:
         raise ValueError(f"num_workers must be >= 0, got {num_workers}")
     if not supports_batches(method):
@@ -316,7 +317,10 @@ def _loader(data: Data, batch_size: Optional[int], num_neighbors: list[int],
     of a permutation common to all processes.
     """
     if not distributed:
+        # A last batch of one node has no negative: drop it (a different
+        # node each epoch).
         return neighbor_loader(data, batch_size, num_neighbors, shuffle=True,
+                               drop_last=data.num_nodes % batch_size == 1,
                                num_workers=num_workers), None
     rank, world = rank_and_world()
     sampler = torch.utils.data.DistributedSampler(
@@ -331,6 +335,20 @@ def _loader(data: Data, batch_size: Optional[int], num_neighbors: list[int],
     return neighbor_loader(data, size, num_neighbors, shuffle=False,
                            drop_last=True, sampler=sampler,
                            num_workers=num_workers), sampler
+
+
+def _check_same_graph(data: Data, dev: torch.device) -> None:
+    """Every process must hold the same graph (or their collectives would
+    not match and training would hang).
+    """
+    mine = torch.tensor([data.num_nodes, data.edge_index.size(1)], device=dev)
+    sizes = [torch.empty_like(mine) for _ in range(dist.get_world_size())]
+    dist.all_gather(sizes, mine)
+    if any(not torch.equal(s, mine) for s in sizes):
+        raise ValueError(
+            f"distributed=True needs the same graph on every process, got "
+            f"(nodes, edges) = {[tuple(s.tolist()) for s in sizes]}: load it "
+            f"the same way (and with the same seed) on every rank")
 
 
 def _train_epoch(model: torch.nn.Module, method: Method,

@@ -3,6 +3,7 @@ import copy
 import pytest
 import torch
 import torch.nn.functional as F
+from torch_geometric import seed_everything
 from torch_geometric.data import Data
 from torch_geometric.datasets import FakeDataset
 
@@ -15,7 +16,7 @@ from gcl.train.sampling import check_num_neighbors
 
 
 def graph(n=60, seed=0, sort=True):
-    torch.manual_seed(seed)
+    seed_everything(seed)  # FakeDataset draws sizes from Python's random
     d = FakeDataset(1, avg_num_nodes=n, avg_degree=6, num_channels=10,
                     num_classes=3)[0]
     d.x = d.x.double()
