@@ -15,6 +15,7 @@ from gcl.datasets.errors import DatasetNotFoundError
 from gcl.datasets.heco import HECO_METAPATHS, heco_dir, load_heco_multiplex
 from gcl.datasets.loader import available, load, raw_dir
 from gcl.datasets.ogb_link import OGB_LINK_FEATURES, load_ogb_link, ogb_link_dir
+from gcl.datasets.ogb_node import OGB_NODE_SETS, load_ogb_node, ogb_node_dir
 from gcl.datasets.paths import cache_dir, data_root
 from gcl.datasets.registry import (
     DATASETS,
@@ -48,6 +49,9 @@ __all__ = [
     "load",
     "load_heco_multiplex",
     "load_ogb_link",
+    "load_ogb_node",
+    "OGB_NODE_SETS",
+    "ogb_node_dir",
     "OGB_LINK_FEATURES",
     "ogb_link_dir",
     "raw_dir",
