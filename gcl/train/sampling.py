@@ -15,7 +15,7 @@ same output: a :class:`~torch_geometric.data.Data` subgraph whose first
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Optional
+from typing import Any, Optional
 
 import torch
 from torch import Tensor
@@ -150,7 +150,7 @@ class TorchNeighborSampler(BaseSampler):
 def neighbor_loader(data: Data, batch_size: int, num_neighbors: Sequence[int],
                     input_nodes: Optional[Tensor] = None, shuffle: bool = True,
                     drop_last: bool = False, backend: str = "auto",
-                    **kwargs) -> NodeLoader:
+                    **kwargs: Any) -> NodeLoader:
     r"""Node batches of ``data`` with sampled ``num_neighbors``-hop subgraphs.
 
     Each item is a :class:`~torch_geometric.data.Data` subgraph: the first
