@@ -23,17 +23,44 @@ def _add_common(p: argparse.ArgumentParser) -> None:
                    help="auto (CUDA if available), cpu, cuda, cuda:1 ...")
 
 
+def _add_batching(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--batch-size", type=int, default=None,
+                   help="train in mini-batches of this many seed nodes with "
+                   "sampled neighbourhoods (default: the config's, else full "
+                   "batch)")
+    p.add_argument("--num-neighbors", type=int, nargs="+", default=None,
+                   metavar="K", help="neighbours sampled per hop of a "
+                   "mini-batch, -1 for all (default: 10 per encoder layer)")
+
+
+def _batch_overrides(args: argparse.Namespace) -> list[str]:
+    """``--batch-size`` and ``--num-neighbors`` as config overrides."""
+    out = []
+    if args.batch_size is not None:
+        out.append(f"train.batch_size={args.batch_size}")
+    if args.num_neighbors is not None:
+        out.append(f"train.num_neighbors={list(args.num_neighbors)}")
+    return out
+
+
 def _cmd_train(args: argparse.Namespace) -> int:
     from gcl.app.experiment import run_experiment
 
     out = Path(args.out or f"runs/{args.method}/{args.dataset}/seed{args.seed}")
     ckpt = None if args.no_save else out / "checkpoint.pt"
-    overrides = [*args.set, *([f"eval.rule={args.rule}"] if args.rule else [])]
+    overrides = [*args.set, *([f"eval.rule={args.rule}"] if args.rule else []),
+                 *_batch_overrides(args)]
+    if args.distributed:
+        overrides.append("train.distributed=true")
     exp = run_experiment(args.method, args.dataset, seed=args.seed,
                          epochs=args.epochs, overrides=overrides, root=args.root,
                          device=args.device, protocol=args.protocol,
                          progress=not args.quiet, checkpoint=ckpt,
                          resume=args.resume, tasks=args.task)
+    if args.distributed:
+        from gcl.train.distributed import is_main_process
+        if not is_main_process():  # rank 0 reports and writes the files
+            return 0
     print(exp.summary())
     if not args.no_save:
         exp.save(out, plot=True)
@@ -103,7 +130,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     seeds = args.seed_list if args.seed_list else list(range(args.seeds))
     run_bench(args.method, args.datasets, seeds, epochs=args.epochs,
               tasks=args.task,
-              overrides=args.set, runs_dir=args.runs_dir,
+              overrides=[*args.set, *_batch_overrides(args)], runs_dir=args.runs_dir,
               results_dir=args.results_dir, device=args.device, root=args.root,
               progress=args.progress, dry_run=args.dry_run, readme=readme)
     if not args.dry_run:
@@ -178,6 +205,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-save", action="store_true",
                    help="write nothing (only print the result)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_batching(p)
+    p.add_argument("--distributed", action="store_true",
+                   help="train with torch.distributed (launch with torchrun; "
+                   "rank 0 writes the results)")
     _add_common(p)
     p.set_defaults(func=_cmd_train)
 
@@ -238,6 +269,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="show each run's progress bar")
     p.add_argument("--plot", action="store_true",
                    help="also save a bar chart (ours vs paper) next to the table")
+    _add_batching(p)
     _add_common(p)
     p.set_defaults(func=_cmd_bench)
 

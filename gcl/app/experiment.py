@@ -302,6 +302,15 @@ def _cluster_rules(model: Method, data: Any, history: History,
         history.evals, final, r, protocol="clusters") for r in REPORTING_RULES}
 
 
+def _batching(cfg: dict[str, Any]) -> dict[str, Any]:
+    """The mini-batch and distributed options of :func:`fit` in the config's
+    ``train`` section (``batch_size``, ``num_neighbors``, ``distributed``).
+    """
+    train = cfg["train"]
+    return {k: train[k] for k in ("batch_size", "num_neighbors", "distributed")
+            if train.get(k) is not None}
+
+
 def run_config(cfg: dict[str, Any], *, root: Optional[str] = None,
                device: str = "auto", progress: bool = True,
                checkpoint: Union[str, Path, None] = None, resume: bool = False,
@@ -338,7 +347,7 @@ def run_config(cfg: dict[str, Any], *, root: Optional[str] = None,
                   device=dev, seed=cfg["seed"], progress=progress,
                   checkpoint=checkpoint, resume=resume,
                   eval_fn=_step_clusters if clusters else None,
-                  eval_every=1 if clusters else 0)
+                  eval_every=1 if clusters else 0, **_batching(cfg))
     train_s = time.perf_counter() - t0
     peak = peak_memory_mb(dev)
     z = model.embed(data.to(dev))
@@ -367,7 +376,8 @@ def run_config(cfg: dict[str, Any], *, root: Optional[str] = None,
                                  lr=cfg["train"]["lr"],
                                  weight_decay=cfg["train"].get("weight_decay",
                                                                0.0),
-                                 device=dev, seed=cfg["seed"], progress=False),
+                                 device=dev, seed=cfg["seed"], progress=False,
+                                 **_batching(cfg)),
                 seed=cfg["seed"])
     eval_s = time.perf_counter() - t0
     main = results.pop(tasks[0])

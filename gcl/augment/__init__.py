@@ -43,6 +43,7 @@ from gcl.augment.edge_drop import EdgeDrop, subset_edges
 from gcl.augment.feature_dropout import FeatureDropout
 from gcl.augment.feature_mask import FeatureMask, mask_columns
 from gcl.augment.noise_perturbation import NoisePerturbation
+from gcl.augment.subgraph import restrict_augmentors
 from gcl.augment.svd_view import SVD_ADJACENCIES, SVDView
 
 __all__ = [
@@ -63,6 +64,7 @@ __all__ = [
     "FeatureDropout",
     "FeatureMask",
     "Identity",
+    "restrict_augmentors",
     "RandomChoice",
     "cav_drop_prob",
     "cav_votes",

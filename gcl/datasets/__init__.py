@@ -33,6 +33,7 @@ from gcl.datasets.metapath import (
     sample_neighbors,
 )
 from gcl.datasets.ogb_link import OGB_LINK_FEATURES, load_ogb_link, ogb_link_dir
+from gcl.datasets.ogb_node import OGB_NODE_SETS, load_ogb_node, ogb_node_dir
 from gcl.datasets.paths import cache_dir, data_root
 from gcl.datasets.rec import (
     REC_DATASETS,
@@ -92,6 +93,9 @@ __all__ = [
     "load",
     "load_heco_multiplex",
     "load_ogb_link",
+    "load_ogb_node",
+    "OGB_NODE_SETS",
+    "ogb_node_dir",
     "OGB_LINK_FEATURES",
     "ogb_link_dir",
     "raw_dir",

@@ -44,6 +44,25 @@ _NORMALIZERS = ("pyg", "legacy", None)
 _ONLINE_TIMEOUT = 3.0
 
 
+def _load_ogbn(name: str, root, normalize: str | None,
+               transform: BaseTransform | None, sparse_features: bool) -> Data:
+    """:func:`load` for ``ogbn-*`` (:func:`gcl.datasets.load_ogb_node`)."""
+    from gcl.datasets.ogb_node import OGB_NODE_SETS, load_ogb_node
+
+    canonical = {s.lower(): s for s in OGB_NODE_SETS}.get(str(name).lower(), name)
+    if normalize not in _NORMALIZERS:
+        raise ValueError(
+            f"normalize must be one of 'pyg', 'legacy' or None, got {normalize!r}")
+    data = load_ogb_node(canonical, root)
+    steps = {"pyg": [NormalizeFeatures()], "legacy": [RowNormalizeFeatures()],
+             None: []}[normalize]
+    steps += [SparseFeatures()] if sparse_features else []
+    steps += [transform] if transform is not None else []
+    for step in steps:
+        data = step(data)
+    return data
+
+
 def load(
     name: str,
     root: str | os.PathLike[str] | None = None,
@@ -129,6 +148,8 @@ def load(
         >>> data.num_nodes, data.num_features
         (2708, 1433)
     """
+    if str(name).lower().startswith("ogbn-"):  # OGB node sets (online only)
+        return _load_ogbn(name, root, normalize, transform, sparse_features)
     spec = get_spec(name)
     if normalize not in _NORMALIZERS:
         raise ValueError(

@@ -9,6 +9,7 @@ from gcl.losses.bpr import (
     l2_reg_batch_norm,
     l2_reg_full,
 )
+from gcl.losses.distributed import gather_negatives, row_info_nce
 from gcl.losses.heco import HeCoLoss, heco_loss, positive_pairs
 from gcl.losses.infonce import InfoNCE, info_nce, info_nce_per_node
 from gcl.losses.lightgcl import (
@@ -70,6 +71,7 @@ __all__ = [
     "cluster_negative_weights",
     "community_centers",
     "heco_loss",
+    "gather_negatives",
     "influence_matrix",
     "info_nce",
     "info_nce_per_node",
@@ -84,6 +86,7 @@ __all__ = [
     "proto_nce",
     "resc_loss",
     "resc_loss_per_node",
+    "row_info_nce",
     "team_up_gamma",
     "team_up_loss",
     "weighted_info_nce",

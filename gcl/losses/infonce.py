@@ -8,6 +8,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from gcl.losses.distributed import gathered_info_nce, negatives_group
+
 __all__ = ["InfoNCE", "info_nce", "info_nce_per_node"]
 
 # Rows per block when none is given. Measured on 2 CPU cores (forward plus
@@ -210,6 +212,10 @@ def info_nce_per_node(
 ) -> tuple[Tensor, Optional[Tensor]]:
     r"""Per-anchor InfoNCE losses of two views (see :func:`info_nce`).
 
+    Under :func:`gcl.losses.gather_negatives` (distributed training) the
+    inputs are this process's rows and the losses those of its anchors
+    against the rows of every process (:mod:`gcl.losses.distributed`).
+
     Returns:
         ``(loss1, loss2)``: the loss of every view-1 anchor, shape ``[N]``, and
         of every view-2 anchor (``None`` when ``symmetric=False``).
@@ -233,6 +239,10 @@ def info_nce_per_node(
         raise ValueError(f"block_size must be positive, got {block_size}")
     u = F.normalize(z1, dim=1)
     v = F.normalize(z2, dim=1)
+    gather, group = negatives_group()
+    if gather:  # distributed: local anchors against every process's rows
+        return gathered_info_nce(u, v, float(tau), bool(intra_view),
+                                 bool(symmetric), bias, block_size, group)
     brange = 0.0 if bias is None else float(bias.max() - bias.min())
     if intra_view and symmetric and 2.0 / tau + brange < 60.0:
         block = block_size or _default_block(2 * n, z1.device)

@@ -16,6 +16,7 @@ from gcl.methods.gcool_multiplex import GCOOLMultiplex
 from gcl.methods.grace import GRACE
 from gcl.methods.lightgcl import LightGCL
 from gcl.methods.lightgcn import LightGCN
+from gcl.methods.minibatch import batch_step, supports_batches
 from gcl.methods.pamc import PamC
 from gcl.methods.pot import POT
 from gcl.methods.recommender import Recommender
@@ -33,4 +34,5 @@ from gcl.methods.two_view import TwoViewMethod, TwoViewStep
 __all__ = ["ALIASES", "CSGCL", "GCA", "GCOOL", "GCOOLMultiplex", "GRACE",
            "LightGCL", "LightGCN", "METHODS", "Method", "POT", "PamC",
            "RECOMMENDERS", "Recommender", "SimGCL", "TwoViewMethod",
-           "TwoViewStep", "WRAPPERS", "build_method", "resolve"]
+           "TwoViewStep", "WRAPPERS", "batch_step", "build_method", "resolve",
+           "supports_batches"]

@@ -210,6 +210,7 @@ class GCOOL(TwoViewMethod):
 
     #: The official order: both edge views, both feature views, then encode.
     view_order = "stagewise"
+    batch_node_ids = False  # mini-batch: the terms need no full-graph statistics
 
     def __init__(self, encoder: torch.nn.Module, proj_channels: int,
                  augmentors: Sequence[Callable[[Data], Data]],

@@ -10,7 +10,7 @@ import torch
 from torch import Tensor
 from torch_geometric.data import Data
 
-from gcl.augment import Compose, fit_augmentors
+from gcl.augment import Compose, fit_augmentors, restrict_augmentors
 from gcl.methods.base import Method
 
 __all__ = ["TwoViewMethod", "TwoViewStep", "VIEW_ORDERS"]
@@ -118,6 +118,13 @@ class TwoViewMethod(Method):
     #: docstring).
     view_order: str = "interleaved"
 
+    #: Whether :meth:`objective` reads per-node statistics of the training
+    #: graph through its ``nodes`` argument (CSGCL's strengths): then
+    #: :meth:`batch_step` passes the global ids of the batch's nodes. A
+    #: method whose objective depends on the embeddings and views only
+    #: (gCooL) sets it to :obj:`False` and gets ``nodes=None``.
+    batch_node_ids: bool = True
+
     def __init__(self, encoder: torch.nn.Module,
                  augmentors: Sequence[Augmentor],
                  projector: Optional[torch.nn.Module] = None):
@@ -139,9 +146,13 @@ class TwoViewMethod(Method):
     def encode_views(self, data: Data
                      ) -> tuple[tuple[Data, Data], tuple[Tensor, Tensor]]:
         """Draws the two views of ``data`` and encodes them, in the order of
-        ``views_first``.
+        :attr:`view_order`.
         """
-        t1, t2 = self.augmentors
+        return self._encode_views(data, self.augmentors)
+
+    def _encode_views(self, data: Data, augmentors: Sequence[Augmentor]
+                      ) -> tuple[tuple[Data, Data], tuple[Tensor, Tensor]]:
+        t1, t2 = augmentors
         if self.view_order not in VIEW_ORDERS:
             raise ValueError(f"view_order must be one of "
                              f"{', '.join(VIEW_ORDERS)}, got {self.view_order!r}")
@@ -192,6 +203,48 @@ class TwoViewMethod(Method):
             return TwoViewStep(terms.pop("loss"), views, zs, terms)
         return TwoViewStep(out, views, zs)
 
+    def batch_step(self, batch: Data) -> TwoViewStep:
+        r"""One mini-batch step on a sampled subgraph.
+
+        ``batch`` is a subgraph from :func:`gcl.train.neighbor_loader` (PyG's
+        ``NeighborLoader`` format): its first ``batch.batch_size`` nodes are
+        the seeds, ``batch.n_id`` and ``batch.e_id`` are the global ids of
+        its nodes and edges. The augmentors, fitted once on the full graph by
+        :meth:`prepare`, are restricted to the subgraph's edges
+        (:func:`gcl.augment.restrict_augmentors`), the two views of the
+        subgraph are drawn and encoded as in :meth:`step`, and the objective
+        is computed on the seeds: anchors and negatives are the batch's
+        seeds (plus, under :func:`gcl.losses.gather_negatives`, the seeds of
+        the other processes). The objective gets the seeds' embeddings, the
+        views restricted to the seeds (edges between seeds, for gCooL's
+        DeCA) and, when :attr:`batch_node_ids`, the seeds' global ids (for
+        statistics of the full graph, e.g. CSGCL's :math:`S_i`).
+
+        A batch holding every node with all its neighbours is the full graph
+        with its edges reordered (by ``e_id``); the step then equals
+        :meth:`step` on the full graph in that edge order.
+
+        Returns:
+            TwoViewStep: The batch loss, the two views of the whole subgraph
+            and the encoder outputs of all its nodes (seeds first).
+        """
+        for key in ("n_id", "e_id", "batch_size"):
+            if batch.get(key) is None:
+                raise ValueError(
+                    f"batch_step needs a sampled subgraph with {key!r} (from "
+                    f"gcl.train.neighbor_loader or PyG's NeighborLoader)")
+        size = int(batch.batch_size)
+        augmentors = restrict_augmentors(self.augmentors, batch.e_id,
+                                         batch.num_nodes)
+        views, zs = self._encode_views(batch, augmentors)
+        seed_views = tuple(_seed_graph(view, size) for view in views)
+        nodes = batch.n_id[:size] if self.batch_node_ids else None
+        out = self.objective(zs[0][:size], zs[1][:size], seed_views, nodes)
+        if isinstance(out, dict):
+            terms = dict(out)
+            return TwoViewStep(terms.pop("loss"), views, zs, terms)
+        return TwoViewStep(out, views, zs)
+
     def forward(self, data: Data) -> Tensor:
         """Returns the loss of one step on two fresh views of ``data``."""
         return self.step(data).loss
@@ -203,3 +256,14 @@ class TwoViewMethod(Method):
     def _repr_args(self) -> str:
         # Settings appended to __repr__, e.g. ", tau=0.5".
         return ""
+
+
+def _seed_graph(view: Data, size: int) -> Data:
+    """The view restricted to its first ``size`` nodes (a batch's seeds):
+    the edges between them (and their weights).
+    """
+    keep = (view.edge_index < size).all(dim=0)
+    out = Data(edge_index=view.edge_index[:, keep], num_nodes=size)
+    if view.get("edge_weight") is not None:
+        out.edge_weight = view.edge_weight[keep]
+    return out

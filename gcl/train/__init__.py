@@ -1,6 +1,8 @@
 """The one training loop, :func:`fit`, and its parts.
 
-:func:`fit` trains any method full-batch: seeding, device choice, progress
+:func:`fit` trains any method full-batch (or in mini-batches of sampled
+subgraphs, :func:`neighbor_loader`, and across processes with
+``torch.distributed``): seeding, device choice, progress
 bar, periodic evaluation, early stopping (:class:`EarlyStopping`), atomic
 checkpoints that load without running code (:class:`Checkpoint`), resume, and
 a :class:`NonFiniteLossError` naming the epoch when the loss diverges. It
@@ -12,6 +14,13 @@ from gcl.train.early_stopping import EarlyStopping
 from gcl.train.errors import NonFiniteLossError
 from gcl.train.history import History
 from gcl.train.loop import fit, resolve_device
+from gcl.train.memory import (
+    InsufficientMemoryError,
+    available_memory,
+    check_full_batch_memory,
+    estimate_full_batch_memory,
+)
+from gcl.train.sampling import TorchNeighborSampler, neighbor_loader
 
 __all__ = [
     "fit",
@@ -20,4 +29,10 @@ __all__ = [
     "EarlyStopping",
     "Checkpoint",
     "resolve_device",
+    "neighbor_loader",
+    "TorchNeighborSampler",
+    "InsufficientMemoryError",
+    "available_memory",
+    "estimate_full_batch_memory",
+    "check_full_batch_memory",
 ]

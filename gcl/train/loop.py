@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Optional, Union
 
 import torch
+import torch.distributed as dist
 from torch_geometric import seed_everything
 from torch_geometric.data import Data
 
@@ -18,11 +20,22 @@ try:  # tqdm.auto warns in Jupyter without ipywidgets: use the text bar then
 except ImportError:
     from tqdm import tqdm
 
+from gcl.losses import gather_negatives
 from gcl.methods.base import Method
+from gcl.methods.minibatch import supports_batches
 from gcl.train.checkpoint import Checkpoint, get_rng_state, set_rng_state, to_plain
+from gcl.train.distributed import (
+    BatchObjective,
+    all_reduce_mean,
+    ddp,
+    init_distributed,
+    rank_and_world,
+)
 from gcl.train.early_stopping import EarlyStopping
 from gcl.train.errors import NonFiniteLossError
 from gcl.train.history import History
+from gcl.train.memory import check_full_batch_memory
+from gcl.train.sampling import check_num_neighbors, neighbor_loader
 
 __all__ = ["fit", "resolve_device"]
 
@@ -59,8 +72,14 @@ def fit(
     checkpoint_every: int = 50,
     resume: bool = False,
     progress: bool = True,
+    batch_size: Optional[int] = None,
+    num_neighbors: Optional[Sequence[int]] = None,
+    num_workers: int = 0,
+    distributed: bool = False,
+    check_memory: bool = True,
+    memory_limit: Optional[int] = None,
 ) -> History:
-    r"""Trains ``method`` on ``data`` full-batch with Adam.
+    r"""Trains ``method`` on ``data`` with Adam, full-batch by default.
 
     Every method uses this loop: ``method.prepare(data)`` once (graph
     statistics such as communities or centralities), then each epoch calls
@@ -69,7 +88,36 @@ def fit(
     the monitored value to an :class:`EarlyStopping` tracker and writes a
     :class:`Checkpoint` when due.
 
-    Mini-batch methods (the recommenders) return the epoch's batches from
+    **Full batch** (default): one step per epoch on the whole graph. Before
+    it, the peak memory of a step is estimated
+    (:func:`~gcl.train.memory.estimate_full_batch_memory`) and a run that
+    cannot fit in the device's free memory stops at once with an
+    :class:`~gcl.train.memory.InsufficientMemoryError` naming the estimate
+    and the batch option.
+
+    **Mini-batch** (``batch_size``): ``method.prepare(data)`` still runs once
+    on the full graph (communities, strengths, centralities: the statistics
+    the augmentors and losses index per batch); every epoch then visits the
+    nodes in shuffled batches of ``batch_size`` seeds, each with a sampled
+    ``num_neighbors`` subgraph (:func:`~gcl.train.neighbor_loader`), and
+    takes one step per batch on :func:`gcl.methods.batch_step`: negatives
+    come from the batch. The epoch's loss is the mean of its batch losses;
+    ``set_epoch`` (the schedules) still runs once per epoch. Two-view
+    methods (GRACE, GCA, CSGCL, gCooL) and POT around one support it.
+
+    **Distributed** (``distributed=True``, under ``torchrun``): every
+    process trains on its share of each epoch's seeds, the method is wrapped
+    in :class:`~torch.nn.parallel.DistributedDataParallel`, the InfoNCE
+    losses gather the other processes' batch embeddings as negatives with
+    correct gradients and split the anchor rows across processes
+    (:func:`gcl.losses.gather_negatives`); the global batch is
+    ``batch_size`` times the number of processes. Without ``batch_size``
+    each process takes all of its share in one batch with full
+    neighbourhoods (full-batch training split across processes). Rank 0
+    shows progress, evaluates and writes checkpoints; each rank draws its
+    own augmentations and neighbours (seed ``seed + rank``).
+
+    **Recommenders**: methods return the epoch's batches from
     ``method.epoch_batches(data)`` (drawn from torch's RNG, so seeded runs repeat
     them); the epoch then takes one step per batch on ``loss =
     method(data, batch)`` and records the mean batch loss. Full-batch
@@ -120,6 +168,21 @@ def fit(
             (default: :obj:`False`)
         progress (bool, optional): Show a tqdm progress bar.
             (default: :obj:`True`)
+        batch_size (int, optional): Seed nodes per mini-batch;
+            :obj:`None` trains full-batch. (default: :obj:`None`)
+        num_neighbors (Sequence[int], optional): Neighbours sampled per hop
+            of a mini-batch, ``-1`` for all. (default: :obj:`None`, 10 per
+            encoder layer; all neighbours when ``distributed`` without
+            ``batch_size``)
+        num_workers (int, optional): Loader worker processes.
+            (default: :obj:`0`)
+        distributed (bool, optional): Train with ``torch.distributed``
+            (see above). (default: :obj:`False`)
+        check_memory (bool, optional): Estimate the memory of full-batch
+            training first and stop if it cannot fit.
+            (default: :obj:`True`)
+        memory_limit (int, optional): Bytes available to the check instead
+            of the device's free memory. (default: :obj:`None`)
 
     Returns:
         History: losses and seconds per epoch, evaluations, early stopping.
@@ -130,16 +193,44 @@ def fit(
             :func:`gcl.datasets.expected_input`), or a checkpoint that cannot
             be loaded safely.
         NonFiniteLossError: If the loss becomes NaN or inf (names the epoch).
+        InsufficientMemoryError: If full-batch training cannot fit.
     """
     _check_arguments(epochs, eval_fn, monitor, mode, checkpoint,
                      checkpoint_every, resume)
+    minibatch = batch_size is not None or distributed
+    if minibatch:
+        num_neighbors = _check_batching(method, batch_size, num_neighbors,
+                                        distributed, num_workers)
     method.check_input(data)
-    dev = resolve_device(device)
+    rank = 0
+    if distributed:
+        dev = init_distributed(None if device in (None, "auto")
+                               else resolve_device(device))
+        rank = rank_and_world()[0]
+    else:
+        dev = resolve_device(device)
     if seed is not None:
         seed_everything(seed)
         method.reset_parameters()
-    method, data = method.to(dev), data.to(dev)
-    method.prepare(data)
+    loader = dist_sampler = None
+    if minibatch:
+        # Statistics of the full graph, once; batches index them.
+        data = data.cpu()
+        method.prepare(data)
+        method = method.to(dev)
+        loader, dist_sampler = _loader(data, batch_size, num_neighbors,
+                                       distributed, seed, num_workers)
+        model = BatchObjective(method)
+        if distributed:
+            _check_same_graph(data, dev)
+            model = ddp(model, dev)
+            if seed is not None and rank > 0:
+                seed_everything(seed + rank)  # own views and neighbours
+    else:
+        if check_memory:
+            check_full_batch_memory(method, data, dev, memory_limit)
+        method, data = method.to(dev), data.to(dev)
+        method.prepare(data)
     if optimizer is None:
         optimizer = torch.optim.Adam(method.parameters(), lr=lr,
                                      weight_decay=weight_decay)
@@ -149,26 +240,38 @@ def fit(
     history = History()
     if resume and ckpt.exists():
         history = _resume(ckpt, method, optimizer, stopper)
+        if distributed and seed is not None and rank > 0:
+            seed_everything(seed + rank + 7919 * history.resumed_from)
     start = (history.resumed_from or 0) + 1
-    bar = tqdm(range(start, epochs + 1), disable=not progress, leave=False,
-               desc=type(method).__name__, initial=start - 1, total=epochs)
+    main = rank == 0
+    bar = tqdm(range(start, epochs + 1), disable=not (progress and main),
+               leave=False, desc=type(method).__name__, initial=start - 1,
+               total=epochs)
     for epoch in bar:
-        loss, seconds = _train_step(method, optimizer, data, epoch, dev)
+        if minibatch:
+            loss, seconds = _train_epoch(model, method, optimizer, loader,
+                                         dist_sampler, epoch, dev, distributed)
+        else:
+            loss, seconds = _train_step(method, optimizer, data, epoch, dev)
         history.loss.append(loss)
         history.seconds.append(seconds)
         bar.set_postfix(loss=f"{loss:.4f}")
         metrics = None
-        if eval_fn is not None and (
+        if main and eval_fn is not None and (
                 (eval_every and epoch % eval_every == 0) or epoch == epochs):
             metrics = dict(eval_fn(method, data))
             history.evals.append({"epoch": epoch, **metrics})
         value = _monitored(monitor, loss, metrics)
         stop = value is not None and stopper.step(value, epoch, method)
+        if distributed:  # rank 0 decides, every rank stops together
+            flag = torch.tensor([int(stop)], device=dev)
+            dist.broadcast(flag, 0)
+            stop = bool(flag.item())
         history.best_epoch = stopper.best_epoch
         if stop:
             history.stopped_epoch = epoch
-        if ckpt is not None and (stop or epoch == epochs
-                                 or epoch % checkpoint_every == 0):
+        if main and ckpt is not None and (stop or epoch == epochs
+                                          or epoch % checkpoint_every == 0):
             _save(ckpt, epoch, method, optimizer, history, stopper)
         if stop:
             break
@@ -192,6 +295,101 @@ def _check_arguments(epochs: int, eval_fn: Optional[EvalFn], monitor: Optional[s
         raise ValueError("resume=True needs a checkpoint path")
     if checkpoint is not None and checkpoint_every < 1:
         raise ValueError(f"checkpoint_every must be >= 1, got {checkpoint_every}")
+
+
+def _check_batching(method: Method, batch_size: Optional[int],
+                    num_neighbors: Optional[Sequence[int]], distributed: bool,
+                    num_workers: int) -> list[int]:
+    """Validates the mini-batch options; returns the fan-out per hop."""
+    if batch_size is not None and (int(batch_size) != batch_size or batch_size < 2):
+        raise ValueError(f"batch_size must be an integer >= 2 (a batch needs "
+                         f"negatives), got {batch_size}")
+    if num_workers < 0:
+        raise ValueError(f"num_workers must be >= 0, got {num_workers}")
+    if not supports_batches(method):
+        raise ValueError(
+            f"{type(method).__name__} has no mini-batch form: batch_size and "
+            f"distributed support two-view methods (GRACE, GCA, CSGCL, gCooL) "
+            f"and POT around one")
+    if num_neighbors is not None:
+        return check_num_neighbors(num_neighbors)
+    layers = int(getattr(method.encoder, "num_layers", 2))
+    return [-1 if batch_size is None else 10] * layers
+
+
+def _loader(data: Data, batch_size: Optional[int], num_neighbors: list[int],
+            distributed: bool, seed: Optional[int], num_workers: int):
+    """The epoch's batches: shuffled node batches, or this process's share
+    of a permutation common to all processes.
+    """
+    if not distributed:
+        # A last batch of one node has no negative: drop it (a different
+        # node each epoch).
+        return neighbor_loader(data, batch_size, num_neighbors, shuffle=True,
+                               drop_last=data.num_nodes % batch_size == 1,
+                               num_workers=num_workers), None
+    rank, world = rank_and_world()
+    sampler = torch.utils.data.DistributedSampler(
+        range(data.num_nodes), num_replicas=world, rank=rank, shuffle=True,
+        seed=seed or 0, drop_last=True)
+    share = len(sampler)
+    if share < 2:
+        raise ValueError(f"{data.num_nodes} nodes over {world} processes leave "
+                         f"{share} per process; InfoNCE needs at least 2")
+    size = share if batch_size is None else min(int(batch_size), share)
+    # Equal batches everywhere: every process runs the same collectives.
+    return neighbor_loader(data, size, num_neighbors, shuffle=False,
+                           drop_last=True, sampler=sampler,
+                           num_workers=num_workers), sampler
+
+
+def _check_same_graph(data: Data, dev: torch.device) -> None:
+    """Every process must hold the same graph (or their collectives would
+    not match and training would hang).
+    """
+    mine = torch.tensor([data.num_nodes, data.edge_index.size(1)], device=dev)
+    sizes = [torch.empty_like(mine) for _ in range(dist.get_world_size())]
+    dist.all_gather(sizes, mine)
+    if any(not torch.equal(s, mine) for s in sizes):
+        raise ValueError(
+            f"distributed=True needs the same graph on every process, got "
+            f"(nodes, edges) = {[tuple(s.tolist()) for s in sizes]}: load it "
+            f"the same way (and with the same seed) on every rank")
+
+
+def _train_epoch(model: torch.nn.Module, method: Method,
+                 optimizer: torch.optim.Optimizer, loader, dist_sampler,
+                 epoch: int, dev: torch.device,
+                 distributed: bool) -> tuple[float, float]:
+    """One epoch of mini-batch steps; returns the mean batch loss and the
+    seconds it took.
+
+    Raises:
+        NonFiniteLossError: If a batch loss is NaN or inf (before its update).
+    """
+    t0 = time.perf_counter()
+    if dist_sampler is not None:
+        dist_sampler.set_epoch(epoch)
+    method.train()
+    method.set_epoch(epoch)
+    total, count = 0.0, 0
+    for batch in loader:
+        batch = batch.to(dev)
+        optimizer.zero_grad()
+        with gather_negatives() if distributed else nullcontext():
+            loss = model(batch)
+        value = float(loss.detach())
+        if distributed:  # the global loss; every process sees the same value
+            value = all_reduce_mean(value, dev)
+        if not math.isfinite(value):
+            raise NonFiniteLossError(epoch, value)
+        loss.backward()
+        optimizer.step()
+        total += value
+        count += 1
+    if dev.type == "cuda":
+        torch.cuda.synchronize(dev)
+    return total / max(count, 1), time.perf_counter() - t0
 
 
 def _train_step(method: Method, optimizer: torch.optim.Optimizer, data: Data,

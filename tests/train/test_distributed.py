@@ -1,0 +1,133 @@
+import os
+import socket
+
+import pytest
+import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
+from torch_geometric import seed_everything
+from torch_geometric.data import Data
+from torch_geometric.datasets import FakeDataset
+
+import gcl
+from gcl.augment import Compose, EdgeDrop, FeatureMask
+from gcl.losses import gather_negatives
+from gcl.methods import CSGCL, GRACE, batch_step
+from gcl.nn import GCNEncoder
+from gcl.train import neighbor_loader
+from gcl.train.distributed import BatchObjective, all_reduce_mean, ddp
+
+WORLD = 2
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def graph():
+    seed_everything(0)  # FakeDataset draws sizes from Python's random
+    d = FakeDataset(1, avg_num_nodes=70, avg_degree=5, num_channels=9)[0]
+    d.x = d.x.double()
+    return d
+
+
+def make(name, data):
+    torch.manual_seed(0)
+    views = [Compose([EdgeDrop(0.3), FeatureMask(0.2)]),
+             Compose([EdgeDrop(0.2), FeatureMask(0.3)])]
+    if name == "grace":
+        m = GRACE(GCNEncoder(data.num_features, 12), 6, views, tau=0.5)
+    else:
+        m = CSGCL.from_config(data.num_features, 12, 6, t0=0, gamma_max=2.0)
+    m = m.double()
+    m.prepare(data)
+    m.set_epoch(120)  # CSGCL: gamma = 1.2, a non-trivial Team-up bias
+    return m
+
+
+def union_batch(data, size=2 * 12):
+    torch.manual_seed(3)
+    return next(iter(neighbor_loader(data, size, [4, 4])))
+
+
+def own_seeds_first(batch, rank):
+    """The union batch with this rank's half of the seeds as its seeds (the
+    same subgraph, so every rank encodes what one process would).
+    """
+    b = batch.batch_size // WORLD
+    seeds = torch.arange(rank * b, (rank + 1) * b)
+    rest = torch.ones(batch.num_nodes, dtype=torch.bool)
+    rest[seeds] = False
+    order = torch.cat([seeds, rest.nonzero().view(-1)])
+    new = torch.empty_like(order)
+    new[order] = torch.arange(order.numel())
+    out = Data(x=batch.x[order], edge_index=new[batch.edge_index],
+               n_id=batch.n_id[order], e_id=batch.e_id, num_nodes=batch.num_nodes)
+    out.batch_size = b
+    return out
+
+
+def _worker(rank, port, out_dir):
+    torch.set_num_threads(1)
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port),
+                      RANK=str(rank), WORLD_SIZE=str(WORLD), LOCAL_RANK=str(rank))
+    dist.init_process_group("gloo", rank=rank, world_size=WORLD)
+    data = graph()
+    result = {}
+    for name in ("grace", "csgcl"):
+        method = make(name, data)
+        model = ddp(BatchObjective(method), torch.device("cpu"))
+        batch = own_seeds_first(union_batch(data), rank)
+        torch.manual_seed(1)  # the same views on every rank
+        with gather_negatives():
+            loss = model(batch)
+        loss.backward()
+        result[name] = {"loss": all_reduce_mean(float(loss.detach()),
+                                                 torch.device("cpu")),
+                        "grads": [p.grad.clone() for p in method.parameters()]}
+    # end to end: fit with distributed=True (the group exists already)
+    data.x = data.x.float()
+    m = GRACE.from_config(data.num_features, 12, 6)
+    h = gcl.fit(m, data, epochs=2, lr=0.01, seed=0, progress=False,
+                batch_size=16, num_neighbors=[3, 3], distributed=True,
+                checkpoint=os.path.join(out_dir, "ckpt.pt"))
+    result["fit_loss"] = h.loss
+    result["fit_weight"] = m.encoder.convs[0].lin.weight.detach().clone()
+    torch.save(result, os.path.join(out_dir, f"rank{rank}.pt"))
+    dist.destroy_process_group()
+
+
+@pytest.fixture(scope="module")
+def spawned(tmp_path_factory):
+    out = tmp_path_factory.mktemp("ddp")
+    mp.spawn(_worker, args=(free_port(), str(out)), nprocs=WORLD, join=True)
+    return out, [torch.load(out / f"rank{r}.pt") for r in range(WORLD)]
+
+
+@pytest.mark.parametrize("name", ["grace", "csgcl"])
+def test_two_processes_equal_one(spawned, name):
+    _, ranks = spawned
+    data = graph()
+    method = make(name, data)
+    batch = union_batch(data)
+    torch.manual_seed(1)
+    loss = batch_step(method, batch).loss
+    grads = torch.autograd.grad(loss, list(method.parameters()))
+    for res in ranks:
+        assert abs(res[name]["loss"] - loss.item()) < 1e-6
+        for g, d in zip(grads, res[name]["grads"]):
+            torch.testing.assert_close(d, g, rtol=0, atol=1e-6)
+    assert loss.item() > 0
+
+
+def test_distributed_fit(spawned):
+    out, ranks = spawned
+    a, b = ranks
+    assert len(a["fit_loss"]) == 2
+    assert a["fit_loss"] == b["fit_loss"]  # the global loss, on every rank
+    assert torch.equal(a["fit_weight"], b["fit_weight"])  # DDP kept them equal
+    state = gcl.train.Checkpoint(out / "ckpt.pt").load()  # rank 0 wrote it
+    assert state["epoch"] == 2
+    assert state["history"]["loss"] == a["fit_loss"]
