@@ -8,6 +8,8 @@ from typing import Optional
 import torch
 from torch_geometric.data import Data
 
+from gcl.losses.infonce import _default_block
+
 __all__ = ["InsufficientMemoryError", "available_memory",
            "estimate_full_batch_memory", "check_full_batch_memory"]
 
@@ -17,7 +19,6 @@ __all__ = ["InsufficientMemoryError", "available_memory",
 _ACTIVATIONS_PER_LAYER = 4
 # InfoNCE keeps a few [block, 2N] blocks alive at once (logits, exp, grad).
 _LOSS_BLOCKS = 4
-_BLOCK = 256
 
 
 class InsufficientMemoryError(MemoryError):
@@ -71,9 +72,10 @@ def estimate_full_batch_memory(method: torch.nn.Module, data: Data,
     (:math:`2NFs + 2 \cdot 24E`: masked features, kept edges, the
     normalised sparse adjacency); for each view and each weight matrix
     ``[out, in]`` of the method (encoder, projection head, centres) four
-    ``[N, out]`` activations; the InfoNCE blocks (:math:`4 \cdot 256 \cdot
-    2N s`) or, when the loss may cache them (``cache_mb``), its strips
-    (:math:`2N^2 s`); parameters with Adam's state (:math:`4P s`).
+    ``[N, out]`` activations; the InfoNCE blocks (:math:`4 \cdot B \cdot
+    2N s`, :math:`B` the rows of its default block on the device) or,
+    when the loss may cache them (``cache_mb``), its strips (:math:`2N^2 s`);
+    parameters with Adam's state (:math:`4P s`).
 
     Args:
         method (torch.nn.Module): The method.
@@ -100,7 +102,8 @@ def estimate_full_batch_memory(method: torch.nn.Module, data: Data,
     strips = 2 * n * n * s
     loss = _loss_module(method)
     cache = float(getattr(loss, "cache_mb", 0.0) or 0.0) * 2**20
-    total += strips if strips <= cache else _LOSS_BLOCKS * _BLOCK * 2 * n * s
+    block = _default_block(2 * n, torch.device(device))  # the loss's own choice
+    total += strips if strips <= cache else _LOSS_BLOCKS * block * 2 * n * s
     total += 4 * sum(p.numel() for p in method.parameters()) * s
     return int(total)
 
@@ -128,8 +131,13 @@ def check_full_batch_memory(method: torch.nn.Module, data: Data,
 
     Returns:
         int or None: The estimate, or :obj:`None` when the available memory
-        is unknown (nothing is checked).
+        is unknown or ``data`` is not a homogeneous graph (the estimate is
+        for two-view methods on :class:`~torch_geometric.data.Data`;
+        recommenders train in mini-batches and heterogeneous methods are
+        not covered): nothing is checked then.
     """
+    if not isinstance(data, Data):
+        return None
     available = available_memory(device) if limit is None else int(limit)
     if available is None:
         return None

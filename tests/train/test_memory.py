@@ -26,7 +26,7 @@ def test_estimate_by_hand():
     widths = 32 + 16 + 8 + 16
     params = sum(p.numel() for p in m.parameters())
     expect = (2 * n * f * 4 + 2 * 24 * e + 2 * 4 * n * widths * 4
-              + 4 * 256 * 2 * n * 4 + 4 * params * 4)
+              + 4 * min(2 * n, 256) * 2 * n * 4 + 4 * params * 4)
     assert estimate_full_batch_memory(m, data, torch.device("cpu")) == expect
     # a loss allowed to cache its strips costs 2 N^2 floats instead
     m = GRACE.from_config(f, 16, 8, cache_mb=256.0)
