@@ -30,7 +30,7 @@ def test_estimate_by_hand():
     assert estimate_full_batch_memory(m, data, torch.device("cpu")) == expect
     # a loss allowed to cache its strips costs 2 N^2 floats instead
     m = GRACE.from_config(f, 16, 8, cache_mb=256.0)
-    expect += 2 * n * n * 4 - 4 * 256 * 2 * n * 4
+    expect += 2 * n * n * 4 - 4 * min(2 * n, 256) * 2 * n * 4
     assert estimate_full_batch_memory(m, data, torch.device("cpu")) == expect
     # a graph that has to be copied to the device counts once more
     dev = torch.device("meta")
