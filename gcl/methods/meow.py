@@ -223,6 +223,14 @@ class MEOWViews(HeteroTwoViewMethod):
         self.attention = SemanticAttention(embed_channels, dropout)
         self.projector = TanhProjection(embed_channels, proj_channels)
 
+    def reset_parameters(self) -> None:
+        """Resets all parameters (PyTorch's default initialisation, Xavier
+        for the attention, as the official code) and the cached graph.
+        """
+        super().reset_parameters()
+        for lin in self.agg.values():
+            lin.reset_parameters()
+
     def _tkey(self, path: str) -> str:
         """Projection key of the target features for meta-path ``path``."""
         return f"{self.target}__{path}" if self.metapath_target_projections \
@@ -298,11 +306,9 @@ class MEOWViews(HeteroTwoViewMethod):
         masked-feature twins).
         """
         g = self.graph(data)
-        x = {k: data[k].x for k in self.in_channels if k != self.target
-             or not self.metapath_target_projections}
-        if self.metapath_target_projections:
-            x.update({self._tkey(p): data[self.target].x for p in self.metapaths})
-        proj = self.projections(x)
+        # keys: node types, and "<target>__<path>" for per-path projections
+        proj = self.projections({k: data[k.split("__", 1)[0]].x
+                                 for k in self.projections.lins})
         h = {k: F.elu(self._drop(v)) for k, v in proj.items()}
         masked_proj = self.projections(g["x_mask"])
         h_mask = {k: F.elu(self._drop(v, self.mask_dropout))
