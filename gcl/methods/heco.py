@@ -185,7 +185,7 @@ class HeCo(HeteroTwoViewMethod):
         return {"adjs": adjs, "neighbors": neighbors, "pos": pos}
 
     def _project(self, data: HeteroData) -> dict[str, Tensor]:
-        """:math:`\\mathrm{ELU}(\\mathrm{Dropout}(W_\\phi x + b_\\phi))` per type."""
+        r""":math:`\mathrm{ELU}(\mathrm{Dropout}(W_\phi x + b_\phi))` per type."""
         out = self.projections({k: data[k].x for k in self.in_channels})
         return {k: F.elu(F.dropout(h, self.feat_drop, self.training))
                 for k, h in out.items()}
