@@ -13,7 +13,7 @@ from torch_geometric.nn import HeteroDictLinear
 
 from gcl.datasets import heco_positives, sample_neighbors
 from gcl.losses import HeCoLoss
-from gcl.methods.hetero_two_view import HeteroTwoViewMethod
+from gcl.methods.hetero_two_view import HeteroTwoViewMethod, node_widths
 from gcl.nn import (
     MetaPathEncoder,
     NetworkSchemaEncoder,
@@ -76,8 +76,9 @@ class HeCo(HeteroTwoViewMethod):
     :func:`gcl.datasets.heco_positives`).
 
     Args:
-        in_channels (Mapping[str, int]): Feature width per node type
-            (``data.num_features``); the target and neighbour types need one.
+        in_channels (Mapping[str, int] or int): Feature width per node type
+            (``data.num_features``; the target and neighbour types need one),
+            or one width for all.
         target (str): Target node type (ACM: ``"paper"``).
         metapaths (Sequence[str]): Meta-path graph names (``["pap", "psp"]``).
         neighbor_types (Sequence[str]): Network-schema neighbour types
@@ -117,12 +118,8 @@ class HeCo(HeteroTwoViewMethod):
             raise ValueError(f"sample rates must be >= 1, got {sample_rate}")
         if not 0.0 <= feat_drop < 1.0:
             raise ValueError(f"feat_drop must be in [0, 1), got {feat_drop}")
-        missing = [t for t in neighbor_types if t not in in_channels]
-        if missing:
-            raise ValueError(f"in_channels has no width for the neighbour "
-                             f"types {missing}: {dict(in_channels)}")
         types = [target] + [t for t in neighbor_types if t != target]
-        super().__init__({t: in_channels[t] for t in types}, target, metapaths)
+        super().__init__(node_widths(in_channels, types), target, metapaths)
         self.neighbor_types = neighbor_types
         self.sample_rate = sample_rate
         self.hidden_channels = hidden_channels

@@ -34,7 +34,33 @@ from torch_geometric.data import HeteroData
 from gcl.methods.base import Method
 from gcl.methods.two_view import TwoViewStep
 
-__all__ = ["HeteroTwoViewMethod", "check_hetero_input"]
+__all__ = ["HeteroTwoViewMethod", "check_hetero_input", "node_widths"]
+
+
+def node_widths(in_channels: Union[int, Mapping[str, int]],
+                types: Sequence[str]) -> dict[str, int]:
+    """The feature width of each of ``types``: ``in_channels[t]``, or
+    ``in_channels`` itself for every type when it is an int.
+
+    Raises:
+        ValueError: For a type without a width, or a width below 1.
+    """
+    if isinstance(in_channels, int) and not isinstance(in_channels, bool):
+        out = {str(t): in_channels for t in types}
+    elif isinstance(in_channels, Mapping):
+        missing = [t for t in types if t not in in_channels]
+        if missing:
+            raise ValueError(f"in_channels has no width for the node types "
+                             f"{missing}: {dict(in_channels)}")
+        out = {str(t): int(in_channels[t]) for t in types}
+    else:
+        raise ValueError(f"in_channels must be a width per node type (a dict "
+                         f"such as HeteroData.num_features) or one int, got "
+                         f"{type(in_channels).__name__}")
+    bad = {t: w for t, w in out.items() if w < 1}
+    if bad:
+        raise ValueError(f"feature widths must be >= 1, got {bad}")
+    return out
 
 
 def check_hetero_input(data: Any, method: str, target: str,
@@ -132,8 +158,9 @@ class HeteroTwoViewMethod(Method):
 
     Args:
         in_channels (Mapping[str, int]): Feature width of every node type
-            the method projects (``data.num_features`` of the graph, or the
-            part of it the method uses).
+            the method projects (the part of ``data.num_features`` it uses;
+            subclasses also take one int for all types, see
+            :func:`node_widths`).
         target (str): The node type that is embedded and evaluated.
         metapaths (Sequence[str]): Names of the meta-path graphs
             ``(target, name, target)`` the method reads.
@@ -142,18 +169,14 @@ class HeteroTwoViewMethod(Method):
     def __init__(self, in_channels: Mapping[str, int], target: str,
                  metapaths: Sequence[str]):
         super().__init__()
-        if not isinstance(in_channels, Mapping):
-            raise ValueError(
-                f"{type(self).__name__} needs in_channels per node type (a "
-                f"dict such as HeteroData.num_features), got "
-                f"{type(in_channels).__name__}")
         metapaths = [str(m) for m in metapaths]
         if not metapaths or len(set(metapaths)) != len(metapaths):
             raise ValueError(f"need at least one meta-path, each once, got "
                              f"{metapaths}")
+        in_channels = node_widths(in_channels, list(in_channels))
         if target not in in_channels:
             raise ValueError(f"in_channels has no width for the target type "
-                             f"{target!r}: {dict(in_channels)}")
+                             f"{target!r}: {in_channels}")
         self.target = str(target)
         self.metapaths = metapaths
         self.in_channels = {str(k): int(v) for k, v in in_channels.items()}

@@ -18,7 +18,7 @@ from torch_geometric.utils import coalesce, spmm, to_torch_csr_tensor
 
 from gcl.datasets import add_metapaths, pathsim_topk
 from gcl.losses import kmeans_prototypes, proto_nce, weighted_info_nce
-from gcl.methods.hetero_two_view import HeteroTwoViewMethod
+from gcl.methods.hetero_two_view import HeteroTwoViewMethod, node_widths
 from gcl.nn import MetaPathGCN, SemanticAttention, TanhProjection, meta_path_adjacency
 
 __all__ = ["MEOW", "MEOWViews"]
@@ -143,7 +143,8 @@ class MEOWViews(HeteroTwoViewMethod):
     AMiner model, whose paper features are per-meta-path embeddings).
 
     Args:
-        in_channels (Mapping[str, int]): Feature width per node type.
+        in_channels (Mapping[str, int] or int): Feature width per node type
+            (``data.num_features``), or one width for all.
         target (str): Target node type.
         metapaths (Mapping[str, Sequence[str]]): Meta-path name -> its node
             types, e.g. ``{"pap": ["paper", "author", "paper"]}``; the graph
@@ -194,11 +195,7 @@ class MEOWViews(HeteroTwoViewMethod):
                 raise ValueError(f"mask and dropout rates must be in [0, 1), "
                                  f"got {r}")
         ctx_types = {t for types in paths.values() for t in types[1:-1]}
-        missing = sorted(t for t in ctx_types | {target} if t not in in_channels)
-        if missing:
-            raise ValueError(f"in_channels has no width for {missing}: "
-                             f"{dict(in_channels)}")
-        super().__init__({t: in_channels[t] for t in [target, *sorted(ctx_types)]},
+        super().__init__(node_widths(in_channels, [target, *sorted(ctx_types)]),
                          target, list(paths))
         self.paths = paths
         self.metapath_target_projections = bool(metapath_target_projections)

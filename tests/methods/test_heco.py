@@ -181,7 +181,7 @@ def test_wrong_input():
         make(data).float()(data)  # features float64, parameters float32
     with pytest.raises(ValueError, match="sample rate"):
         HeCo(data.num_features, "paper", ["pap"], ["author", "subject"], [2])
-    with pytest.raises(ValueError, match="neighbour types"):
+    with pytest.raises(ValueError, match="no width"):
         HeCo(data.num_features, "paper", ["pap"], ["venue"], [2])
 
 
