@@ -30,6 +30,7 @@ from typing import Any, Optional, Union
 import torch
 import yaml
 from torch import Tensor
+from torch_geometric.data import HeteroData
 
 import gcl
 from gcl.app.config import load_config
@@ -271,6 +272,20 @@ def _run_ranking(cfg: dict[str, Any], root: Optional[str], dev: torch.device,
                       machine_info(dev), {})
 
 
+def _labels(data: Any) -> Optional[Tensor]:
+    """The node labels: ``data.y``, or the target type's for a
+    ``HeteroData`` (``data[data.target_node_type].y``).
+    """
+    if isinstance(data, HeteroData):
+        try:
+            target = data.target_node_type
+        except (AttributeError, KeyError):
+            raise ValueError("a heterogeneous graph needs data.target_node_type "
+                             "(the labelled node type)") from None
+        return data[target].get("y")
+    return data.get("y")
+
+
 def _check_tasks(tasks: Iterable[str]) -> list[str]:
     tasks = list(tasks)
     unknown = set(tasks) - set(_TASKS)
@@ -321,7 +336,11 @@ def run_config(cfg: dict[str, Any], *, root: Optional[str] = None,
     Args:
         cfg (dict): A config as :func:`gcl.app.config.load_config` returns it,
             overrides applied (``method``, ``dataset``, ``seed``, ``model``,
-            ``train``, ``data``, ``eval``). It is not modified.
+            ``train``, ``data``, ``eval``). It is not modified. ``train``
+            may hold early stopping on the training loss (``monitor: loss``,
+            ``patience``, ``min_delta``, ``restore_best``; HeCo, MEOW). A
+            heterogeneous data set (``HeteroData``) is evaluated on its
+            ``target_node_type`` (protocol ``heco``).
         root (str, optional): Data root (see :func:`gcl.datasets.load`).
         device (str, optional): ``"auto"``, ``"cpu"``, ``"cuda"``...
         progress (bool, optional): Show the progress bar.
@@ -338,16 +357,22 @@ def run_config(cfg: dict[str, Any], *, root: Optional[str] = None,
         return _run_ranking(cfg, root, dev, progress, checkpoint, resume, tasks)
     data = load(cfg["dataset"], root=root, **cfg["data"])
     model = build_method(cfg["method"], data.num_features, **cfg["model"])
+    y = _labels(data)
     # protocol "clusters": the method's own clusters, scored every epoch
     clusters = cfg["eval"].get("protocol") == "clusters"
+    train = cfg["train"]
     t0 = time.perf_counter()
-    history = fit(model, data, epochs=cfg["train"]["epochs"],
-                  lr=cfg["train"]["lr"],
-                  weight_decay=cfg["train"].get("weight_decay", 0.0),
+    history = fit(model, data, epochs=train["epochs"], lr=train["lr"],
+                  weight_decay=train.get("weight_decay", 0.0),
                   device=dev, seed=cfg["seed"], progress=progress,
                   checkpoint=checkpoint, resume=resume,
                   eval_fn=_step_clusters if clusters else None,
-                  eval_every=1 if clusters else 0, **_batching(cfg))
+                  eval_every=1 if clusters else 0,
+                  # early stopping on the training loss (HeCo, MEOW)
+                  monitor=train.get("monitor"), patience=train.get("patience"),
+                  min_delta=train.get("min_delta", 0.0),
+                  restore_best=train.get("restore_best", True),
+                  **_batching(cfg))
     train_s = time.perf_counter() - t0
     peak = peak_memory_mb(dev)
     z = model.embed(data.to(dev))
@@ -364,10 +389,13 @@ def run_config(cfg: dict[str, Any], *, root: Optional[str] = None,
             results.update(_cluster_rules(model, data, history, cfg["eval"]))
         elif task == "classification":
             results[task] = node_classification(
-                z, data.y, protocol=cfg["eval"]["protocol"], seed=cfg["seed"],
+                z, y, protocol=cfg["eval"]["protocol"], seed=cfg["seed"],
                 data=data, **eval_kw)
         elif task == "clustering":
-            results[task] = clustering(z, data.y, seed=cfg["seed"])
+            results[task] = clustering(z, y, seed=cfg["seed"])
+        elif isinstance(data, HeteroData):
+            raise ValueError("the link task needs a homogeneous graph; "
+                             f"{cfg['dataset']} is heterogeneous")
         else:
             results[task] = link_prediction(
                 lambda g: build_method(cfg["method"], g.num_features,

@@ -223,7 +223,7 @@ def _read_features(path: Path, n: int, normalize: bool) -> Tensor:
 
     try:
         mat = sp.load_npz(path).tocsr().astype(np.float64)
-    except (ValueError, KeyError):  # DBLP's t_feat.npz is a dense .npy array
+    except (ValueError, KeyError, TypeError):  # DBLP's t_feat.npz is a dense .npy array
         mat = np.load(path, allow_pickle=False)
         if not isinstance(mat, np.ndarray):
             raise ValueError(f"{path} is neither a scipy sparse matrix nor an "

@@ -6,29 +6,40 @@ import inspect
 from collections.abc import Mapping
 from typing import Any, Union
 
+from gcl.methods.adameow import AdaMEOW
 from gcl.methods.base import Method
 from gcl.methods.csgcl import CSGCL
 from gcl.methods.gca import GCA
 from gcl.methods.gcool import GCOOL
 from gcl.methods.grace import GRACE
+from gcl.methods.heco import HeCo
 from gcl.methods.lightgcl import LightGCL
 from gcl.methods.lightgcn import LightGCN
+from gcl.methods.meow import MEOW
 from gcl.methods.pamc import PamC
 from gcl.methods.pot import POT
 from gcl.methods.simgcl import SimGCL
 
-__all__ = ["ALIASES", "METHODS", "RECOMMENDERS", "WRAPPERS", "build_method", "resolve"]
+__all__ = ["ALIASES", "HETEROGENEOUS", "METHODS", "RECOMMENDERS", "WRAPPERS",
+           "build_method", "resolve"]
 
 #: Method classes by name, as used in configs (``method:``), on the command
 #: line and as the folder of their configs in ``gcl/configs/<name>/``.
 METHODS: dict[str, type[Method]] = {"grace": GRACE, "gca": GCA,
                                     "csgcl": CSGCL, "gcool": GCOOL, "pot": POT,
                                     "pamc": PamC, "lightgcn": LightGCN,
-                                    "simgcl": SimGCL, "lightgcl": LightGCL}
+                                    "simgcl": SimGCL, "lightgcl": LightGCL,
+                                    "heco": HeCo, "meow": MEOW,
+                                    "adameow": AdaMEOW}
 
 #: Methods that train on :class:`~gcl.datasets.InteractionData` (ranking
 #: task); their ``from_config`` takes ``num_users`` and ``num_items``.
 RECOMMENDERS: tuple[str, ...] = ("lightgcn", "simgcl", "lightgcl")
+
+#: Methods that train on a :class:`~torch_geometric.data.HeteroData` (meta-path
+#: views of a target node type); their ``from_config`` takes the feature width
+#: of every node type (``data.num_features``, a dict) as ``in_channels``.
+HETEROGENEOUS: tuple[str, ...] = ("heco", "meow", "adameow")
 
 #: Other names of methods: ``grace_pot`` is POT around GRACE (the ``pot``
 #: configs, which hold ``base: grace``).

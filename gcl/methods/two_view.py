@@ -44,15 +44,18 @@ def _draw_views(t1: Augmentor, t2: Augmentor, data: Data,
 
 @dataclass(frozen=True)
 class TwoViewStep:
-    r"""What one training step of a :class:`TwoViewMethod` produced.
+    r"""What one training step of a :class:`TwoViewMethod` (or a
+    :class:`~gcl.methods.HeteroTwoViewMethod`) produced.
 
     Attributes:
         loss (torch.Tensor): The scalar objective of the step.
         views (tuple[Data, Data]): The two augmented graphs
-            :math:`\tilde{G}_1, \tilde{G}_2`.
+            :math:`\tilde{G}_1, \tilde{G}_2` (a heterogeneous method's views
+            are two encoders of one graph: the ``HeteroData`` twice).
         zs (tuple[torch.Tensor, torch.Tensor]): Their encoder outputs
             :math:`z^{(1)}, z^{(2)}` on all nodes, ``[N, h]`` each, before
-            any projection head.
+            any projection head (HeCo: :math:`z^{mp}, z^{sc}`; MEOW:
+            :math:`z^c, z^f`).
         terms (dict[str, torch.Tensor]): Named parts of the loss, for methods
             whose objective has several (gCooL: ``node``, ``deca``,
             ``resc``); empty otherwise.

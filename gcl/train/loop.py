@@ -147,7 +147,11 @@ def fit(
             last epoch only. (default: :obj:`0`)
         monitor (str, optional): Early-stopping quantity: ``"loss"`` or a key
             of ``eval_fn``'s dict (e.g. a validation accuracy). Never a test
-            metric. (default: :obj:`None`, no early stopping)
+            metric. The loss of a full-batch step is computed before its
+            update, so with ``"loss"`` the tracker sees it (and keeps the
+            weights) before the update: ``restore_best`` restores the
+            weights that produced the lowest training loss, as HeCo's code
+            does. (default: :obj:`None`, no early stopping)
         mode (str, optional): ``"max"`` or ``"min"`` for ``monitor``
             (``"loss"`` is always minimised). (default: :obj:`"max"`)
         patience (int, optional): Stop after this many checks without an
@@ -248,11 +252,18 @@ def fit(
                leave=False, desc=type(method).__name__, initial=start - 1,
                total=epochs)
     for epoch in bar:
+        # With monitor="loss", a full-batch step shows its loss to the
+        # tracker before the update, so the kept weights are those that
+        # produced the best loss (HeCo's rule).
+        pre = (lambda v, e=epoch: stopper.step(v, e, method)) \
+            if monitor == "loss" and not minibatch else None
         if minibatch:
             loss, seconds = _train_epoch(model, method, optimizer, loader,
                                          dist_sampler, epoch, dev, distributed)
+            pre_stop = None
         else:
-            loss, seconds = _train_step(method, optimizer, data, epoch, dev)
+            loss, seconds, pre_stop = _train_step(method, optimizer, data,
+                                                  epoch, dev, pre)
         history.loss.append(loss)
         history.seconds.append(seconds)
         bar.set_postfix(loss=f"{loss:.4f}")
@@ -262,7 +273,10 @@ def fit(
             metrics = dict(eval_fn(method, data))
             history.evals.append({"epoch": epoch, **metrics})
         value = _monitored(monitor, loss, metrics)
-        stop = value is not None and stopper.step(value, epoch, method)
+        if pre_stop is not None:
+            stop = pre_stop
+        else:
+            stop = value is not None and stopper.step(value, epoch, method)
         if distributed:  # rank 0 decides, every rank stops together
             flag = torch.tensor([int(stop)], device=dev)
             dist.broadcast(flag, 0)
@@ -393,8 +407,13 @@ def _train_epoch(model: torch.nn.Module, method: Method,
 
 
 def _train_step(method: Method, optimizer: torch.optim.Optimizer, data: Data,
-                epoch: int, dev: torch.device) -> tuple[float, float]:
-    """One optimisation step; returns the loss and the seconds it took.
+                epoch: int, dev: torch.device,
+                before_update: Optional[Callable[[float], bool]] = None
+                ) -> tuple[float, float, Optional[bool]]:
+    """One epoch's optimisation step(s); returns the loss, the seconds it
+    took and, for a full-batch step with ``before_update``, what that
+    callback returned (called with the loss before the weights change);
+    :obj:`None` otherwise.
 
     Raises:
         NonFiniteLossError: If the loss is NaN or inf (before the update).
@@ -403,30 +422,37 @@ def _train_step(method: Method, optimizer: torch.optim.Optimizer, data: Data,
     method.train()
     method.set_epoch(epoch)
     batches = method.epoch_batches(data)
+    seen = None
     if batches is None:
-        value = _step(method, optimizer, epoch, data)
+        value, seen = _step(method, optimizer, epoch, data,
+                            before_update=before_update)
     else:
         total, count = 0.0, 0
         for batch in batches:
-            total += _step(method, optimizer, epoch, data, batch)
+            total += _step(method, optimizer, epoch, data, batch)[0]
             count += 1
         value = total / max(count, 1)
     if dev.type == "cuda":
         torch.cuda.synchronize(dev)
-    return value, time.perf_counter() - t0
+    return value, time.perf_counter() - t0, seen
 
 
 def _step(method: Method, optimizer: torch.optim.Optimizer, epoch: int,
-          data: Data, *batch) -> float:
-    """One optimisation step on ``method(data, *batch)``; returns the loss."""
+          data: Data, *batch,
+          before_update: Optional[Callable[[float], bool]] = None
+          ) -> tuple[float, Optional[bool]]:
+    """One optimisation step on ``method(data, *batch)``; returns the loss
+    and what ``before_update(loss)`` returned (called before the update).
+    """
     optimizer.zero_grad()
     loss = method(data, *batch)
     value = float(loss.detach())
     if not math.isfinite(value):
         raise NonFiniteLossError(epoch, value)
+    seen = before_update(value) if before_update is not None else None
     loss.backward()
     optimizer.step()
-    return value
+    return value, seen
 
 
 def _monitored(monitor: Optional[str], loss: float,

@@ -176,3 +176,37 @@ def test_fit_reports_width_and_dtype_before_training():
     history = gcl.fit(GRACE.from_config(10, 8, 8).double(), g, epochs=2,
                       progress=False, device="cpu")
     assert history.epochs == 2
+
+
+class _Quadratic(gcl.methods.Method):
+    """loss = (w - 3)^2: a deterministic full-batch objective."""
+
+    def __init__(self):
+        super().__init__()
+        self.w = torch.nn.Parameter(torch.zeros(()))
+
+    def check_input(self, data):
+        pass
+
+    def reset_parameters(self):
+        with torch.no_grad():
+            self.w.zero_()
+
+    def forward(self, data):
+        return (self.w - 3.0) ** 2
+
+
+def test_monitor_loss_keeps_the_weights_that_gave_the_best_loss():
+    # SGD with lr 1.5 overshoots: w = 0, 9, -9, 27, ... losses 9, 36, 144, ...
+    # The best loss (9) was computed at w = 0, before the first update: the
+    # restored weights are those, not the updated w = 9 (HeCo's rule).
+    method = _Quadratic()
+    opt = torch.optim.SGD(method.parameters(), lr=1.5)
+    from torch_geometric.data import Data
+
+    hist = gcl.fit(method, Data(), epochs=10, optimizer=opt, monitor="loss",
+                   patience=2, progress=False, device="cpu")
+    assert hist.loss[:3] == [9.0, 36.0, 144.0]
+    assert hist.best_epoch == 1 and hist.stopped_epoch == 3
+    assert float(method.w) == 0.0
+    assert float(method(None)) == min(hist.loss)
