@@ -131,12 +131,12 @@ def check_full_batch_memory(method: torch.nn.Module, data: Data,
 
     Returns:
         int or None: The estimate, or :obj:`None` when the available memory
-        is unknown or ``data`` is not a homogeneous graph (the estimate is
+        is unknown or ``data`` is not a homogeneous graph with nodes (the estimate is
         for two-view methods on :class:`~torch_geometric.data.Data`;
         recommenders train in mini-batches and heterogeneous methods are
         not covered): nothing is checked then.
     """
-    if not isinstance(data, Data):
+    if not isinstance(data, Data) or not data.num_nodes:
         return None
     available = available_memory(device) if limit is None else int(limit)
     if available is None:
