@@ -62,6 +62,8 @@ from torch_geometric.utils import (
     to_undirected,
 )
 
+from gcl.nn import out_degree_norm
+
 sys.path.insert(0, str(Path(__file__).parent))
 from reference_grace import dense_grace_loss  # noqa: E402
 
@@ -80,12 +82,8 @@ class OfficialStep:
     """
 
     def __init__(self, method):
-        encoder = method.encoder
-        if getattr(encoder, "degree", "in") != "in":
-            raise ValueError("the official codes normalise by in-degree "
-                             "(current PyG GCNConv); got degree='out'")
         self.method = method
-        self.encoder = encoder
+        self.encoder = method.encoder
         self.epoch = 1
 
     def prepare(self, data) -> None:
@@ -95,8 +93,16 @@ class OfficialStep:
         self.epoch = epoch
 
     def encode(self, x: Tensor, edge_index: Tensor) -> Tensor:
-        for conv in self.encoder.convs:  # the official Encoder.forward
-            x = self.encoder.activation(conv(x, edge_index))
+        """The official ``Encoder.forward`` on the edge list. With
+        ``degree="out"`` (configs of codes run on PyG <= 1.5, whose
+        ``GCNConv`` normalised by source degree) the normalised weights are
+        those of that ``GCNConv`` (:func:`gcl.nn.out_degree_norm`)."""
+        weight = None
+        if self.encoder.degree == "out":
+            edge_index, weight = out_degree_norm(edge_index, None, x.size(0))
+            weight = weight.to(x.dtype)
+        for conv in self.encoder.convs:
+            x = self.encoder.activation(conv(x, edge_index, weight))
         return x
 
     def project(self, z: Tensor, head=None) -> Tensor:
@@ -193,20 +199,28 @@ class CSGCLReference(OfficialStep):
         return ((team_up(h1, h2) + team_up(h2, h1)) * 0.5).mean()
 
 
-def _adaptive_pairs(method, name):
-    """(edge droppers, feature maskers) of both views, adaptive only."""
-    from gcl.augment import AdaptiveEdgeDrop, AdaptiveFeatureMask
+def _view_stages(method, name):
+    """(edge droppers, feature maskers) of both views: adaptive (GCA's
+    schemes) or uniform (``drop_scheme: uniform``)."""
+    from gcl.augment import (
+        AdaptiveEdgeDrop,
+        AdaptiveFeatureMask,
+        EdgeDrop,
+        FeatureMask,
+    )
 
     edges, feats = [], []
     for aug in method.augmentors:
         for stage in _compose_stages(aug):
-            if isinstance(stage, AdaptiveEdgeDrop):
+            if isinstance(stage, (AdaptiveEdgeDrop, EdgeDrop)):
                 edges.append(stage)
-            elif isinstance(stage, AdaptiveFeatureMask):
+            elif isinstance(stage, (AdaptiveFeatureMask, FeatureMask)):
                 feats.append(stage)
-    if len(edges) != 2 or len(feats) != 2:
-        raise ValueError(f"{name} needs the adaptive edge and feature views "
-                         f"(drop_scheme degree, pr or evc) in both views")
+    if len(edges) != 2 or len(feats) != 2 or \
+            len({type(a) for a in edges}) != 1 or \
+            len({type(a) for a in feats}) != 1:
+        raise ValueError(f"{name} needs an edge dropper and a feature mask "
+                         f"of one kind in both views")
     return edges, feats
 
 
@@ -231,24 +245,40 @@ def _drop_feature_weighted_2(x, weights, p, threshold):
 
 
 class _AdaptiveViews(OfficialStep):
-    """GCA's adaptive views as ``drop_edge_weighted`` and
-    ``drop_feature_weighted_2`` compute them from the cached weights."""
+    """GCA's views as the official codes draw them: ``drop_edge_weighted``
+    and ``drop_feature_weighted_2`` from the cached weights (adaptive
+    schemes), or ``dropout_adj`` and ``drop_feature`` (``uniform``)."""
 
     def prepare(self, data) -> None:
+        from gcl.augment import AdaptiveEdgeDrop
+
         self.method.prepare(data)  # centralities and weights, once
-        edges, feats = _adaptive_pairs(self.method, type(self).__name__)
-        self.edge_weights = edges[0].weights_
-        self.feature_weights = _official_weights(feats[0].weights_)
-        self.edge_p = [(a.p, a.threshold) for a in edges]
-        self.feature_p = [(a.p, a.threshold) for a in feats]
+        edges, feats = _view_stages(self.method, type(self).__name__)
+        self.adaptive = isinstance(edges[0], AdaptiveEdgeDrop)
+        if self.adaptive:
+            self.edge_weights = edges[0].weights_
+            self.feature_weights = _official_weights(feats[0].weights_)
+        self.edge_p = [(a.p, getattr(a, "threshold", 1.0)) for a in edges]
+        self.feature_p = [(a.p, getattr(a, "threshold", 1.0)) for a in feats]
 
     def _edge_views(self, data):
+        if not self.adaptive:  # dropout_adj: keep where rand >= p
+            return [data.edge_index[:, torch.rand(data.edge_index.size(1)) >= p]
+                    for p, _ in self.edge_p]
         return [_drop_edge_weighted(data.edge_index, self.edge_weights, p, t)
                 for p, t in self.edge_p]
 
     def _feature_views(self, data):
+        if not self.adaptive:
+            return [_drop_feature(data.x, p) for p, _ in self.feature_p]
         return [_drop_feature_weighted_2(data.x, self.feature_weights, p, t)
                 for p, t in self.feature_p]
+
+
+def _drop_feature(x, p):
+    """``drop_feature``: a uniform column mask."""
+    drop = torch.empty((x.size(1),), dtype=torch.float32).uniform_(0, 1) < p
+    return _mask_columns(x, drop)
 
 
 class GCOOLReference(_AdaptiveViews):
@@ -321,15 +351,14 @@ class GCOOLReference(_AdaptiveViews):
 
 
 class GCAReference(_AdaptiveViews):
-    """GCA's step as ``CRIPAC-DIG/GCA`` ``train.py`` (adaptive schemes,
-    without the Coauthor-Physics batches)."""
+    """GCA's step as ``CRIPAC-DIG/GCA`` ``train.py`` (without the
+    Coauthor-Physics batches)."""
 
     def views(self, data):
         ei1, ei2 = self._edge_views(data)
-        for p, _ in self.feature_p:  # drop_feature(x, p): drawn, overwritten
-            drop = torch.empty((data.x.size(1),), dtype=torch.float32
-                               ).uniform_(0, 1) < p
-            _mask_columns(data.x, drop)
+        if self.adaptive:  # drop_feature(x, p) for both: drawn, overwritten
+            for p, _ in self.feature_p:
+                _drop_feature(data.x, p)
         x1, x2 = self._feature_views(data)
         return x1, ei1, x2, ei2
 
@@ -388,6 +417,9 @@ class POTReference(OfficialStep):
             raise NotImplementedError("the reference covers POT-GCL's GRACE "
                                       "code (mode='official')")
         super().__init__(base)
+        if self.encoder.degree != "in":
+            raise ValueError("POT-GCL ran on PyG 2.2 (in-degree GCNConv); "
+                             "got degree='out'")
         self.pot = method
         drops = [edge_droppers(aug)[0] for aug in base.augmentors]
         if not all(type(d) is EdgeDrop for d in drops):
