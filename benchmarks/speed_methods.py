@@ -181,6 +181,7 @@ def main():
                                if k not in ("wall", "cpu", "losses")},
                               flush=True)
                 rows.append((ds, name, label, first, epochs, pool(res)))
+                write(args, machine, rows, quiet=True)  # partial results
     write(args, machine, rows)
 
 
@@ -204,7 +205,7 @@ def pool(res: dict) -> dict:
     return out
 
 
-def write(args, machine: str, rows: list) -> None:
+def write(args, machine: str, rows: list, quiet: bool = False) -> None:
     header = ["dataset", "method", "phase (first epoch)", "N", "epochs timed",
               "gcl s/step", "ref s/step", "time ratio", "gcl CPU s/step",
               "ref CPU s/step", "CPU ratio", "gcl peak MiB", "ref peak MiB",
@@ -259,7 +260,8 @@ def write(args, machine: str, rows: list) -> None:
     ]
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    if not quiet:
+        print("\n".join(lines))
 
 
 if __name__ == "__main__":
