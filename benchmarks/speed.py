@@ -71,7 +71,7 @@ def one_variant(dataset: str, variant: str, epochs: int) -> dict:
         loss = method(data)
         loss.backward()
         opt.step()
-        return loss
+        return loss.detach()
 
     res = time_steps(step, epochs)
     peak = peak_mb()
