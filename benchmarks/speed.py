@@ -9,9 +9,11 @@ user gets it, which stores bag-of-words features as a sparse matrix where
 ``data.sparse_features`` is set; a third variant, gcl with dense features,
 separates the two gains. Everything else (views, encoder, projection head, Adam
 step) is identical. Each variant runs in its own subprocess, alternating gcl /
-reference, so peak memory (``ru_maxrss``) is that variant's alone. Reports
-median seconds per epoch over the timed epochs (after one warm-up epoch), peak
-memory and the ratios gcl / reference.
+reference, so peak memory (``VmHWM``, see ``speed_harness.py``) is that
+variant's alone. Reports median wall and CPU seconds per epoch over the
+timed epochs (after one warm-up epoch), peak memory and the ratios
+gcl / reference. ``speed_methods.py`` does the same for CSGCL, gCooL, POT
+and GCA.
 
     python benchmarks/speed.py [--datasets Cora CiteSeer Photo Computers]
                                [--epochs 5] [--out benchmarks/results/speed.md]
@@ -20,21 +22,24 @@ memory and the ratios gcl / reference.
 import argparse
 import json
 import os
-import platform
-import resource
-import statistics
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import torch
+
+sys.path.insert(0, str(Path(__file__).parent))
+from speed_harness import (  # noqa: E402
+    machine_line,
+    peak_mb,
+    ratio,
+    run_child,
+    time_steps,
+)
 
 DEFAULT_EPOCHS = {"Cora": 20, "CiteSeer": 20, "Photo": 5, "Computers": 3}
 
 
 def one_variant(dataset: str, variant: str, epochs: int) -> dict:
-    sys.path.insert(0, str(Path(__file__).parent))
     from reference_grace import dense_grace_loss
 
     from gcl.app.config import load_config
@@ -60,20 +65,20 @@ def one_variant(dataset: str, variant: str, epochs: int) -> dict:
         method.encoder.sparse_propagation = False
     opt = torch.optim.Adam(method.parameters(), lr=cfg["train"]["lr"],
                            weight_decay=cfg["train"]["weight_decay"])
-    rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    times, losses = [], []
-    for _ in range(epochs + 1):
-        t = time.perf_counter()
+
+    def step(epoch):
         opt.zero_grad()
         loss = method(data)
         loss.backward()
         opt.step()
-        times.append(time.perf_counter() - t)
-        losses.append(float(loss))
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"seconds_per_epoch": statistics.median(times[1:]),
-            "peak_mb": peak, "extra_mb": peak - rss0, "first_loss": losses[0],
-            "nodes": data.num_nodes, "hidden": cfg["model"]["hidden_channels"]}
+        return loss.detach()
+
+    res = time_steps(step, epochs)
+    peak = peak_mb()
+    return {"seconds_per_epoch": res["seconds_per_epoch"],
+            "cpu_per_epoch": res["cpu_per_epoch"], "peak_mb": peak,
+            "first_loss": res["losses"][0], "nodes": data.num_nodes,
+            "hidden": cfg["model"]["hidden_channels"]}
 
 
 def main():
@@ -98,14 +103,8 @@ def main():
         variants = ("gcl", "gcl_dense_x", "reference") if sparse else (
             "gcl", "reference")
         for variant in variants:
-            out = subprocess.run(
-                [sys.executable, __file__, "--variant", variant, "--dataset", ds,
-                 "--epochs", str(epochs)], capture_output=True, text=True,
-                env=os.environ)
-            if out.returncode != 0:
-                res[variant] = {"error": out.stderr.strip().splitlines()[-1]}
-            else:
-                res[variant] = json.loads(out.stdout.strip().splitlines()[-1])
+            res[variant] = run_child(__file__, [
+                "--variant", variant, "--dataset", ds, "--epochs", str(epochs)])
             print(ds, variant, res[variant], flush=True)
         rows.append((ds, epochs, res))
     lines = [
@@ -122,23 +121,23 @@ def main():
         "isolates the loss's share of the gain. Seconds per full training step "
         "(two views, encoder, "
         "projection, loss, backward, Adam), median over the timed epochs after "
-        "one warm-up; peak memory is the process's peak RSS.",
+        "one warm-up (wall time; CPU time of the process in the CPU column); "
+        "peak memory is the child process's `VmHWM`.",
         "",
-        f"Machine: {platform.processor() or platform.machine()}, "
-        f"{torch.get_num_threads()} torch threads, torch {torch.__version__}, "
+        f"Machine: {machine_line()}, "
         f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'unset')}.",
         "",
         "| dataset | N | h | epochs timed | gcl s/epoch | gcl, dense X s/epoch | "
-        "reference s/epoch | time ratio | time ratio, dense X | gcl peak MiB | "
-        "reference peak MiB | memory ratio |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "reference s/epoch | time ratio | time ratio, dense X | CPU time ratio | "
+        "gcl peak MiB | reference peak MiB | memory ratio |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for ds, epochs, res in rows:
         g, r = res["gcl"], res["reference"]
         if "error" in g or "error" in r:
             gs = g.get("seconds_per_epoch", g.get("error"))
             rs = r.get("seconds_per_epoch", r.get("error"))
-            lines.append(f"| {ds} | | | {epochs} | {gs} | | {rs} | | | | | |")
+            lines.append(f"| {ds} | | | {epochs} | {gs} | | {rs} | | | | | | |")
             continue
         gd = res.get("gcl_dense_x", g)
         lines.append(
@@ -147,6 +146,7 @@ def main():
             f"{r['seconds_per_epoch']:.3f} | "
             f"{g['seconds_per_epoch'] / r['seconds_per_epoch']:.2f} | "
             f"{gd['seconds_per_epoch'] / r['seconds_per_epoch']:.2f} | "
+            f"{ratio(g, r, 'cpu_per_epoch')} | "
             f"{g['peak_mb']:.0f} | {r['peak_mb']:.0f} | "
             f"{g['peak_mb'] / r['peak_mb']:.2f} |")
     lines.append("<!-- --8<-- [end:body] -->")

@@ -1,0 +1,175 @@
+"""Shared machinery of the speed benchmarks (``speed.py``, ``speed_methods.py``).
+
+Each variant of a comparison runs in a fresh child process (``subprocess``:
+fork + exec of a new interpreter), so that its memory high-water mark is its
+own. Peak memory is ``VmHWM`` of the child (:func:`gcl.app.experiment.
+peak_memory_mb`), not ``ru_maxrss``, which Linux carries over ``fork`` and
+``exec`` from the parent. The training window (``train_mb``) restarts the
+high-water mark (``/proc/self/clear_refs``) after the data and the model are
+built, so it counts what preparation and the steps add: cached graph
+statistics (communities, bounds) and the step's transients.
+
+Times: wall (``time.perf_counter``) and process CPU time
+(``time.process_time``) of every step, median over the timed epochs after
+the warm-up. On a shared, loaded machine the CPU time is the steadier of
+the two; wall / CPU well above 1 (one thread) flags contention.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from typing import Any, Optional
+
+import torch
+
+
+def status_kb(key: str) -> float:
+    """A ``/proc/self/status`` field in kB (NaN where unavailable)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith(key + ":"):
+                    return float(line.split()[1])
+    except OSError:
+        pass
+    return float("nan")
+
+
+def rss_mb() -> float:
+    """The current resident size of this process in MiB."""
+    return status_kb("VmRSS") / 2**10
+
+
+def peak_mb() -> float:
+    """The resident high-water mark of this process in MiB (``VmHWM``)."""
+    from gcl.app.experiment import peak_memory_mb
+
+    return peak_memory_mb()
+
+
+def reset_hwm() -> bool:
+    """Returns glibc's free heap pages to the system (so that reused pages
+    are counted again) and resets ``VmHWM`` to the current resident size
+    (Linux >= 4.0). Returns whether the reset worked.
+    """
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
+class MemoryWindow:
+    """Peak resident memory added after :meth:`start` (MiB)."""
+
+    def start(self) -> None:
+        self.base = rss_mb() if reset_hwm() else float("nan")
+
+    def added(self) -> float:
+        return peak_mb() - self.base
+
+
+def time_steps(step: Callable[[int], float], epochs: int, warmup: int = 1,
+               first_epoch: int = 1) -> dict[str, Any]:
+    """Runs ``step(epoch)`` for ``warmup + epochs`` consecutive epochs from
+    ``first_epoch``; ``step`` returns the loss.
+
+    Returns:
+        dict: ``seconds_per_epoch`` and ``cpu_per_epoch`` (medians over the
+        timed epochs), ``wall`` and ``cpu`` (every epoch, warm-up first) and
+        ``losses``.
+    """
+    wall, cpu, losses = [], [], []
+    for epoch in range(first_epoch, first_epoch + warmup + epochs):
+        t, c = time.perf_counter(), time.process_time()
+        losses.append(float(step(epoch)))
+        wall.append(time.perf_counter() - t)
+        cpu.append(time.process_time() - c)
+    return {"seconds_per_epoch": statistics.median(wall[warmup:]),
+            "cpu_per_epoch": statistics.median(cpu[warmup:]),
+            "wall": wall, "cpu": cpu, "losses": losses}
+
+
+def run_child(script: str, args: Sequence[str],
+              timeout: Optional[float] = None) -> dict[str, Any]:
+    """Runs ``python script *args`` in a fresh process; the child prints one
+    JSON object as its last line. Returns it, or ``{"error": ...}`` (the
+    last line of stderr, the signal that killed it, or the timeout).
+    """
+    try:
+        out = subprocess.run([sys.executable, script, *args],
+                             capture_output=True, text=True, env=os.environ,
+                             timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return {"error": f"timed out after {timeout:.0f} s"}
+    if out.returncode != 0:
+        if out.returncode < 0:
+            return {"error": f"killed by signal {-out.returncode}"}
+        lines = out.stderr.strip().splitlines() or ["no output"]
+        return {"error": lines[-1]}
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def mem_available_mb() -> float:
+    """``MemAvailable`` of the machine in MiB (inf where unknown)."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) / 2**10
+    except (OSError, ValueError, IndexError):
+        pass
+    return float("inf")
+
+
+def machine_line() -> str:
+    """One line naming the machine, threads and versions."""
+    cores = os.cpu_count()
+    try:
+        with open("/proc/meminfo") as f:
+            total = int(f.readline().split()[1]) / 2**20
+        mem = f", {total:.0f} GiB RAM"
+    except (OSError, ValueError, IndexError):
+        mem = ""
+    return (f"{platform.processor() or platform.machine()}, {cores} cores"
+            f"{mem}, {torch.get_num_threads()} torch threads "
+            f"(OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}), "
+            f"torch {torch.__version__}, Python {platform.python_version()}, "
+            f"load average {', '.join(f'{x:.1f}' for x in os.getloadavg())} "
+            f"at the start")
+
+
+def markdown_table(header: Sequence[str], rows: Sequence[Sequence[Any]]
+                   ) -> list[str]:
+    """A Markdown table."""
+    return (["| " + " | ".join(header) + " |",
+             "|" + "---|" * len(header)]
+            + ["| " + " | ".join(str(c) for c in row) + " |" for row in rows])
+
+
+def fmt(value: Any, digits: int = 3) -> str:
+    """A number with ``digits`` decimals, or the text as it is."""
+    if isinstance(value, (int, float)):
+        return f"{value:.{digits}f}"
+    return "" if value is None else str(value)
+
+
+def ratio(a: dict, b: dict, key: str) -> str:
+    """``a[key] / b[key]`` with two decimals, or empty."""
+    try:
+        return f"{a[key] / b[key]:.2f}"
+    except (KeyError, TypeError, ZeroDivisionError):
+        return ""
