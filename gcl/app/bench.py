@@ -199,7 +199,8 @@ def summarize(method: str, runs_dir: str | Path = "benchmarks/runs",
         if tag != "config":
             continue
         cfg = cfgs[dataset]
-        full = [r for r in recs if r["epochs"] == cfg["train"]["epochs"]
+        early = bool(cfg["train"].get("monitor"))  # early stopping: any length
+        full = [r for r in recs if (early or r["epochs"] == cfg["train"]["epochs"])
                 and metric in r["metrics"]]
         if not full:
             continue
@@ -234,6 +235,37 @@ def _fmt_pct(values: list[float]) -> str:
     mean = 100 * statistics.fmean(values)
     std = 100 * statistics.pstdev(values) if len(values) > 1 else 0.0
     return f"{mean:.2f} ± {std:.2f}"
+
+
+def _main_row(dataset: str, protocol: str, metric: str, paper: dict,
+              rs: list[dict], ep: str, spe: float, mem: float, hw: str,
+              tag: str, sources: dict) -> str:
+    """One row of the main table: ``metric`` of the runs ``rs``."""
+    value = (paper.get("values") or {}).get(metric, paper.get("value")
+                                             if metric == paper.get("metric")
+                                             else None)
+    if value is not None and paper.get("protocol") == protocol:
+        p = f"{value:.2f}"
+        if paper.get("std") is not None and metric == paper.get("metric"):
+            p += f" ± {paper['std']:.2f}"
+        sources[dataset] = paper.get("source", "")
+    elif paper.get("protocol") == protocol and paper.get("source"):
+        p = "n/a"
+        sources[dataset] = paper["source"]
+    else:
+        p = "-"
+    ours = _fmt_pct([r["metrics"][metric] for r in rs])
+    label = metric
+    if (paper.get("macro_f1") is not None and metric != "macro_f1"
+            and all("macro_f1" in r["metrics"] for r in rs)):
+        # papers that publish both F1s (POT, gCooL): show both
+        label = f"{metric} / macro_f1"
+        ours += " / " + _fmt_pct([r["metrics"]["macro_f1"] for r in rs])
+        if p not in ("-", "n/a"):
+            p += f" / {paper['macro_f1']:.2f}"
+    return (f"| {dataset} | {protocol} | {label} | {p} | {ours} | "
+            f"{', '.join(str(r['seed']) for r in rs)} | {ep} | {spe:.3f} | "
+            f"{mem:.0f} | {hw} | {tag} |")
 
 
 def render(method: str, runs_dir: str | Path = "benchmarks/runs",
@@ -280,36 +312,22 @@ def render(method: str, runs_dir: str | Path = "benchmarks/runs",
             full = cfg["train"]["epochs"]
             epochs = sorted({r["epochs"] for r in rs})
             ep = ", ".join(str(e) for e in epochs)
-            if epochs != [full]:
+            if cfg["train"].get("monitor"):  # early stopping: at most `full`
+                ep += f" (early stopping, at most {full})"
+            elif epochs != [full]:
                 ep += f" (config: {full})"
-            if paper.get("value") is not None and paper.get("protocol") == protocol:
-                p = f"{paper['value']:.2f}"
-                if paper.get("std") is not None:
-                    p += f" ± {paper['std']:.2f}"
-                sources[dataset] = paper.get("source", "")
-            elif paper.get("protocol") == protocol and paper.get("source"):
-                p = "n/a"
-                sources[dataset] = paper["source"]
-            else:
-                p = "-"
             machine = rs[0].get("machine", {})
             hw = machine.get("gpu") or (
                 f"CPU, {machine.get('cpu_threads', '?')} threads")
             spe = statistics.median(r["seconds_per_epoch"] for r in rs)
             mem = max(r["peak_memory_mb"] for r in rs)
-            ours = _fmt_pct([r['metrics'][metric] for r in rs])
-            label = metric
-            if (paper.get("macro_f1") is not None and metric != "macro_f1"
-                    and all("macro_f1" in r["metrics"] for r in rs)):
-                # papers that publish both F1s (POT, gCooL): show both
-                label = f"{metric} / macro_f1"
-                ours += " / " + _fmt_pct([r["metrics"]["macro_f1"] for r in rs])
-                if p not in ("-", "n/a"):
-                    p += f" / {paper['macro_f1']:.2f}"
-            lines.append(
-                f"| {dataset} | {protocol} | {label} | {p} | {ours} | "
-                f"{', '.join(str(r['seed']) for r in rs)} | {ep} | {spe:.3f} | "
-                f"{mem:.0f} | {hw} | {_tag} |")
+            # a paper that publishes several metrics (HeCo: Macro-F1, Micro-F1
+            # and AUC at 20/40/60 labels per class) lists them in `values`
+            shown = [m for m in (paper.get("values") or {})
+                     if all(m in r["metrics"] for r in rs)] or [metric]
+            for name in shown:
+                lines.append(_main_row(dataset, protocol, name, paper, rs, ep,
+                                       spe, mem, hw, _tag, sources))
             main_rule = protocol.split(":", 1)[1] if protocol.startswith(
                 "clusters:") else None
             for task, keys in _EXTRA_ROWS:

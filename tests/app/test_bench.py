@@ -132,3 +132,28 @@ def test_cli_refreshes_the_readme_only_from_benchmarks_results(tmp_path, monkeyp
     assert (tmp_path / "README.md").read_text() == block  # a scratch dir
     assert main(argv) == 0  # the default benchmarks/results
     assert "| Cora | grace | accuracy |" in (tmp_path / "README.md").read_text()
+
+
+def test_render_shows_every_published_metric_and_early_stopping(tmp_path):
+    from gcl.app.bench import render, summarize
+
+    names = [f"{m}@{k}" for m in ("macro_f1", "micro_f1", "auc")
+             for k in (20, 40, 60)]
+    for seed, epochs in ((0, 155), (1, 222)):
+        rec = {"method": "heco", "dataset": "ACM-HeCo", "seed": seed,
+               "epochs": epochs, "protocol": "heco",
+               "metrics": {n: 0.5 + 0.1 * seed for n in names},
+               "seconds_per_epoch": 1.0, "peak_memory_mb": 10.0,
+               "machine": {"cpu_threads": 1}}
+        path = tmp_path / "heco" / "ACM-HeCo" / "config" / f"seed{seed}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(rec))
+    text = render("heco", tmp_path, tmp_path).read_text()
+    rows = [line for line in text.splitlines()
+            if line.startswith("| ACM-HeCo | heco |")]
+    assert [r.split(" | ")[2] for r in rows] == names
+    assert rows[0].split(" | ")[3:5] == ["88.56", "55.00 ± 5.00"]  # paper, ours
+    assert rows[-1].split(" | ")[3] == "96.55"
+    assert "155, 222 (early stopping, at most 10000)" in rows[0]
+    # early-stopped runs are full-length runs of their config
+    assert summarize("heco", tmp_path, metric="macro_f1@20")["ACM-HeCo"]["seeds"] == 2
