@@ -61,7 +61,9 @@ def run_bench(method: str, datasets: Iterable[str], seeds: Sequence[int], *,
               device: str = "auto", root: Optional[str] = None,
               progress: bool = False, dry_run: bool = False,
               readme: str | Path | None = None,
-              tasks: Sequence[str] = ("classification",)) -> list[Path]:
+              tasks: Sequence[str] = ("classification",),
+              checkpoint_dir: str | Path | None = None,
+              checkpoint_seconds: float = 300.0) -> list[Path]:
     """Runs every missing (dataset, seed) of ``method`` and renders results.
 
     Args:
@@ -78,6 +80,14 @@ def run_bench(method: str, datasets: Iterable[str], seeds: Sequence[int], *,
         progress (bool): Show each run's progress bar.
         dry_run (bool): Only list what would run.
         readme (str or Path, optional): README whose results block to refresh.
+        tasks (Sequence[str]): Evaluations of each run.
+        checkpoint_dir (str or Path, optional): Checkpoint each run into
+            ``<checkpoint_dir>/<method>/<dataset>/<tag>/seed<k>.pt`` every
+            ``checkpoint_seconds`` (and every 50 epochs), resume from it when
+            it exists, and delete it once the record is written: a run of
+            several hours spreads over sessions. Keep it in an ignored
+            folder (``runs/`` is). (default: :obj:`None`, no checkpoints)
+        checkpoint_seconds (float): See ``checkpoint_dir``. (default: ``300``)
         tasks (Sequence[str]): Evaluations per run (``gcl train --task``); a
             run recorded without a requested task is run again.
 
@@ -106,9 +116,12 @@ def run_bench(method: str, datasets: Iterable[str], seeds: Sequence[int], *,
             run = [*overrides, f"seed={seed}"]
             if epochs is not None:
                 run.append(f"train.epochs={epochs}")
+            ckpt = (None if checkpoint_dir is None else Path(checkpoint_dir)
+                    / method / canonical / tag / f"seed{seed}.pt")
             code = _run_in_child(apply_overrides(cfg, run), path, root=root,
                                  device=device, progress=progress,
-                                 tasks=list(tasks))
+                                 tasks=list(tasks), checkpoint=ckpt,
+                                 checkpoint_seconds=checkpoint_seconds)
             if code != 0:
                 print(f"[fail] {method} {canonical} seed={seed}: exit "
                       f"{code}", flush=True)
@@ -133,13 +146,21 @@ def _run_in_child(cfg: dict, path: Path, **kwargs: Any) -> Optional[int]:
 
 
 def _record_run(cfg: dict, path: str, *, root: Optional[str], device: str,
-                progress: bool, tasks: list[str]) -> None:
+                progress: bool, tasks: list[str],
+                checkpoint: Optional[Path] = None,
+                checkpoint_seconds: Optional[float] = None) -> None:
     """In the child: runs ``cfg``, prints its summary, writes the record."""
     from gcl.app.experiment import run_config
 
     try:
+        if checkpoint is not None:
+            checkpoint.parent.mkdir(parents=True, exist_ok=True)
+            if checkpoint.exists():
+                print(f"[resume] from {checkpoint}", flush=True)
         exp = run_config(cfg, root=root, device=device, progress=progress,
-                         tasks=tasks)
+                         tasks=tasks, checkpoint=checkpoint,
+                         resume=checkpoint is not None,
+                         checkpoint_seconds=checkpoint_seconds)
     except (ValueError, FileNotFoundError) as exc:
         # bad input (a model key, missing data files): one line, exit 2,
         # as `gcl train`; GCL_TRACEBACK=1 re-raises
@@ -153,6 +174,8 @@ def _record_run(cfg: dict, path: str, *, root: Optional[str], device: str,
     tmp = rec.with_suffix(".tmp")
     tmp.write_text(json.dumps(exp.record(), indent=2))
     tmp.replace(rec)  # atomic: a record is complete or absent
+    if checkpoint is not None:
+        checkpoint.unlink(missing_ok=True)  # the record supersedes it
 
 
 def _recorded_tasks(path: Path) -> set[str]:

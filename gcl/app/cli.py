@@ -132,7 +132,9 @@ def _cmd_bench(args: argparse.Namespace) -> int:
               tasks=args.task,
               overrides=[*args.set, *_batch_overrides(args)], runs_dir=args.runs_dir,
               results_dir=args.results_dir, device=args.device, root=args.root,
-              progress=args.progress, dry_run=args.dry_run, readme=readme)
+              progress=args.progress, dry_run=args.dry_run, readme=readme,
+              checkpoint_dir=args.checkpoint_dir,
+              checkpoint_seconds=args.checkpoint_seconds)
     if not args.dry_run:
         print(f"wrote {Path(args.results_dir) / (args.method + '.md')}")
     if args.plot and not args.dry_run:
@@ -256,6 +258,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="config override (repeatable)")
     p.add_argument("--runs-dir", default="benchmarks/runs")
     p.add_argument("--results-dir", default="benchmarks/results")
+    p.add_argument("--checkpoint-dir", default=None,
+                   help="checkpoint each run there every --checkpoint-seconds "
+                   "and resume from it (keep it in an ignored folder, e.g. "
+                   "runs/checkpoints): long runs spread over sessions")
+    p.add_argument("--checkpoint-seconds", type=float, default=300.0,
+                   help="checkpoint period in seconds (default 300)")
     p.add_argument("--task", nargs="+", default=["classification"],
                    choices=["classification", "clustering", "link", "ranking"],
                    help="evaluations of each run (default classification; "

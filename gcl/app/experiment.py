@@ -217,7 +217,8 @@ def run_experiment(method: str, dataset: str, *, seed: Optional[int] = None,
 
 def _run_ranking(cfg: dict[str, Any], root: Optional[str], dev: torch.device,
                  progress: bool, checkpoint: Union[str, Path, None], resume: bool,
-                 tasks: list[str]) -> Experiment:
+                 tasks: list[str],
+                 checkpoint_seconds: Optional[float] = None) -> Experiment:
     """A recommender on interaction data: the ranking task.
 
     The data come from :func:`gcl.datasets.load_interactions` with the
@@ -254,6 +255,7 @@ def _run_ranking(cfg: dict[str, Any], root: Optional[str], dev: torch.device,
                   weight_decay=cfg["train"].get("weight_decay", 0.0),
                   device=dev, seed=cfg["seed"], progress=progress,
                   checkpoint=checkpoint, resume=resume,
+                  checkpoint_seconds=checkpoint_seconds,
                   eval_fn=validate if has_val else None,
                   eval_every=int(ev.get("every", 0)) if has_val else 0,
                   monitor=ev.get("monitor", "val_recall@20") if has_val else None,
@@ -329,7 +331,8 @@ def _batching(cfg: dict[str, Any]) -> dict[str, Any]:
 def run_config(cfg: dict[str, Any], *, root: Optional[str] = None,
                device: str = "auto", progress: bool = True,
                checkpoint: Union[str, Path, None] = None, resume: bool = False,
-               tasks: Iterable[str] = ("classification",)) -> Experiment:
+               tasks: Iterable[str] = ("classification",),
+               checkpoint_seconds: Optional[float] = None) -> Experiment:
     """Trains and evaluates a loaded config (what :func:`run_experiment`
     runs once it has loaded the config).
 
@@ -346,6 +349,8 @@ def run_config(cfg: dict[str, Any], *, root: Optional[str] = None,
         progress (bool, optional): Show the progress bar.
         checkpoint (str or Path, optional): Checkpoint file for :func:`fit`.
         resume (bool, optional): Resume from ``checkpoint``.
+        checkpoint_seconds (float, optional): Also checkpoint whenever this
+            many seconds passed since the last save (see :func:`fit`).
         tasks (Iterable[str], optional): Evaluations, as in
             :func:`run_experiment`. (default: classification)
     """
@@ -354,7 +359,8 @@ def run_config(cfg: dict[str, Any], *, root: Optional[str] = None,
     if dev.type == "cuda":
         torch.cuda.reset_peak_memory_stats(dev)
     if "ranking" in tasks or resolve(cfg["method"]) in RECOMMENDERS:
-        return _run_ranking(cfg, root, dev, progress, checkpoint, resume, tasks)
+        return _run_ranking(cfg, root, dev, progress, checkpoint, resume, tasks,
+                            checkpoint_seconds)
     data = load(cfg["dataset"], root=root, **cfg["data"])
     model = build_method(cfg["method"], data.num_features, **cfg["model"])
     y = _labels(data)
@@ -366,6 +372,7 @@ def run_config(cfg: dict[str, Any], *, root: Optional[str] = None,
                   weight_decay=train.get("weight_decay", 0.0),
                   device=dev, seed=cfg["seed"], progress=progress,
                   checkpoint=checkpoint, resume=resume,
+                  checkpoint_seconds=checkpoint_seconds,
                   eval_fn=_step_clusters if clusters else None,
                   eval_every=1 if clusters else 0,
                   # early stopping on the training loss (HeCo, MEOW)

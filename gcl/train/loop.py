@@ -70,6 +70,7 @@ def fit(
     restore_best: bool = True,
     checkpoint: Union[str, Path, None] = None,
     checkpoint_every: int = 50,
+    checkpoint_seconds: Optional[float] = None,
     resume: bool = False,
     progress: bool = True,
     batch_size: Optional[int] = None,
@@ -165,6 +166,10 @@ def fit(
             the best weights); see :class:`Checkpoint`. (default: :obj:`None`)
         checkpoint_every (int, optional): Checkpoint period in epochs; the
             last epoch is always saved. (default: :obj:`50`)
+        checkpoint_seconds (float, optional): Also save whenever this many
+            seconds passed since the last save (or the start), so a long run
+            on a slow machine loses at most that much work.
+            (default: :obj:`None`)
         resume (bool, optional): Continue from ``checkpoint`` when it
             exists. A resumed run continues exactly where it stopped. The
             file is loaded with ``weights_only=True``: one holding anything
@@ -248,6 +253,7 @@ def fit(
             seed_everything(seed + rank + 7919 * history.resumed_from)
     start = (history.resumed_from or 0) + 1
     main = rank == 0
+    last_save = time.monotonic()
     bar = tqdm(range(start, epochs + 1), disable=not (progress and main),
                leave=False, desc=type(method).__name__, initial=start - 1,
                total=epochs)
@@ -284,9 +290,12 @@ def fit(
         history.best_epoch = stopper.best_epoch
         if stop:
             history.stopped_epoch = epoch
-        if main and ckpt is not None and (stop or epoch == epochs
+        due = checkpoint_seconds is not None and \
+            time.monotonic() - last_save >= checkpoint_seconds
+        if main and ckpt is not None and (stop or epoch == epochs or due
                                           or epoch % checkpoint_every == 0):
             _save(ckpt, epoch, method, optimizer, history, stopper)
+            last_save = time.monotonic()
         if stop:
             break
     bar.close()

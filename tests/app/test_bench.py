@@ -1,5 +1,7 @@
 import json
 
+import pytest
+
 from gcl.app.bench import render, run_bench
 
 
@@ -157,3 +159,32 @@ def test_render_shows_every_published_metric_and_early_stopping(tmp_path):
     assert "155, 222 (early stopping, at most 10000)" in rows[0]
     # early-stopped runs are full-length runs of their config
     assert summarize("heco", tmp_path, metric="macro_f1@20")["ACM-HeCo"]["seeds"] == 2
+
+
+def test_bench_checkpoints_resume_and_are_removed(tmp_path, monkeypatch):
+    import gcl.app.bench as bench
+
+    seen = {}
+
+    def fake_run_config(cfg, **kw):  # what the child passes to run_config
+        seen.update(kw)
+        raise ValueError("stop here")
+
+    monkeypatch.setattr("gcl.app.experiment.run_config", fake_run_config)
+    ckpt = tmp_path / "ck" / "grace" / "Cora" / "e2" / "seed0.pt"
+    with pytest.raises(SystemExit):
+        bench._record_run({"method": "grace"}, str(tmp_path / "r.json"),
+                          root=None, device="cpu", progress=False,
+                          tasks=["classification"], checkpoint=ckpt,
+                          checkpoint_seconds=60.0)
+    assert seen["checkpoint"] == ckpt and seen["resume"] is True
+    assert seen["checkpoint_seconds"] == 60.0 and ckpt.parent.is_dir()
+    # a real run: the record is written and its checkpoint deleted
+    recs = bench.run_bench("grace", ["Cora"], [0], epochs=2,
+                           overrides=["model.hidden_channels=8",
+                                      "model.proj_channels=8", "eval.runs=1"],
+                           runs_dir=tmp_path / "runs",
+                           results_dir=tmp_path / "res",
+                           checkpoint_dir=tmp_path / "ck2", device="cpu")
+    assert recs[0].exists()
+    assert not list((tmp_path / "ck2").rglob("*.pt"))

@@ -210,3 +210,22 @@ def test_monitor_loss_keeps_the_weights_that_gave_the_best_loss():
     assert hist.best_epoch == 1 and hist.stopped_epoch == 3
     assert float(method.w) == 0.0
     assert float(method(None)) == min(hist.loss)
+
+
+def test_checkpoint_seconds_saves_by_time(tmp_path, monkeypatch):
+    import gcl.train.loop as loop
+
+    saved = []
+    real = loop._save
+    monkeypatch.setattr(loop, "_save",
+                        lambda ckpt, epoch, *a: (saved.append(epoch),
+                                                 real(ckpt, epoch, *a)))
+    data = small_graph()
+    gcl.fit(make(data), data, epochs=4, lr=0.01, seed=1, progress=False,
+            checkpoint=tmp_path / "a.ckpt", checkpoint_every=100)
+    assert saved == [4]  # the last epoch only
+    saved.clear()
+    gcl.fit(make(data), data, epochs=4, lr=0.01, seed=1, progress=False,
+            checkpoint=tmp_path / "b.ckpt", checkpoint_every=100,
+            checkpoint_seconds=0.0)
+    assert saved == [1, 2, 3, 4]  # every epoch: the period is always over
