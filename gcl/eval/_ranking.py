@@ -4,12 +4,15 @@ The protocol of NGCF, LightGCN, SGL, SimGCL, XSimGCL, LightGCL, ... on the
 LightGCN splits (Gowalla, Yelp2018, Amazon-book): every user ranks *all*
 items by the inner product of the embeddings, the user's training items are
 excluded from the ranking, and the top-:math:`K` list is scored against the
-user's test items. :func:`load_interactions` reads the LightGCN text format.
+user's test items. Interaction data load with
+:func:`gcl.datasets.load_interactions` (the ``load_interactions`` of this
+module is a deprecated alias kept for old code).
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -26,7 +29,9 @@ __all__ = ["ranking", "ranking_split", "load_interactions", "Interactions"]
 
 
 class Interactions(NamedTuple):
-    """User-item interactions of a LightGCN-format data set.
+    """User-item interactions of a LightGCN-format data set, as the
+    deprecated :func:`load_interactions` returns them (new code:
+    :class:`gcl.datasets.InteractionData`).
 
     Attributes:
         train (torch.Tensor): ``[2, M_train]`` (user, item) pairs, int64.
@@ -44,6 +49,13 @@ class Interactions(NamedTuple):
 def load_interactions(path_dir: str | Path) -> Interactions:
     r"""Reads ``train.txt`` and ``test.txt`` in the LightGCN text format.
 
+    .. deprecated::
+        Use :func:`gcl.datasets.load_interactions` (a name or a folder),
+        which returns a :class:`~gcl.datasets.InteractionData` with the same
+        ``train``, ``test``, ``num_users`` and ``num_items`` (its counts
+        come from ``user_list.txt``/``item_list.txt`` when the folder has
+        them). This alias warns and keeps returning the tuple.
+
     Each line is ``user item item ...`` with 0-based ids (the format of
     ``kuandeng/LightGCN`` and ``gusye1234/LightGCN-PyTorch``); a line with a
     user and no items adds no interaction. The files are parsed in one
@@ -57,6 +69,10 @@ def load_interactions(path_dir: str | Path) -> Interactions:
         Interactions: ``(train, test, num_users, num_items)``; ``train`` and
         ``test`` are ``[2, M]`` int64 (user, item) tensors.
     """
+    warnings.warn("gcl.eval.load_interactions is deprecated: use "
+                  "gcl.datasets.load_interactions(folder), which returns an "
+                  "InteractionData (.train, .test, .num_users, .num_items)",
+                  DeprecationWarning, stacklevel=2)
     path_dir = Path(path_dir)
     train = read_lightgcn_file(path_dir / "train.txt")
     test = read_lightgcn_file(path_dir / "test.txt")

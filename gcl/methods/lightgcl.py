@@ -96,6 +96,10 @@ class LightGCL(Recommender):
             factorises (``"normalized"`` or ``"raw"``).
             (default: :obj:`None`, the setting's)
         init (str, optional): (default: :obj:`"xavier"`, as the official code)
+        cache_mb (float, optional): MiB of exponentiated logits the
+            contrastive loss may keep per side for its backward pass instead
+            of recomputing them (:func:`gcl.losses.cross_logsumexp`); the
+            loss is the same. (default: :obj:`1024.0`)
     """
 
     def __init__(self, num_users: int, num_items: int, setting: str = "code",
@@ -104,7 +108,8 @@ class LightGCL(Recommender):
                  lambda1: Optional[float] = None, lambda2: Optional[float] = None,
                  tau: Optional[float] = None, edge_dropout: Optional[float] = None,
                  batch_size: Optional[int] = None,
-                 svd_adjacency: Optional[str] = None, init: str = "xavier"):
+                 svd_adjacency: Optional[str] = None, init: str = "xavier",
+                 cache_mb: float = 1024.0):
         if setting not in LIGHTGCL_SETTINGS:
             raise ValueError(f"setting must be one of {LIGHTGCL_SETTINGS}, got "
                              f"{setting!r}")
@@ -119,7 +124,7 @@ class LightGCL(Recommender):
         super().__init__(num_users, num_items, hp["embedding_dim"], sampler, init)
         self.setting = setting
         self.lambda1, self.lambda2 = float(hp["lambda1"]), float(hp["lambda2"])
-        self.tau = float(hp["tau"])
+        self.tau, self.cache_mb = float(hp["tau"]), float(cache_mb)
         self.propagation = LightGCNPropagation(
             hp["num_layers"], "sum", activation="leaky_relu" if paper else None,
             negative_slope=0.5, residual=paper, edge_dropout=hp["edge_dropout"])
@@ -146,11 +151,11 @@ class LightGCL(Recommender):
                     edge_dropout: Optional[float] = None,
                     batch_size: Optional[int] = None,
                     svd_adjacency: Optional[str] = None,
-                    init: str = "xavier") -> LightGCL:
+                    init: str = "xavier", cache_mb: float = 1024.0) -> LightGCL:
         """Builds LightGCL from its config (``in_channels`` is unused)."""
         return cls(num_users, num_items, setting, embedding_dim, num_layers, q,
                    lambda1, lambda2, tau, edge_dropout, batch_size, svd_adjacency,
-                   init)
+                   init, cache_mb)
 
     def reset_parameters(self) -> None:
         """Re-draws the tables and :math:`W_l`, forgets the graph and SVD."""
@@ -193,7 +198,8 @@ class LightGCL(Recommender):
         if self.setting == "code":
             loss_r = bpr_loss(eu[users], ei[pos], ei[neg])
             loss_s = lightgcl_code_loss(g_u, eu, g_i, ei, users,
-                                        torch.cat([pos, neg]), tau=self.tau)
+                                        torch.cat([pos, neg]), tau=self.tau,
+                                        cache_mb=self.cache_mb)
         else:
             batch_users = batch[3] if len(batch) > 3 else torch.unique(users)
             loss_r = hinge_rank_loss(eu[users], ei[pos], ei[neg],
@@ -201,7 +207,7 @@ class LightGCL(Recommender):
             loss_s = lightgcl_paper_loss(
                 out.conv_users, gu, out.conv_items, gi, batch_users,
                 torch.unique(torch.cat([pos, neg])), tau=self.tau,
-                weights=list(self.weights))
+                weights=list(self.weights), cache_mb=self.cache_mb)
         loss = loss_r + self.lambda1 * loss_s
         if self.lambda2:
             loss = loss + self.lambda2 * l2_reg_full(self.parameters())

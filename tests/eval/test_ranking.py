@@ -7,6 +7,7 @@ import pytest
 import scipy.sparse as sp
 import torch
 
+from gcl.datasets import load_interactions as datasets_load_interactions
 from gcl.eval import load_interactions, ranking, ranking_split
 
 
@@ -164,13 +165,14 @@ def test_errors():
 def test_load_interactions(tmp_path):
     (tmp_path / "train.txt").write_text("0 1 2 3\n1 0\n2\n3 4 1\n")
     (tmp_path / "test.txt").write_text("0 5\n1 2 3\n")
-    inter = load_interactions(tmp_path)
+    with pytest.warns(DeprecationWarning, match="gcl.datasets.load_interactions"):
+        inter = load_interactions(tmp_path)
     assert inter.train.tolist() == [[0, 0, 0, 1, 3, 3], [1, 2, 3, 0, 4, 1]]
     assert inter.test.tolist() == [[0, 1, 1], [5, 2, 3]]
     assert (inter.num_users, inter.num_items) == (4, 6)
     train, test, num_users, num_items = inter  # tuple-unpackable
     assert train.dtype == torch.long
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(FileNotFoundError), pytest.warns(DeprecationWarning):
         load_interactions(tmp_path / "missing")
 
 
@@ -185,7 +187,7 @@ def test_load_real_gowalla():
     root = _data_root()
     if root is None or not (root / "rec" / "gowalla" / "train.txt").is_file():
         pytest.skip("set GCL_DATA to shared/data to run the real-data check")
-    inter = load_interactions(root / "rec" / "gowalla")
+    inter = datasets_load_interactions(root / "rec" / "gowalla")
     assert (inter.num_users, inter.num_items) == (29858, 40981)
     assert inter.train.size(1) == 810128
     assert inter.test.size(1) == 217242
