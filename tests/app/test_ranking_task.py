@@ -77,6 +77,10 @@ def test_ranking_task_on_a_toy_set_selects_on_validation(tmp_path, method, extra
     for key, value in ref.metrics.items():
         assert exp.result.metrics[key] == pytest.approx(value, abs=1e-12)
     assert exp.result.details["num_excluded"] == data.val.size(1) > 0
+    zero = ranking_split(u, i, data, "test", ks=(20, 40), masking="zero")
+    assert exp.extra["ranking_masked_zero"].metrics == zero.metrics
+    assert exp.record()["best_epoch"] == best["epoch"]
+    assert "ranking_masked_zero" in exp.record()["tasks"]
     # 3 test items among the 30 - 9 - val unseen items of the user's half:
     # ranking the own half first puts all of them in the top 20
     assert exp.result.metrics["recall@20"] > 0.8
