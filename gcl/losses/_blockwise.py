@@ -218,7 +218,7 @@ def cross_logsumexp(a: Tensor, b: Tensor, tau: float = 1.0,
         cache_mb (float, optional): Keep the forward pass's exponentiated
             blocks for the backward pass when all :math:`B \times N` of them
             need at most this many MiB, saving the backward's recomputation
-            of :math:`a b^\top` (one of its three products); 0 always
+            of :math:`a b^\top` (three products instead of four); 0 always
             recomputes. The result is the same either way.
             (default: :obj:`0.0`)
 
