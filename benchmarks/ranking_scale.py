@@ -21,7 +21,8 @@ from pathlib import Path
 
 import torch
 
-from gcl.eval import load_interactions, ranking
+from gcl.datasets import load_interactions
+from gcl.eval import ranking
 
 NUM_USERS, NUM_ITEMS, NUM_TRAIN, NUM_TEST = 29858, 40981, 810128, 217242
 
@@ -52,7 +53,9 @@ def main() -> None:
     folder = Path(args.data) / "rec" / "gowalla"
     t0 = time.perf_counter()
     if (folder / "train.txt").is_file():
-        train, test, num_users, num_items = load_interactions(folder)
+        data = load_interactions(folder)
+        train, test = data.train, data.test
+        num_users, num_items = data.num_users, data.num_items
         source = f"gowalla ({folder})"
     else:
         train, test, num_users, num_items = random_interactions()

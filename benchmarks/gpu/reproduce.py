@@ -22,6 +22,16 @@ Usage (a GPU machine; ``GCL_DATA`` holds ``pyg/{Photo,Computers,CS}/raw``)::
     # on CPU, a smoke test with tiny epochs:
     python benchmarks/gpu/reproduce.py --out /tmp/gpu --budget 120 \
         --epochs 2 --device cpu
+    # the recommendation rows (ranking task; rec/gowalla in GCL_DATA):
+    python benchmarks/gpu/reproduce.py --out /tmp/gpu --budget 540 \
+        --methods lightgcl lightgcl_paper simgcl lightgcn \
+        --datasets Gowalla --seeds 0 --task ranking
+
+A recommender's config caps the epochs and early stopping on validation
+usually ends the run sooner, so the estimate (seconds per epoch times the
+configured epochs) is an upper bound; a run killed at the budget is lost
+(no checkpoint), so give LightGCN's 1000-epoch Gowalla run a call of its own
+(see ``benchmarks/results/lightgcl.md`` for the expected minutes).
 
 Merge the records into ``benchmarks/runs`` (same layout) and render with
 ``gcl bench <method> --render-only``.

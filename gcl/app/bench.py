@@ -180,7 +180,8 @@ def _record_run(cfg: dict, path: str, *, root: Optional[str], device: str,
 
 def _recorded_tasks(path: Path) -> set[str]:
     rec = json.loads(path.read_text())
-    return {"classification", *rec.get("tasks", {})}
+    main = "ranking" if rec.get("protocol") == "full_ranking" else "classification"
+    return {main, *rec.get("tasks", {})}
 
 
 def _load_groups(method: str, runs_dir: str | Path) -> dict:

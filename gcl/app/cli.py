@@ -87,7 +87,9 @@ def _cmd_eval(args: argparse.Namespace) -> int:
                              "--interactions (a folder with train.txt, test.txt)")
         items = torch.load(args.item_embeddings, map_location="cpu",
                            weights_only=True)
-        inter = E.load_interactions(args.interactions)
+        from gcl.datasets import load_interactions
+
+        inter = load_interactions(args.interactions)
         result = E.ranking(z, items, inter.train, inter.test,
                            ks=tuple(args.ks))
     else:

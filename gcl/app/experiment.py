@@ -134,6 +134,10 @@ class Experiment:
             "eval_seconds": self.eval_seconds,
             "peak_memory_mb": self.peak_memory_mb,
             "final_loss": self.history.loss[-1] if self.history.loss else None,
+            **({"best_epoch": self.history.best_epoch}
+               if self.history.best_epoch is not None else {}),
+            **({"svd_seconds": self.result.details["svd_seconds"]}
+               if "svd_seconds" in self.result.details else {}),
             "config_source": cfg.get("source"), "machine": self.machine,
             "tasks": {name: {"protocol": r.protocol, "metrics": r.metrics,
                              "std": r.std,
@@ -228,6 +232,9 @@ def _run_ranking(cfg: dict[str, Any], root: Optional[str], dev: torch.device,
     of the best ``eval.monitor`` (default ``val_recall@20``) with
     ``eval.patience``; the test split is scored once, at the end, with the
     training and validation items masked (:func:`gcl.eval.ranking_split`).
+    The extra result ``"ranking_masked_zero"`` scores the same embeddings
+    with LightGCL ``old_setting``'s rule (known items scored 0 rather than
+    removed, ``masking="zero"``), for comparison only.
     """
     if resolve(cfg["method"]) not in RECOMMENDERS or \
             set(tasks) - {"ranking", "classification"}:
@@ -266,12 +273,16 @@ def _run_ranking(cfg: dict[str, Any], root: Optional[str], dev: torch.device,
     user_emb, item_emb = model.embed(data.to(dev))
     result = ranking_split(user_emb, item_emb, data.to(dev), "test", ks=ks)
     eval_s = time.perf_counter() - t0
+    # LightGCL old_setting's rule (training scores zeroed, not removed), for
+    # comparison only: the main result removes them
+    extra = {"ranking_masked_zero": ranking_split(
+        user_emb, item_emb, data.to(dev), "test", ks=ks, masking="zero")}
     svd = getattr(model, "svd", None)
     if svd is not None and svd.svd_seconds_ is not None:
         result.details["svd_seconds"] = svd.svd_seconds_
     z = torch.cat([user_emb, item_emb]).cpu()
     return Experiment(cfg, model, history, z, result, train_s, eval_s, peak,
-                      machine_info(dev), {})
+                      machine_info(dev), extra)
 
 
 def _labels(data: Any) -> Optional[Tensor]:

@@ -17,13 +17,17 @@ SAMPLING_MODES = ("interaction", "user", "user_batch")
 
 def sample_negatives(users: Tensor, train_keys: Tensor, num_items: int,
                      generator: Optional[torch.Generator] = None,
-                     max_rounds: int = 1000) -> Tensor:
+                     max_rounds: int = 1000, distinct: bool = False) -> Tensor:
     r"""One uniform negative item per entry of ``users``: an item the user
     has no training interaction with.
 
     Rejection sampling, vectorised: all entries draw an item uniformly,
     those that hit a training item draw again, until none does (every
-    official code base draws this way, one entry at a time).
+    official code base draws this way, one entry at a time). With
+    ``distinct``, the entries of one user also get distinct items: a
+    uniform draw without replacement from the user's non-interacted items
+    (LightGCL's old setting takes a prefix of their random permutation);
+    a repeat draws again like a hit.
 
     Args:
         users (torch.Tensor): User ids ``[B]``.
@@ -32,17 +36,28 @@ def sample_negatives(users: Tensor, train_keys: Tensor, num_items: int,
         num_items (int): :math:`I`.
         generator (torch.Generator, optional): RNG. (default: torch's global)
         max_rounds (int, optional): Give up after this many rounds.
+        distinct (bool, optional): Distinct negatives within a user.
+            (default: :obj:`False`)
 
     Raises:
-        ValueError: If a user has interacted with every item.
+        ValueError: If a user has interacted with every item (or, with
+            ``distinct``, has fewer free items than entries).
     """
     neg = torch.randint(num_items, users.shape, generator=generator,
                         device=users.device)
     todo = torch.arange(users.numel(), device=users.device)
     for _ in range(max_rounds):
+        if distinct:  # every entry again: a redraw may repeat another one
+            todo = torch.arange(users.numel(), device=users.device)
         key = users[todo] * num_items + neg[todo]
         pos = torch.searchsorted(train_keys, key).clamp(max=train_keys.numel() - 1)
         hit = train_keys[pos] == key
+        if distinct and key.numel() > 1:
+            # later copies of a (user, item) key: all but the first (stable)
+            srt, order = torch.sort(key, stable=True)
+            repeat = torch.zeros_like(hit)
+            repeat[order[1:]] = srt[1:] == srt[:-1]
+            hit |= repeat
         todo = todo[hit]
         if todo.numel() == 0:
             return neg
@@ -50,7 +65,8 @@ def sample_negatives(users: Tensor, train_keys: Tensor, num_items: int,
                                   device=users.device)
     raise ValueError(f"could not draw negative items for users "
                      f"{users[todo].unique()[:5].tolist()} in {max_rounds} rounds: "
-                     f"they interacted with (almost) every item")
+                     f"they interacted with (almost) every item"
+                     + (" or have fewer free items than draws" if distinct else ""))
 
 
 class BPRSampler:
@@ -70,10 +86,10 @@ class BPRSampler:
       ``num_users`` (LightGCL's old setting: 30,000), in batches of
       ``batch_size`` users (256); each user brings up to ``max_pairs`` (40)
       of its training items in random order, each paired with a uniform
-      negative (the official code draws the negatives without replacement
-      within a user; here with replacement, which differs only when a user
-      has almost every item). The batch's users include those without
-      training items (they enter the contrastive term only).
+      negative, distinct within the user (the official code takes them from
+      a random permutation of the user's non-interacted items:
+      ``sample_negatives(..., distinct=True)``). The batch's users include
+      those without training items (they enter the contrastive term only).
 
     Negatives never hit a training item (:func:`sample_negatives`). Draws use
     torch's RNG (or ``generator``), so :func:`gcl.fit`'s seed repeats them.
@@ -167,7 +183,7 @@ class BPRSampler:
         by = torch.argsort(pos_in_epoch, stable=True)
         users, pos = kept_user[by], items[keep[by]]
         batch_of = pos_in_epoch[by] // self.batch_size
-        neg = sample_negatives(users, key, n_items, generator)
+        neg = sample_negatives(users, key, n_items, generator, distinct=True)
         counts = torch.bincount(batch_of, minlength=-(-epoch_users.numel()
                                                       // self.batch_size))
         out = []

@@ -4,12 +4,15 @@ The protocol of NGCF, LightGCN, SGL, SimGCL, XSimGCL, LightGCL, ... on the
 LightGCN splits (Gowalla, Yelp2018, Amazon-book): every user ranks *all*
 items by the inner product of the embeddings, the user's training items are
 excluded from the ranking, and the top-:math:`K` list is scored against the
-user's test items. :func:`load_interactions` reads the LightGCN text format.
+user's test items. Interaction data load with
+:func:`gcl.datasets.load_interactions` (the ``load_interactions`` of this
+module is a deprecated alias kept for old code).
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -22,11 +25,17 @@ from gcl.datasets.rec import read_lightgcn_file
 from gcl.eval._result import EvalResult
 from gcl.eval._validation import as_tensor, check_embeddings, check_positive_int
 
-__all__ = ["ranking", "ranking_split", "load_interactions", "Interactions"]
+__all__ = ["MASKINGS", "ranking", "ranking_split", "load_interactions",
+           "Interactions"]
+
+#: How :func:`ranking` masks the known items of a user.
+MASKINGS = ("remove", "zero")
 
 
 class Interactions(NamedTuple):
-    """User-item interactions of a LightGCN-format data set.
+    """User-item interactions of a LightGCN-format data set, as the
+    deprecated :func:`load_interactions` returns them (new code:
+    :class:`gcl.datasets.InteractionData`).
 
     Attributes:
         train (torch.Tensor): ``[2, M_train]`` (user, item) pairs, int64.
@@ -44,6 +53,13 @@ class Interactions(NamedTuple):
 def load_interactions(path_dir: str | Path) -> Interactions:
     r"""Reads ``train.txt`` and ``test.txt`` in the LightGCN text format.
 
+    .. deprecated::
+        Use :func:`gcl.datasets.load_interactions` (a name or a folder),
+        which returns a :class:`~gcl.datasets.InteractionData` with the same
+        ``train``, ``test``, ``num_users`` and ``num_items`` (its counts
+        come from ``user_list.txt``/``item_list.txt`` when the folder has
+        them). This alias warns and keeps returning the tuple.
+
     Each line is ``user item item ...`` with 0-based ids (the format of
     ``kuandeng/LightGCN`` and ``gusye1234/LightGCN-PyTorch``); a line with a
     user and no items adds no interaction. The files are parsed in one
@@ -57,6 +73,10 @@ def load_interactions(path_dir: str | Path) -> Interactions:
         Interactions: ``(train, test, num_users, num_items)``; ``train`` and
         ``test`` are ``[2, M]`` int64 (user, item) tensors.
     """
+    warnings.warn("gcl.eval.load_interactions is deprecated: use "
+                  "gcl.datasets.load_interactions(folder), which returns an "
+                  "InteractionData (.train, .test, .num_users, .num_items)",
+                  DeprecationWarning, stacklevel=2)
     path_dir = Path(path_dir)
     train = read_lightgcn_file(path_dir / "train.txt")
     test = read_lightgcn_file(path_dir / "test.txt")
@@ -126,6 +146,7 @@ def ranking(
     ks: tuple[int, ...] = (20, 40),
     batch_size: int = 1024,
     exclude: Any = None,
+    masking: str = "remove",
 ) -> EvalResult:
     r"""Full-ranking Recall@K and NDCG@K with the training items masked out.
 
@@ -176,6 +197,15 @@ def ranking(
             interactions masked like the training ones, e.g. the validation
             interactions when scoring the test split (they are known to the
             model's user). (default: :obj:`None`)
+        masking (str, optional): ``"remove"``: the masked items are scored
+            :math:`-\infty` and never ranked (LightGCN, SimGCL, LightGCL's
+            current code, whose ``- 1e8 * mask`` does the same);
+            ``"zero"``: their scores are set to 0 and they stay in the
+            ranking as misses, as LightGCL's ``old_setting/model.py``
+            (``preds * (1 - mask)``, the paper's tables) does; with
+            negative scores about, a zeroed training item can take a top-K
+            place, so ``"zero"`` never scores higher. (default:
+            ``"remove"``)
 
     Returns:
         EvalResult: Protocol ``"full_ranking"`` with ``recall@K`` and
@@ -201,6 +231,9 @@ def ranking(
         raise ValueError(f"ks must be non-empty with every K in 1..{num_items} "
                          f"(the number of items), got {ks}")
     batch_size = check_positive_int(batch_size, "batch_size")
+    if masking not in MASKINGS:
+        raise ValueError(f"masking must be one of {MASKINGS}, got {masking!r}")
+    fill = float("-inf") if masking == "remove" else 0.0
 
     tr_ptr, tr_idx = _to_csr(train, num_users, num_items, "train", device)
     ex = (None if exclude is None else
@@ -225,10 +258,10 @@ def ranking(
         b = users.numel()
         scores = user_emb[users] @ item_emb.t()  # [b, I]
         row, col = _gather_rows(tr_ptr, tr_idx, users)
-        scores[row, col] = neg_inf
+        scores[row, col] = fill
         if ex is not None:
             e_row, e_col = _gather_rows(*ex, users)
-            scores[e_row, e_col] = neg_inf
+            scores[e_row, e_col] = fill
         top_scores, top = torch.topk(scores, k_max, dim=1)
         del scores
         is_test = torch.zeros(b, num_items, dtype=torch.bool, device=device)
@@ -266,14 +299,15 @@ def ranking(
         "ks": list(ks),
         "batch_size": int(batch_size),
         "std": "population std across evaluated users",
-        "masking": "training items scored -inf",
+        "masking": ("training items scored -inf" if masking == "remove" else
+                    "training items scored 0 (LightGCL old_setting)"),
     }
     return EvalResult("full_ranking", metrics, std, [dict(metrics)], details)
 
 
 def ranking_split(user_emb: Tensor, item_emb: Tensor, data: InteractionData,
                   split: str = "val", ks: tuple[int, ...] = (20, 40),
-                  batch_size: int = 1024) -> EvalResult:
+                  batch_size: int = 1024, masking: str = "remove") -> EvalResult:
     r""":func:`ranking` of one split of :class:`~gcl.datasets.InteractionData`.
 
     ``split="val"`` scores the validation interactions with the training
@@ -289,6 +323,8 @@ def ranking_split(user_emb: Tensor, item_emb: Tensor, data: InteractionData,
         split (str, optional): ``"val"`` or ``"test"``. (default: ``"val"``)
         ks (tuple[int, ...], optional): Cut-offs. (default: ``(20, 40)``)
         batch_size (int, optional): Users per block. (default: ``1024``)
+        masking (str, optional): ``"remove"`` or ``"zero"`` (see
+            :func:`ranking`). (default: ``"remove"``)
     """
     if split not in ("val", "test"):
         raise ValueError(f"split must be 'val' or 'test', got {split!r}")
@@ -301,6 +337,7 @@ def ranking_split(user_emb: Tensor, item_emb: Tensor, data: InteractionData,
                          + ("; carve some with data.split_validation(...)"
                             if split == "val" else ""))
     exclude = data.val if split == "test" and data.val.numel() else None
-    res = ranking(user_emb, item_emb, data.train, target, ks, batch_size, exclude)
+    res = ranking(user_emb, item_emb, data.train, target, ks, batch_size, exclude,
+                  masking)
     res.details["split"] = split
     return res

@@ -8,12 +8,16 @@ Two cores keep memory at :math:`O(N \cdot \text{block})`:
 * :func:`_rows_checkpointed`, which evaluates any per-block function (a row
   block of logits with weights that may themselves need gradients, such as
   AdaMEOW's learned weights) under :func:`torch.utils.checkpoint.checkpoint`,
-  so the backward pass recomputes one block at a time.
+  so the backward pass recomputes one block at a time;
+* :func:`cross_logsumexp`, the row log-sum-exps of :math:`a b^\top / \tau`
+  alone (LightGCL's contrastive term, one-directional inter-view InfoNCE),
+  which may keep its exponentiated blocks for the backward pass.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Optional
 
 import torch
 from torch import Tensor
@@ -21,6 +25,8 @@ from torch.utils.checkpoint import checkpoint
 
 # Rows per block when none is given (the same default as gcl.losses.info_nce).
 _DEFAULT_BLOCK = 256
+# Rows per block of cross_logsumexp when none is given.
+_ROW_LSE_BLOCK = 1024
 
 
 def _block(n: int, block_size: int | None) -> int:
@@ -135,3 +141,103 @@ def _weighted_lse_block(logits: Tensor, weight: Tensor) -> Tensor:
     """
     shift = logits.detach().amax(dim=1, keepdim=True)
     return torch.log((weight * torch.exp(logits - shift)).sum(dim=1)) + shift[:, 0]
+
+
+class _RowLSE(torch.autograd.Function):
+    r""":math:`\mathrm{lse}_i = \log\sum_j \exp(a_i^\top b_j / \tau)` in row
+    blocks of ``a``.
+
+    With :math:`p_{ij} = e^{s_{ij} - \mathrm{lse}_i}` the softmax of a row
+    and :math:`g` the incoming gradient, :math:`\partial/\partial a_i =
+    (g_i / \tau) \sum_j p_{ij} b_j` and :math:`\partial/\partial b_j =
+    \sum_i (g_i / \tau) p_{ij} a_i`: the per-row factors scale the
+    ``[block, d]`` operands, never the ``[block, N]`` block. The forward
+    pass keeps each block's :math:`e^{s_{ij} - m_i}` (row maximum
+    :math:`m_i`) and the row factors :math:`1 / \sum_j e^{s_{ij} - m_i}`
+    when all blocks fit in ``cache`` bytes (the backward is then two
+    products per block); otherwise the backward recomputes each block's
+    product, and memory is :math:`O(\text{block} \cdot N)`.
+    """
+
+    @staticmethod
+    def forward(ctx, a, b, tau, block, cache):
+        a_s = a / tau
+        b_t = b.t()
+        out = a.new_empty(a.size(0))
+        kept = [] if cache else None
+        for s in range(0, a.size(0), block):
+            x = a_s[s:s + block] @ b_t
+            m = x.amax(dim=1, keepdim=True)
+            z = x.sub_(m).exp_().sum(dim=1)
+            out[s:s + block] = z.log().add_(m.squeeze(1))
+            if kept is not None:
+                kept.append((x, z.reciprocal_()))
+        ctx.save_for_backward(a, b, out)
+        ctx.tau, ctx.block, ctx.kept = tau, block, kept
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b, out = ctx.saved_tensors
+        tau, block, kept = ctx.tau, ctx.block, ctx.kept
+        ga = torch.empty_like(a) if ctx.needs_input_grad[0] else None
+        gb = torch.zeros_like(b) if ctx.needs_input_grad[1] else None
+        g = grad / tau
+        a_s = a / tau if kept is None else None
+        for k, s in enumerate(range(0, a.size(0), block)):
+            e = min(s + block, a.size(0))
+            if kept is not None:  # p = x * inv_z, row by row
+                x, inv_z = kept[k]
+                r = (g[s:e] * inv_z)[:, None]
+            else:
+                x = (a_s[s:e] @ b.t()).sub_(out[s:e, None]).exp_()
+                r = g[s:e, None]
+            if ga is not None:
+                ga[s:e] = (x @ b).mul_(r)
+            if gb is not None:
+                gb.addmm_(x.t(), a[s:e] * r)
+        ctx.kept = None
+        return ga, gb, None, None, None
+
+
+def cross_logsumexp(a: Tensor, b: Tensor, tau: float = 1.0,
+                    block_size: Optional[int] = None,
+                    cache_mb: float = 0.0) -> Tensor:
+    r"""Row-wise :math:`\log\sum_{j} \exp(a_i^\top b_j / \tau)` over all rows
+    :math:`b_j` of ``b``, in blocks of ``block_size`` rows of ``a`` with a
+    custom backward (differentiable in ``a`` and ``b``); memory
+    :math:`O(\text{block} \cdot |b|)`, never :math:`|a| \times |b|` at once,
+    unless ``cache_mb`` allows it.
+
+    Args:
+        a (torch.Tensor): Anchors ``[B, d]``.
+        b (torch.Tensor): Samples ``[N, d]``.
+        tau (float, optional): Temperature. (default: :obj:`1.0`)
+        block_size (int, optional): Rows of ``a`` per block.
+            (default: :obj:`None`, 1024)
+        cache_mb (float, optional): Keep the forward pass's exponentiated
+            blocks for the backward pass when all :math:`B \times N` of them
+            need at most this many MiB, saving the backward's recomputation
+            of :math:`a b^\top` (three products instead of four); 0 always
+            recomputes. The result is the same either way.
+            (default: :obj:`0.0`)
+
+    Returns:
+        torch.Tensor: ``[B]``.
+    """
+    if a.dim() != 2 or b.dim() != 2 or a.size(1) != b.size(1):
+        raise ValueError(f"cross_logsumexp takes [B, d] and [N, d], got "
+                         f"{tuple(a.shape)} and {tuple(b.shape)}")
+    if b.size(0) == 0:
+        raise ValueError("cross_logsumexp needs at least one sample row")
+    if not tau > 0:
+        raise ValueError(f"temperature tau must be positive, got {tau}")
+    block = int(block_size or _ROW_LSE_BLOCK)
+    if block < 1:
+        raise ValueError(f"block_size must be positive, got {block_size}")
+    if not float(cache_mb) >= 0:
+        raise ValueError(f"cache_mb must be >= 0, got {cache_mb}")
+    need_mb = a.size(0) * b.size(0) * a.element_size() / 2**20
+    cache = bool(torch.is_grad_enabled() and (a.requires_grad or b.requires_grad)
+                 and need_mb <= cache_mb)
+    return _RowLSE.apply(a, b, float(tau), block, cache)

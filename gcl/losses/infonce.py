@@ -8,6 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from gcl.losses._blockwise import cross_logsumexp
 from gcl.losses.distributed import gathered_info_nce, negatives_group
 
 __all__ = ["InfoNCE", "info_nce", "info_nce_per_node"]
@@ -251,6 +252,10 @@ def info_nce_per_node(
         return _SymmetricInfoNCEFunction.apply(
             u, v, bias, float(tau), int(block),
             bool(torch.is_grad_enabled() and strip_mb <= cache_mb))
+    if not intra_view and not symmetric and bias is None:
+        # one direction, inter-view only: the row log-sum-exps of u v^T / tau
+        pos = (u * v).sum(dim=1) / tau
+        return cross_logsumexp(u, v, tau, block, cache_mb) - pos, None
     loss1, loss2 = _InfoNCEFunction.apply(
         u, v, bias, float(tau), bool(intra_view), bool(symmetric), int(block))
     return loss1, (loss2 if symmetric else None)
@@ -312,8 +317,11 @@ def info_nce(
             blocks for the backward pass when they need at most this many
             MiB (about :math:`2N^2` floats), trading memory for one fewer
             :math:`N^2 d` product; 0 always recomputes, so memory stays
-            :math:`O(N \cdot \text{block})`. Only the default symmetric,
-            intra-view form uses it. (default: :obj:`0.0`)
+            :math:`O(N \cdot \text{block})`. The default symmetric,
+            intra-view form (about :math:`2N^2` floats) and the
+            one-directional inter-view form (``intra_view=False,
+            symmetric=False`` without ``bias``, :math:`N^2` floats, through
+            :func:`gcl.losses.cross_logsumexp`) use it. (default: :obj:`0.0`)
 
     Returns:
         torch.Tensor: The scalar mean loss.

@@ -10,6 +10,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from gcl.losses._blockwise import cross_logsumexp
+
 __all__ = ["LIGHTGCL_SETTINGS", "LightGCLLoss", "cross_logsumexp",
            "lightgcl_code_loss", "lightgcl_paper_loss"]
 
@@ -17,77 +19,12 @@ __all__ = ["LIGHTGCL_SETTINGS", "LightGCLLoss", "cross_logsumexp",
 #: tables) and ``"code"`` (the current ``main.py``/``model.py``).
 LIGHTGCL_SETTINGS = ("paper", "code")
 
-_BLOCK = 1024
-
-
-class _CrossLSE(torch.autograd.Function):
-    r""":math:`\mathrm{lse}_i = \log\sum_j \exp(a_i^\top b_j / \tau)` in row
-    blocks of ``a``; the backward recomputes the blocks, so memory is
-    :math:`O(\text{block} \cdot N)`.
-    """
-
-    @staticmethod
-    def forward(ctx, a, b, tau, block):
-        out = a.new_empty(a.size(0))
-        for s in range(0, a.size(0), block):
-            out[s:s + block] = torch.logsumexp(a[s:s + block] @ b.t() / tau, dim=1)
-        ctx.save_for_backward(a, b, out)
-        ctx.tau, ctx.block = tau, block
-        return out
-
-    @staticmethod
-    def backward(ctx, grad):
-        a, b, out = ctx.saved_tensors
-        tau, block = ctx.tau, ctx.block
-        ga = torch.zeros_like(a) if ctx.needs_input_grad[0] else None
-        gb = torch.zeros_like(b) if ctx.needs_input_grad[1] else None
-        for s in range(0, a.size(0), block):
-            e = min(s + block, a.size(0))
-            # p_ij * g_i / tau: the softmax of the block, weighted
-            p = torch.exp(a[s:e] @ b.t() / tau - out[s:e, None])
-            p.mul_(grad[s:e, None] / tau)
-            if ga is not None:
-                ga[s:e] = p @ b
-            if gb is not None:
-                gb.addmm_(p.t(), a[s:e])
-        return ga, gb, None, None
-
-
-def cross_logsumexp(a: Tensor, b: Tensor, tau: float = 1.0,
-                    block_size: Optional[int] = None) -> Tensor:
-    r"""Row-wise :math:`\log\sum_{j} \exp(a_i^\top b_j / \tau)` over all rows
-    :math:`b_j` of ``b``, in blocks of ``block_size`` rows of ``a`` with a
-    custom backward (differentiable in ``a`` and ``b``); memory
-    :math:`O(\text{block} \cdot |b|)`, never :math:`|a| \times |b|` at once.
-
-    Args:
-        a (torch.Tensor): Anchors ``[B, d]``.
-        b (torch.Tensor): Samples ``[N, d]``.
-        tau (float, optional): Temperature. (default: :obj:`1.0`)
-        block_size (int, optional): Rows of ``a`` per block.
-            (default: :obj:`None`, 1024)
-
-    Returns:
-        torch.Tensor: ``[B]``.
-    """
-    if a.dim() != 2 or b.dim() != 2 or a.size(1) != b.size(1):
-        raise ValueError(f"cross_logsumexp takes [B, d] and [N, d], got "
-                         f"{tuple(a.shape)} and {tuple(b.shape)}")
-    if b.size(0) == 0:
-        raise ValueError("cross_logsumexp needs at least one sample row")
-    if not tau > 0:
-        raise ValueError(f"temperature tau must be positive, got {tau}")
-    block = int(block_size or _BLOCK)
-    if block < 1:
-        raise ValueError(f"block_size must be positive, got {block_size}")
-    return _CrossLSE.apply(a, b, float(tau), block)
-
-
 def _side_code(g: Tensor, e: Tensor, index: Tensor, tau: float, clamp: float,
-               eps: float, block: Optional[int]) -> Tensor:
+               eps: float, block: Optional[int],
+               cache_mb: float) -> Tensor:
     uniq, inverse = torch.unique(index, return_inverse=True)
     g_b = g[uniq]
-    lse = cross_logsumexp(g_b, e, tau, block)
+    lse = cross_logsumexp(g_b, e, tau, block, cache_mb)
     if eps > 0:
         lse = torch.logaddexp(lse, lse.new_tensor(math.log(eps)))
     pos = ((g_b * e[uniq]).sum(1) / tau).clamp(-clamp, clamp)
@@ -97,7 +34,8 @@ def _side_code(g: Tensor, e: Tensor, index: Tensor, tau: float, clamp: float,
 def lightgcl_code_loss(g_user: Tensor, e_user: Tensor, g_item: Tensor,
                        e_item: Tensor, users: Tensor, items: Tensor,
                        tau: float = 0.2, clamp: float = 5.0, eps: float = 1e-8,
-                       block_size: Optional[int] = None) -> Tensor:
+                       block_size: Optional[int] = None,
+                       cache_mb: float = 0.0) -> Tensor:
     r"""LightGCL's contrastive loss as the current official code computes it
     (``HKUDS/LightGCL`` ``model.py``, ``loss_s``).
 
@@ -130,6 +68,7 @@ def lightgcl_code_loss(g_user: Tensor, e_user: Tensor, g_item: Tensor,
         clamp (float, optional): :math:`c`. (default: :obj:`5.0`)
         eps (float, optional): :math:`\epsilon`. (default: :obj:`1e-8`)
         block_size (int, optional): Batch rows per block.
+        cache_mb (float, optional): See :func:`cross_logsumexp`.
 
     Returns:
         torch.Tensor: :math:`\mathcal{L}_s` (before :math:`\lambda_1`).
@@ -137,17 +76,20 @@ def lightgcl_code_loss(g_user: Tensor, e_user: Tensor, g_item: Tensor,
     if g_user.shape != e_user.shape or g_item.shape != e_item.shape:
         raise ValueError("the SVD view and the graph view must have the same "
                          "shape on each side")
-    return (_side_code(g_user, e_user, users, tau, clamp, eps, block_size)
-            + _side_code(g_item, e_item, items, tau, clamp, eps, block_size))
+    return (_side_code(g_user, e_user, users, tau, clamp, eps, block_size,
+                       cache_mb)
+            + _side_code(g_item, e_item, items, tau, clamp, eps, block_size,
+                         cache_mb))
 
 
 def _side_paper(z: Tensor, g: Tensor, weight: Optional[Tensor], tau: float,
-                mask: Tensor, eps: float, block: Optional[int]) -> Tensor:
+                mask: Tensor, eps: float, block: Optional[int],
+                cache_mb: float) -> Tensor:
     gnn = F.normalize(z, p=2, dim=1)
     hyper = F.normalize(g, p=2, dim=1)
     if weight is not None:
         hyper = hyper @ weight
-    lse = cross_logsumexp(gnn, hyper, tau, block)
+    lse = cross_logsumexp(gnn, hyper, tau, block, cache_mb)
     log_eps = lse.new_tensor(math.log(eps))
     pos = (gnn * hyper).sum(1) / tau
     # -log(exp(pos) / (sum_j exp(s_ij) + eps) + eps), stably
@@ -162,7 +104,8 @@ def lightgcl_paper_loss(z_user: Sequence[Tensor], g_user: Sequence[Tensor],
                         keep_prob: float = 0.5,
                         masks: Optional[Sequence[tuple[Tensor, Tensor]]] = None,
                         eps: float = 1e-8,
-                        block_size: Optional[int] = None) -> Tensor:
+                        block_size: Optional[int] = None,
+                        cache_mb: float = 0.0) -> Tensor:
     r"""LightGCL's contrastive loss in the setting of the paper's tables
     (``HKUDS/LightGCL`` ``old_setting/model.py``).
 
@@ -203,6 +146,7 @@ def lightgcl_paper_loss(z_user: Sequence[Tensor], g_user: Sequence[Tensor],
             ``(user_mask, item_mask)`` to use instead of drawing them.
         eps (float, optional): :math:`\epsilon`. (default: :obj:`1e-8`)
         block_size (int, optional): Rows per block.
+        cache_mb (float, optional): See :func:`cross_logsumexp`.
     """
     num_layers = len(z_user)
     if not (len(g_user) == len(z_item) == len(g_item) == num_layers):
@@ -219,9 +163,9 @@ def lightgcl_paper_loss(z_user: Sequence[Tensor], g_user: Sequence[Tensor],
             mu = torch.rand(users.numel(), device=users.device) > 1 - keep_prob
             mi = torch.rand(items.numel(), device=items.device) > 1 - keep_prob
         loss = loss + _side_paper(z_user[layer][users], g_user[layer][users], w,
-                                  tau, mu, eps, block_size)
+                                  tau, mu, eps, block_size, cache_mb)
         loss = loss + _side_paper(z_item[layer][items], g_item[layer][items], w,
-                                  tau, mi, eps, block_size)
+                                  tau, mi, eps, block_size, cache_mb)
     return loss
 
 
@@ -234,10 +178,12 @@ class LightGCLLoss(torch.nn.Module):
             (default: :obj:`"code"`)
         tau (float, optional): Temperature. (default: :obj:`0.2`)
         block_size (int, optional): Rows per block.
+        cache_mb (float, optional): See :func:`cross_logsumexp`.
     """
 
     def __init__(self, setting: str = "code", tau: float = 0.2,
-                 block_size: Optional[int] = None):
+                 block_size: Optional[int] = None,
+                 cache_mb: float = 0.0):
         super().__init__()
         if setting not in LIGHTGCL_SETTINGS:
             raise ValueError(f"setting must be one of {LIGHTGCL_SETTINGS}, got "
@@ -245,6 +191,7 @@ class LightGCLLoss(torch.nn.Module):
         if not tau > 0:
             raise ValueError(f"temperature tau must be positive, got {tau}")
         self.setting, self.tau, self.block_size = setting, float(tau), block_size
+        self.cache_mb = cache_mb
 
     def __repr__(self) -> str:
         return f"{self.__class__.__name__}(setting={self.setting!r}, tau={self.tau})"
@@ -254,4 +201,5 @@ class LightGCLLoss(torch.nn.Module):
         :func:`lightgcl_paper_loss` (``"paper"``), without ``tau``.
         """
         fn = lightgcl_code_loss if self.setting == "code" else lightgcl_paper_loss
-        return fn(*args, tau=self.tau, block_size=self.block_size, **kwargs)
+        return fn(*args, tau=self.tau, block_size=self.block_size,
+                  cache_mb=self.cache_mb, **kwargs)

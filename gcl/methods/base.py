@@ -86,6 +86,19 @@ class Method(torch.nn.Module):
         """Hook called by :func:`gcl.fit` before epoch ``epoch`` (1-based)."""
         self.epoch = epoch
 
+    def learning_rate(self, epoch: int, base_lr: float) -> Optional[float]:
+        """The learning rate of epoch ``epoch`` (1-based) for a parameter
+        group whose initial rate is ``base_lr``, or :obj:`None` (the
+        default) to leave the optimiser's rate alone.
+
+        :func:`gcl.fit` asks before every epoch, right after
+        :meth:`set_epoch`, and sets the rate it gets back; it is a function
+        of the epoch, so a resumed run gets the same rates. Methods whose
+        paper's recipe decays the rate (LightGCL's paper setting) override
+        it; the trainer does not know which.
+        """
+        return None
+
     def reset_parameters(self) -> None:
         """Resets all learnable parameters of the method."""
         for module in self.children():

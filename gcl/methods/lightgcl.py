@@ -26,9 +26,9 @@ __all__ = ["LightGCL"]
 #: ``old_setting/``; README per-dataset flags go in the configs).
 SETTING_DEFAULTS = {
     "code": dict(embedding_dim=64, num_layers=2, q=5, lambda1=0.2, lambda2=1e-7,
-                 tau=0.2, edge_dropout=0.0, batch_size=4096),
+                 tau=0.2, edge_dropout=0.0, batch_size=4096, lr_decay=1.0),
     "paper": dict(embedding_dim=32, num_layers=2, q=5, lambda1=1e-7, lambda2=0.0,
-                  tau=0.5, edge_dropout=0.25, batch_size=256),
+                  tau=0.5, edge_dropout=0.25, batch_size=256, lr_decay=0.98),
 }
 
 
@@ -72,8 +72,14 @@ class LightGCL(Recommender):
     (:class:`~gcl.datasets.BPRSampler` ``"user_batch"``, 30,000 users per
     epoch), :math:`\lambda_2` (1e-4) as Adam's ``weight_decay`` (pass it to
     :func:`gcl.fit`), d = 32, :math:`\lambda_1 = 10^{-7}`, :math:`\tau =
-    0.5`. The official learning-rate decay (x0.98 per epoch down to 5e-4)
-    is not applied by :func:`gcl.fit`.
+    0.5`, and the official learning-rate decay: before every epoch
+    :math:`t = 1, 2, \dots` the rate is multiplied by 0.98 unless that
+    would take it to 5e-4 or below (``learning_rate_decay`` of
+    ``old_setting/main.py``, which also decays before the first epoch), so
+    from 1e-3 it settles at :math:`10^{-3} \cdot 0.98^{34} \approx
+    5.04 \cdot 10^{-4}` (:meth:`learning_rate`, the hook :func:`gcl.fit`
+    applies). Negatives are drawn without replacement within a user, as
+    there (:class:`~gcl.datasets.BPRSampler` ``"user_batch"``).
 
     Args:
         num_users (int): :math:`U`.
@@ -96,6 +102,15 @@ class LightGCL(Recommender):
             factorises (``"normalized"`` or ``"raw"``).
             (default: :obj:`None`, the setting's)
         init (str, optional): (default: :obj:`"xavier"`, as the official code)
+        lr_decay (float, optional): Per-epoch learning-rate factor
+            (paper 0.98, code 1: none). (default: :obj:`None`, the
+            setting's)
+        lr_floor (float, optional): The decay stops before the rate would
+            reach this value. (default: :obj:`5e-4`)
+        cache_mb (float, optional): MiB of exponentiated logits the
+            contrastive loss may keep per side for its backward pass instead
+            of recomputing them (:func:`gcl.losses.cross_logsumexp`); the
+            loss is the same. (default: :obj:`1024.0`)
     """
 
     def __init__(self, num_users: int, num_items: int, setting: str = "code",
@@ -104,13 +119,16 @@ class LightGCL(Recommender):
                  lambda1: Optional[float] = None, lambda2: Optional[float] = None,
                  tau: Optional[float] = None, edge_dropout: Optional[float] = None,
                  batch_size: Optional[int] = None,
-                 svd_adjacency: Optional[str] = None, init: str = "xavier"):
+                 svd_adjacency: Optional[str] = None, init: str = "xavier",
+                 lr_decay: Optional[float] = None, lr_floor: float = 5e-4,
+                 cache_mb: float = 1024.0):
         if setting not in LIGHTGCL_SETTINGS:
             raise ValueError(f"setting must be one of {LIGHTGCL_SETTINGS}, got "
                              f"{setting!r}")
         given = dict(embedding_dim=embedding_dim, num_layers=num_layers, q=q,
                      lambda1=lambda1, lambda2=lambda2, tau=tau,
-                     edge_dropout=edge_dropout, batch_size=batch_size)
+                     edge_dropout=edge_dropout, batch_size=batch_size,
+                     lr_decay=lr_decay)
         hp = {k: (v if v is not None else SETTING_DEFAULTS[setting][k])
               for k, v in given.items()}
         paper = setting == "paper"
@@ -119,7 +137,11 @@ class LightGCL(Recommender):
         super().__init__(num_users, num_items, hp["embedding_dim"], sampler, init)
         self.setting = setting
         self.lambda1, self.lambda2 = float(hp["lambda1"]), float(hp["lambda2"])
-        self.tau = float(hp["tau"])
+        self.tau, self.cache_mb = float(hp["tau"]), float(cache_mb)
+        if not 0.0 < float(hp["lr_decay"]) <= 1.0 or not float(lr_floor) >= 0.0:
+            raise ValueError(f"lr_decay must be in (0, 1] and lr_floor >= 0, got "
+                             f"{hp['lr_decay']} and {lr_floor}")
+        self.lr_decay, self.lr_floor = float(hp["lr_decay"]), float(lr_floor)
         self.propagation = LightGCNPropagation(
             hp["num_layers"], "sum", activation="leaky_relu" if paper else None,
             negative_slope=0.5, residual=paper, edge_dropout=hp["edge_dropout"])
@@ -146,17 +168,34 @@ class LightGCL(Recommender):
                     edge_dropout: Optional[float] = None,
                     batch_size: Optional[int] = None,
                     svd_adjacency: Optional[str] = None,
-                    init: str = "xavier") -> LightGCL:
+                    init: str = "xavier", lr_decay: Optional[float] = None,
+                    lr_floor: float = 5e-4, cache_mb: float = 1024.0) -> LightGCL:
         """Builds LightGCL from its config (``in_channels`` is unused)."""
         return cls(num_users, num_items, setting, embedding_dim, num_layers, q,
                    lambda1, lambda2, tau, edge_dropout, batch_size, svd_adjacency,
-                   init)
+                   init, lr_decay, lr_floor, cache_mb)
 
     def reset_parameters(self) -> None:
         """Re-draws the tables and :math:`W_l`, forgets the graph and SVD."""
         super().reset_parameters()
         self._init_weights()
         self.svd.reset_parameters()
+
+    def learning_rate(self, epoch: int, base_lr: float) -> Optional[float]:
+        r"""The official decay: ``base_lr`` times ``lr_decay`` once per
+        epoch up to ``epoch``, each step taken only while the result stays
+        above ``lr_floor`` (the same repeated products as the official
+        ``param_group['lr'] * 0.98``); :obj:`None` without decay.
+        """
+        if self.lr_decay == 1.0:
+            return None
+        lr = float(base_lr)
+        for _ in range(int(epoch)):
+            nxt = lr * self.lr_decay
+            if not nxt > self.lr_floor:
+                break
+            lr = nxt
+        return lr
 
     def prepare(self, data: InteractionData) -> None:
         """The normalised adjacency and the rank-:math:`q` SVD, once (the
@@ -193,7 +232,8 @@ class LightGCL(Recommender):
         if self.setting == "code":
             loss_r = bpr_loss(eu[users], ei[pos], ei[neg])
             loss_s = lightgcl_code_loss(g_u, eu, g_i, ei, users,
-                                        torch.cat([pos, neg]), tau=self.tau)
+                                        torch.cat([pos, neg]), tau=self.tau,
+                                        cache_mb=self.cache_mb)
         else:
             batch_users = batch[3] if len(batch) > 3 else torch.unique(users)
             loss_r = hinge_rank_loss(eu[users], ei[pos], ei[neg],
@@ -201,7 +241,7 @@ class LightGCL(Recommender):
             loss_s = lightgcl_paper_loss(
                 out.conv_users, gu, out.conv_items, gi, batch_users,
                 torch.unique(torch.cat([pos, neg])), tau=self.tau,
-                weights=list(self.weights))
+                weights=list(self.weights), cache_mb=self.cache_mb)
         loss = loss_r + self.lambda1 * loss_s
         if self.lambda2:
             loss = loss + self.lambda2 * l2_reg_full(self.parameters())

@@ -197,6 +197,10 @@ class POT(Method):
         self.epoch = epoch
         self.base.set_epoch(epoch)
 
+    def learning_rate(self, epoch: int, base_lr: float) -> Optional[float]:
+        """The base method's learning-rate schedule (its hook)."""
+        return self.base.learning_rate(epoch, base_lr)
+
     def reset_parameters(self) -> None:
         """Resets the base method's parameters and forgets the bounds."""
         self.base.reset_parameters()

@@ -60,27 +60,34 @@ class SimGCL(Recommender):
             (default: :obj:`"interaction"`)
         init (str, optional): ``"xavier"`` or ``"normal"``.
             (default: :obj:`"xavier"`)
+        cache_mb (float, optional): MiB of exponentiated logits each InfoNCE
+            may keep for its backward pass instead of recomputing them
+            (:func:`gcl.losses.info_nce`); the loss is the same.
+            (default: :obj:`1024.0`)
     """
 
     def __init__(self, num_users: int, num_items: int, embedding_dim: int = 64,
                  num_layers: int = 2, cl_rate: float = 0.5, eps: float = 0.1,
                  tau: float = 0.2, reg: float = 1e-4, batch_size: int = 2048,
-                 sampling: str = "interaction", init: str = "xavier"):
+                 sampling: str = "interaction", init: str = "xavier",
+                 cache_mb: float = 1024.0):
         super().__init__(num_users, num_items, embedding_dim,
                          BPRSampler(sampling, batch_size), init)
         self.propagation = LightGCNPropagation(num_layers, "mean_no_input")
         self.noise = NoisePerturbation(eps)
         self.cl_rate, self.tau, self.reg = float(cl_rate), float(tau), float(reg)
+        self.cache_mb = float(cache_mb)
 
     @classmethod
     def from_config(cls, in_channels: Optional[int] = None, *, num_users: int,
                     num_items: int, embedding_dim: int = 64, num_layers: int = 2,
                     cl_rate: float = 0.5, eps: float = 0.1, tau: float = 0.2,
                     reg: float = 1e-4, batch_size: int = 2048,
-                    sampling: str = "interaction", init: str = "xavier") -> SimGCL:
+                    sampling: str = "interaction", init: str = "xavier",
+                    cache_mb: float = 1024.0) -> SimGCL:
         """Builds SimGCL from its config (``in_channels`` is unused)."""
         return cls(num_users, num_items, embedding_dim, num_layers, cl_rate, eps,
-                   tau, reg, batch_size, sampling, init)
+                   tau, reg, batch_size, sampling, init, cache_mb)
 
     def propagate(self, data: InteractionData) -> tuple[Tensor, Tensor]:
         """Clean :math:`E_u, E_i`."""
@@ -103,8 +110,8 @@ class SimGCL(Recommender):
             u1, i1 = self.perturbed(data)
             u2, i2 = self.perturbed(data)
             cl = (info_nce(u1[u_idx], u2[u_idx], self.tau, intra_view=False,
-                           symmetric=False)
+                           symmetric=False, cache_mb=self.cache_mb)
                   + info_nce(i1[i_idx], i2[i_idx], self.tau, intra_view=False,
-                             symmetric=False))
+                             symmetric=False, cache_mb=self.cache_mb))
             loss = loss + self.cl_rate * cl
         return loss

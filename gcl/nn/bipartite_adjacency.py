@@ -69,13 +69,14 @@ class BipartiteAdjacency:
         self.crow_t = torch._convert_indices_from_coo_to_csr(col[perm],
                                                              self.shape[1])
         self.row_t = row[perm]
+        self._mats: Optional[tuple[Tensor, Tensor]] = None
 
     @classmethod
     def _from_parts(cls, other: BipartiteAdjacency, value: Tensor
                     ) -> BipartiteAdjacency:
         out = cls.__new__(cls)
         out.__dict__.update(other.__dict__)
-        out.value = value
+        out.value, out._mats = value, None
         return out
 
     @property
@@ -96,17 +97,23 @@ class BipartiteAdjacency:
             if isinstance(v, Tensor):
                 v = v.to(device, dtype=dtype if v.is_floating_point() else None)
             out.__dict__[k] = v
+        out._mats = None
         return out
 
     def __repr__(self) -> str:
         return f"BipartiteAdjacency({self.shape[0]} x {self.shape[1]}, nnz={self.nnz})"
 
     def matrices(self) -> tuple[Tensor, Tensor]:
-        r""":math:`\tilde R` and :math:`\tilde R^\top` as sparse CSR tensors."""
-        a = _csr(self.crow, self.col, self.value, self.shape)
-        a_t = _csr(self.crow_t, self.row_t, self.value[self.perm],
-                   (self.shape[1], self.shape[0]))
-        return a, a_t
+        r""":math:`\tilde R` and :math:`\tilde R^\top` as sparse CSR tensors
+        (built on the first call and kept: every propagation step reuses
+        them).
+        """
+        if self._mats is None:
+            a = _csr(self.crow, self.col, self.value, self.shape)
+            a_t = _csr(self.crow_t, self.row_t, self.value[self.perm],
+                       (self.shape[1], self.shape[0]))
+            self._mats = (a, a_t)
+        return self._mats
 
     def dropout(self, p: float, training: bool = True) -> BipartiteAdjacency:
         r"""Edge dropout: each entry is zeroed with probability ``p`` and the

@@ -142,7 +142,9 @@ class LightGCNPropagation(torch.nn.Module):
                 continue
             if self.combine == "mean_no_input":
                 embs = embs[1:]
-            total = torch.stack(embs).sum(0) if len(embs) > 1 else embs[0]
+            total = embs[0]
+            for e in embs[1:]:  # L adds, no [L + 1, N, d] stack
+                total = total + e
             res.append(total if self.combine == "sum" else total / len(embs))
         return res[0], res[1]
 

@@ -84,8 +84,10 @@ def fit(
 
     Every method uses this loop: ``method.prepare(data)`` once (graph
     statistics such as communities or centralities), then each epoch calls
-    ``method.set_epoch(epoch)`` (the schedule hook) and takes one
-    optimisation step on ``loss = method(data)``, evaluates when due, feeds
+    ``method.set_epoch(epoch)`` (the schedule hook), sets each parameter
+    group's learning rate to ``method.learning_rate(epoch, initial_lr)``
+    unless that is :obj:`None` (the default: the rate is left alone), and
+    takes one optimisation step on ``loss = method(data)``, evaluates when due, feeds
     the monitored value to an :class:`EarlyStopping` tracker and writes a
     :class:`Checkpoint` when due.
 
@@ -430,6 +432,7 @@ def _train_step(method: Method, optimizer: torch.optim.Optimizer, data: Data,
     t0 = time.perf_counter()
     method.train()
     method.set_epoch(epoch)
+    _set_learning_rate(method, optimizer, epoch)
     batches = method.epoch_batches(data)
     seen = None
     if batches is None:
@@ -444,6 +447,21 @@ def _train_step(method: Method, optimizer: torch.optim.Optimizer, data: Data,
     if dev.type == "cuda":
         torch.cuda.synchronize(dev)
     return value, time.perf_counter() - t0, seen
+
+
+def _set_learning_rate(method: Method, optimizer: torch.optim.Optimizer,
+                       epoch: int) -> None:
+    """Applies the method's learning-rate hook to every parameter group
+    (``initial_lr`` is kept in the group, as torch's schedulers do, so it is
+    checkpointed with the optimiser).
+    """
+    for group in optimizer.param_groups:
+        lr = method.learning_rate(epoch, group.setdefault("initial_lr", group["lr"]))
+        if lr is not None:
+            if not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr >= 0):
+                raise ValueError(f"{type(method).__name__}.learning_rate({epoch}) "
+                                 f"returned {lr!r}, not a finite rate >= 0")
+            group["lr"] = float(lr)
 
 
 def _step(method: Method, optimizer: torch.optim.Optimizer, epoch: int,

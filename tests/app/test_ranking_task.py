@@ -29,3 +29,59 @@ def test_lightgcn_lastfm_ranking_task():
     with pytest.raises(ValueError, match="recommender"):
         run_experiment("lightgcn", "LastFM", epochs=1, root=root,
                        tasks=["clustering"], progress=False)
+
+
+def _toy_folder(root: Path, users: int = 40, items: int = 60) -> None:
+    """A LightGCN-format 'LastFM' of two taste groups: even users like the
+    first half of the items, odd users the second half."""
+    import torch
+
+    g = torch.Generator().manual_seed(0)
+    folder = root / "rec" / "lastfm"
+    folder.mkdir(parents=True)
+    train, test = [], []
+    for u in range(users):
+        half = (u % 2) * (items // 2)
+        liked = (half + torch.randperm(items // 2, generator=g)[:12]).tolist()
+        train.append(" ".join(map(str, [u, *liked[:9]])))
+        test.append(" ".join(map(str, [u, *liked[9:]])))
+    (folder / "train.txt").write_text("\n".join(train) + "\n")
+    (folder / "test.txt").write_text("\n".join(test) + "\n")
+
+
+# LightGCL's lambda1 = 0.2 lets the contrastive term swamp BPR on 40 x 60
+@pytest.mark.parametrize("method,extra", [("lightgcn", []),
+                                          ("lightgcl", ["model.lambda1=0.02"])])
+def test_ranking_task_on_a_toy_set_selects_on_validation(tmp_path, method, extra):
+    import torch
+
+    from gcl.datasets import load_interactions
+    from gcl.eval import ranking_split
+
+    _toy_folder(tmp_path)
+    exp = run_experiment(method, "LastFM", epochs=12, root=str(tmp_path),
+                         progress=False, tasks=["ranking"], device="cpu",
+                         overrides=["eval.every=3", "model.batch_size=64",
+                                    "train.lr=0.01", "model.embedding_dim=16",
+                                    *extra])
+    evals = exp.history.evals
+    assert [e["epoch"] for e in evals] == [3, 6, 9, 12]
+    best = max(evals, key=lambda e: e["val_recall@20"])  # first maximum
+    assert exp.history.best_epoch == best["epoch"]
+    # the reported test numbers are those of the returned (best) embeddings
+    data = load_interactions("LastFM", root=tmp_path, val_fraction=0.1,
+                             seed=exp.config["seed"])
+    u, i = exp.embeddings[:40], exp.embeddings[40:]
+    assert exp.embeddings.shape == (40 + 60, 16)
+    ref = ranking_split(u, i, data, "test", ks=(20, 40))
+    for key, value in ref.metrics.items():
+        assert exp.result.metrics[key] == pytest.approx(value, abs=1e-12)
+    assert exp.result.details["num_excluded"] == data.val.size(1) > 0
+    zero = ranking_split(u, i, data, "test", ks=(20, 40), masking="zero")
+    assert exp.extra["ranking_masked_zero"].metrics == zero.metrics
+    assert exp.record()["best_epoch"] == best["epoch"]
+    assert "ranking_masked_zero" in exp.record()["tasks"]
+    # 3 test items among the 30 - 9 - val unseen items of the user's half:
+    # ranking the own half first puts all of them in the top 20
+    assert exp.result.metrics["recall@20"] > 0.8
+    assert torch.isfinite(exp.embeddings).all()

@@ -28,6 +28,19 @@ def test_plan_is_seed_major_and_skips_missing_configs(reproduce):
                     ("grace", "CS", 1)]
 
 
+def test_ranking_rows_plan_and_command(reproduce, tmp_path):
+    runs = reproduce.plan(["lightgcn", "lightgcl", "lightgcl_paper", "simgcl"],
+                          ["Gowalla"], [0])
+    assert [m for m, _, _ in runs] == ["lightgcn", "lightgcl", "lightgcl_paper",
+                                       "simgcl"]
+    assert reproduce._epochs("lightgcn", "Gowalla") == 1000
+    args = reproduce.argparse.Namespace(out=tmp_path, device="cuda", epochs=None,
+                                        task=["ranking"])
+    cmd = reproduce.bench_command("lightgcl_paper", "Gowalla", 0, args, tmp_path)
+    assert cmd[3:5] == ["bench", "lightgcl_paper"]
+    assert cmd[cmd.index("--task") + 1:] == ["ranking"]
+
+
 def test_estimate_from_an_earlier_record(reproduce, tmp_path):
     rec = tmp_path / "grace" / "Photo" / "config" / "seed0.json"
     rec.parent.mkdir(parents=True)

@@ -127,10 +127,25 @@ def test_sampler_triples(mode):
         assert torch.equal(torch.bincount(users, minlength=12), deg.clamp(max=4))
         for b in batches:  # a batch's pairs belong to its users
             assert set(b[0].tolist()) <= set(b[3].tolist())
+        # negatives distinct within a user, as old_setting's permutation prefix
+        assert torch.unique(users * 30 + neg).numel() == neg.numel()
     torch.manual_seed(0)
     again = BPRSampler(mode, batch_size=5 if mode == "user_batch" else 32,
                        max_pairs=4)(data)
     assert torch.equal(torch.cat([b[2] for b in again]), neg)
+
+
+def test_sample_negatives_distinct_within_a_user():
+    # user 0 has items 0..4 of 8: its three free items, each once
+    keys = torch.tensor([0, 1, 2, 3, 4, 8 + 7])
+    users = torch.tensor([0, 1, 0, 1, 0])
+    torch.manual_seed(0)
+    neg = sample_negatives(users, keys, 8, distinct=True)
+    assert sorted(neg[users == 0].tolist()) == [5, 6, 7]
+    assert neg[users == 1].unique().numel() == 2 and 7 not in neg[users == 1]
+    with pytest.raises(ValueError, match="fewer free items"):
+        sample_negatives(torch.zeros(4, dtype=torch.long), keys, 8,
+                         max_rounds=50, distinct=True)
 
 
 def test_sample_negatives_full_user_raises():

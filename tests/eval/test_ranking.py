@@ -7,11 +7,13 @@ import pytest
 import scipy.sparse as sp
 import torch
 
+from gcl.datasets import load_interactions as datasets_load_interactions
 from gcl.eval import load_interactions, ranking, ranking_split
 
 
-def brute_force(user_emb, item_emb, train, test, ks):
-    """Python loops and numpy argsort: the textbook definitions."""
+def brute_force(user_emb, item_emb, train, test, ks, zero=False):
+    """Python loops and numpy argsort: the textbook definitions (``zero``:
+    training items scored 0 instead of removed, LightGCL's old_setting)."""
     u_np, i_np = user_emb.numpy().astype(np.float64), item_emb.numpy().astype(
         np.float64)
     tr, te = {}, {}
@@ -25,7 +27,7 @@ def brute_force(user_emb, item_emb, train, test, ks):
             continue
         scores = u_np[u] @ i_np.T
         for i in tr.get(u, ()):
-            scores[i] = -np.inf
+            scores[i] = 0.0 if zero else -np.inf
         order = np.argsort(-scores, kind="stable")
         for k in ks:
             top = order[:k]
@@ -50,6 +52,23 @@ def random_case(num_users=37, num_items=50, d=8, m_train=300, m_test=120, seed=0
     train, test = pairs[:, :m_train], pairs[:, m_train:]
     train = torch.cat([train, train[:, :10]], dim=1)  # duplicates
     return user_emb, item_emb, train, test
+
+
+@pytest.mark.parametrize("batch_size", [3, 1024])
+def test_zeroed_training_scores_match_brute_force(batch_size):
+    user_emb, item_emb, train, test = random_case(seed=3)
+    res = ranking(user_emb, item_emb, train, test, ks=(5, 20),
+                  batch_size=batch_size, masking="zero")
+    ref, _, _ = brute_force(user_emb, item_emb, train, test, (5, 20), zero=True)
+    removed = ranking(user_emb, item_emb, train, test, ks=(5, 20))
+    for key in ref:
+        assert res.metrics[key] == pytest.approx(ref[key], abs=1e-12)
+        # a zeroed training item can outrank test items: never better
+        assert res.metrics[key] <= removed.metrics[key] + 1e-12
+    assert res.metrics["recall@20"] < removed.metrics["recall@20"]
+    assert res.details["masking"].startswith("training items scored 0")
+    with pytest.raises(ValueError, match="masking"):
+        ranking(user_emb, item_emb, train, test, masking="drop")
 
 
 @pytest.mark.parametrize("ks", [(20, 40), (1, 5, 10), (50,)])
@@ -164,13 +183,14 @@ def test_errors():
 def test_load_interactions(tmp_path):
     (tmp_path / "train.txt").write_text("0 1 2 3\n1 0\n2\n3 4 1\n")
     (tmp_path / "test.txt").write_text("0 5\n1 2 3\n")
-    inter = load_interactions(tmp_path)
+    with pytest.warns(DeprecationWarning, match="gcl.datasets.load_interactions"):
+        inter = load_interactions(tmp_path)
     assert inter.train.tolist() == [[0, 0, 0, 1, 3, 3], [1, 2, 3, 0, 4, 1]]
     assert inter.test.tolist() == [[0, 1, 1], [5, 2, 3]]
     assert (inter.num_users, inter.num_items) == (4, 6)
     train, test, num_users, num_items = inter  # tuple-unpackable
     assert train.dtype == torch.long
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(FileNotFoundError), pytest.warns(DeprecationWarning):
         load_interactions(tmp_path / "missing")
 
 
@@ -185,7 +205,7 @@ def test_load_real_gowalla():
     root = _data_root()
     if root is None or not (root / "rec" / "gowalla" / "train.txt").is_file():
         pytest.skip("set GCL_DATA to shared/data to run the real-data check")
-    inter = load_interactions(root / "rec" / "gowalla")
+    inter = datasets_load_interactions(root / "rec" / "gowalla")
     assert (inter.num_users, inter.num_items) == (29858, 40981)
     assert inter.train.size(1) == 810128
     assert inter.test.size(1) == 217242

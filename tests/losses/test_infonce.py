@@ -41,6 +41,20 @@ def test_matches_dense_value_and_gradient(block, intra, symmetric):
         assert torch.allclose(a, b, atol=1e-10)
 
 
+@pytest.mark.parametrize("block", [7, 1000])
+def test_one_directional_inter_view_cached_blocks(block):
+    # intra_view=False, symmetric=False (SimGCL) keeps its blocks with cache_mb
+    g = torch.Generator().manual_seed(2)
+    z1 = torch.randn(41, 8, generator=g, dtype=torch.float64, requires_grad=True)
+    z2 = torch.randn(41, 8, generator=g, dtype=torch.float64, requires_grad=True)
+    ref = dense_reference(z1, z2, 0.3, False, False)
+    out = info_nce(z1, z2, 0.3, False, False, block_size=block, cache_mb=1.0)
+    assert torch.allclose(out, ref, atol=1e-10)
+    for a, b in zip(torch.autograd.grad(out, (z1, z2)),
+                    torch.autograd.grad(ref, (z1, z2))):
+        assert torch.allclose(a, b, atol=1e-10)
+
+
 @pytest.mark.parametrize("block", [3, 32, 100])
 def test_float32_within_1e5_with_bias(block):
     g = torch.Generator().manual_seed(1)

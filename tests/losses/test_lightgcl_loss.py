@@ -51,11 +51,13 @@ def _grads(loss, tensors):
     return torch.autograd.grad(loss, tensors)
 
 
+@pytest.mark.parametrize("cache_mb", [0.0, 1.0])
 @pytest.mark.parametrize("block", [1, 3, 1000])
-def test_cross_logsumexp_matches_dense(block):
+def test_cross_logsumexp_matches_dense(block, cache_mb):
+    # cache_mb=1 keeps the forward's blocks for the backward, 0 recomputes
     a, b = _rand(7, 4, seed=1), _rand(11, 4, seed=2)
     w = torch.arange(7, dtype=D)
-    out = cross_logsumexp(a, b, 0.3, block)
+    out = cross_logsumexp(a, b, 0.3, block, cache_mb)
     ref = torch.logsumexp(a @ b.T / 0.3, dim=1)
     assert torch.allclose(out, ref, atol=1e-12)
     g = _grads((out * w).sum(), (a, b))
@@ -64,14 +66,15 @@ def test_cross_logsumexp_matches_dense(block):
         assert torch.allclose(x, y, atol=1e-12)
 
 
-@pytest.mark.parametrize("block", [2, None])
-def test_code_loss_matches_official_formula(block):
+@pytest.mark.parametrize("block,cache_mb", [(2, 0.0), (None, 0.0), (2, 1.0)])
+def test_code_loss_matches_official_formula(block, cache_mb):
     U, n_i, d = 9, 13, 5
     gu, eu = _rand(U, d, seed=3, scale=0.3), _rand(U, d, seed=4, scale=0.3)
     gi, ei = _rand(n_i, d, seed=5, scale=0.3), _rand(n_i, d, seed=6, scale=0.3)
     uids = torch.tensor([0, 3, 3, 8, 1, 0])  # repeats, as one per interaction
     iids = torch.tensor([2, 2, 12, 5, 7, 0, 1, 2, 9, 9, 4, 3])
-    out = lightgcl_code_loss(gu, eu, gi, ei, uids, iids, tau=0.2, block_size=block)
+    out = lightgcl_code_loss(gu, eu, gi, ei, uids, iids, tau=0.2, block_size=block,
+                             cache_mb=cache_mb)
     ref = _code_ref(gu, eu, gi, ei, uids, iids, 0.2)
     assert out.item() == pytest.approx(ref.item(), abs=1e-11)
     for x, y in zip(_grads(out, (gu, eu, gi, ei)), _grads(ref, (gu, eu, gi, ei))):
@@ -94,7 +97,23 @@ def test_code_loss_clamp_is_on_the_positive_only():
     assert torch.isfinite(lightgcl_code_loss(big, big, big, big, idx, idx, tau=0.2))
 
 
-def test_paper_loss_matches_official_formula():
+def test_cross_logsumexp_cache_is_freed_and_one_sided():
+    a, b = _rand(6, 3, seed=3), _rand(9, 3, seed=4)
+    ref = torch.logsumexp(a @ b.T / 0.7, dim=1).sum()
+    g_ref = _grads(ref, (a, b))
+    out = cross_logsumexp(a, b, 0.7, 4, cache_mb=1.0).sum()
+    first = torch.autograd.grad(out, (a, b), retain_graph=True)
+    again = torch.autograd.grad(out, (a, b))  # cache dropped: recomputes
+    for x, y, z in zip(first, again, g_ref):
+        assert torch.allclose(x, z, atol=1e-12) and torch.allclose(y, z, atol=1e-12)
+    (gb,) = _grads(cross_logsumexp(a.detach(), b, 0.7, 4, 1.0).sum(), (b,))
+    assert torch.allclose(gb, g_ref[1], atol=1e-12)
+    with pytest.raises(ValueError, match="cache_mb"):
+        cross_logsumexp(a, b, cache_mb=-1.0)
+
+
+@pytest.mark.parametrize("cache_mb", [0.0, 1.0])
+def test_paper_loss_matches_official_formula(cache_mb):
     U, n_i, d, L = 8, 10, 4, 2
     zu = [_rand(U, d, seed=10 + k) for k in range(L)]
     gu = [_rand(U, d, seed=20 + k) for k in range(L)]
@@ -107,7 +126,7 @@ def test_paper_loss_matches_official_formula():
     masks = [((torch.rand(4, generator=g) > 0.5).to(D),
               (torch.rand(5, generator=g) > 0.5).to(D)) for _ in range(L)]
     out = lightgcl_paper_loss(zu, gu, zi, gi, uids, iids, tau=0.5, weights=ws,
-                              masks=masks, block_size=3)
+                              masks=masks, block_size=3, cache_mb=cache_mb)
     ref = _paper_ref(zu, gu, zi, gi, uids, iids, ws, masks, 0.5)
     assert out.item() == pytest.approx(ref.item(), abs=1e-11)
     params = [*zu, *gu, *zi, *gi, *ws]

@@ -82,6 +82,33 @@ def test_lightgcl_code_forward_composes_the_official_equations():
     assert m(data, (users, pos, neg)).item() == pytest.approx(ref.item(), rel=1e-12)
 
 
+def test_lightgcl_paper_lr_decay_is_the_official_one():
+    class Probe(torch.optim.SGD):  # records the rate of every step
+        rates: list = []
+
+        def step(self, closure=None):
+            self.rates.append(self.param_groups[0]["lr"])
+            return super().step(closure)
+
+    # old_setting/main.py: learning_rate_decay before every epoch, epoch 0 too
+    group, official = {"lr": 1e-3}, []
+    for _ in range(60):
+        lr = group["lr"] * 0.98
+        if lr > 0.0005:
+            group["lr"] = lr
+        official.append(group["lr"])
+    paper = LightGCL(40, 60, "paper", batch_size=64)
+    assert [paper.learning_rate(e, 1e-3) for e in range(1, 61)] == official
+    assert official[33] == official[-1] > 5e-4 > official[-1] * 0.98
+    assert LightGCL(40, 60).learning_rate(5, 1e-3) is None  # code: no decay
+    data = toy()
+    opt = Probe(paper.parameters(), lr=1e-3)
+    gcl.fit(paper, data, epochs=3, optimizer=opt, seed=0, progress=False)
+    per_epoch = -(-40 // 64)  # one batch of users per epoch
+    assert opt.rates[::per_epoch] == official[:3]
+    assert opt.param_groups[0]["initial_lr"] == 1e-3
+
+
 def test_settings_and_configs():
     paper = LightGCL(10, 12, "paper")
     assert paper.embedding_dim == 32 and paper.svd.adjacency == "raw"
