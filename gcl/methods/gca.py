@@ -18,6 +18,7 @@ from gcl.augment import (
     walk_augmentors,
 )
 from gcl.methods.grace import GRACE
+from gcl.methods.two_view import _stages
 from gcl.nn import GCNEncoder
 
 __all__ = ["DROP_SCHEMES", "GCA", "ZERO_COLUMNS"]
@@ -40,11 +41,6 @@ def _pair(value: Union[float, Sequence[float]], name: str) -> tuple[float, float
         raise ValueError(f"{name} must be one rate or two (one per view), "
                          f"got {value}")
     return value
-
-
-def _stages(augmentor: Callable[[Data], Data]) -> list:
-    return list(augmentor.augmentors) if isinstance(augmentor, Compose) \
-        else [augmentor]
 
 
 class GCA(GRACE):
