@@ -188,6 +188,20 @@ def _download(name: str, meta: dict[str, str], target: Path,
         shutil.rmtree(staging, ignore_errors=True)
 
 
+def _locate(name: str, meta: dict[str, str], target: Path,
+            files: list[str]) -> Path:
+    """The folder holding ``files`` of an OGB set: ``target`` (the data
+    root's copy), else a previous download in the user cache, else a new
+    download there (:func:`_download`, which raises when offline).
+    """
+    if not _missing(target, files):
+        return target
+    cached = cache_dir() / "downloads" / "ogb" / target.name
+    if not _missing(cached, files):
+        return cached
+    return _download(name, meta, target, files)
+
+
 def _cache_key(src: Path) -> str:
     import ogb
     import torch_geometric
@@ -336,12 +350,7 @@ def load_ogb_link(
     meta = _meta(name)
     target = ogb_link_dir(name, root)
     files = _required_files(meta)
-    src = target
-    if _missing(src, files):
-        cached = cache_dir() / "downloads" / "ogb" / target.name
-        src = cached if not _missing(cached, files) else _download(
-            name, meta, target, files)
-    data, split_edge = _open(name, src)
+    data, split_edge = _open(name, _locate(name, meta, target, files))
     data.x = _features(data, features)
     data.name = name
     return data, split_edge

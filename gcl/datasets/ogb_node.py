@@ -20,9 +20,8 @@ from torch_geometric.utils import to_undirected
 from gcl.datasets.ogb_link import (
     _build_mirror,
     _cache_key,
-    _download,
     _link,
-    _missing,
+    _locate,
     _no_weights_only_load,
 )
 from gcl.datasets.paths import cache_dir, data_root
@@ -137,12 +136,7 @@ def load_ogb_node(name: str = "ogbn-arxiv",
     meta = _meta(name)
     target = ogb_node_dir(name, root)
     files = _required_files(meta)
-    src = target
-    if _missing(src, files):
-        cached = cache_dir() / "downloads" / "ogb" / target.name
-        src = cached if not _missing(cached, files) else _download(
-            name, meta, target, files)
-    graph, split = _open(name, src)
+    graph, split = _open(name, _locate(name, meta, target, files))
     n = int(graph.num_nodes)
     edge_index = graph.edge_index
     if undirected:
