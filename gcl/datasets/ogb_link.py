@@ -55,14 +55,16 @@ def _meta(name: str) -> dict[str, str]:
     return dict(master[name])
 
 
-def _required_files(meta: dict[str, str]) -> list[str]:
-    """Files (relative to the data set folder) OGB needs without downloading."""
+def _raw_files(meta: dict[str, str], labels: tuple[str, ...] = ()) -> list[str]:
+    """The release marker and ``raw/`` files of an OGB set (``labels``: the
+    node-property sets' label files, binary name first, then CSV name).
+    """
     files = [f"RELEASE_v{meta['version']}.txt"]
     if meta["binary"] == "True":
-        files.append("raw/data.npz")
+        files += ["raw/data.npz", *labels[:1]]
     else:
         files += ["raw/edge.csv.gz", "raw/num-node-list.csv.gz",
-                  "raw/num-edge-list.csv.gz"]
+                  "raw/num-edge-list.csv.gz", *labels[1:]]
         if meta["has_node_attr"] == "True":
             files.append("raw/node-feat.csv.gz")
         if meta["has_edge_attr"] == "True":
@@ -70,9 +72,13 @@ def _required_files(meta: dict[str, str]) -> list[str]:
         for key in ("additional node files", "additional edge files"):
             if meta[key] != "None":
                 files += [f"raw/{f}.csv.gz" for f in meta[key].split(",")]
-    split = f"split/{meta['split']}"
-    files += [f"{split}/{p}.pt" for p in ("train", "valid", "test")]
     return files
+
+
+def _required_files(meta: dict[str, str]) -> list[str]:
+    """Files (relative to the data set folder) OGB needs without downloading."""
+    split = f"split/{meta['split']}"
+    return _raw_files(meta) + [f"{split}/{p}.pt" for p in ("train", "valid", "test")]
 
 
 def _missing(folder: Path, files: list[str]) -> list[str]:

@@ -23,6 +23,7 @@ from gcl.datasets.ogb_link import (
     _link,
     _locate,
     _no_weights_only_load,
+    _raw_files,
 )
 from gcl.datasets.paths import cache_dir, data_root
 
@@ -45,21 +46,10 @@ def _meta(name: str) -> dict[str, str]:
 
 
 def _required_files(meta: dict[str, str]) -> list[str]:
-    files = [f"RELEASE_v{meta['version']}.txt"]
-    if meta["binary"] == "True":
-        files += ["raw/data.npz", "raw/node-label.npz"]
-    else:
-        files += ["raw/edge.csv.gz", "raw/num-node-list.csv.gz",
-                  "raw/num-edge-list.csv.gz", "raw/node-label.csv.gz"]
-        if meta["has_node_attr"] == "True":
-            files.append("raw/node-feat.csv.gz")
-        if meta["has_edge_attr"] == "True":
-            files.append("raw/edge-feat.csv.gz")
-        for key in ("additional node files", "additional edge files"):
-            if meta[key] != "None":
-                files += [f"raw/{f}.csv.gz" for f in meta[key].split(",")]
-    files += [f"split/{meta['split']}/{p}.csv.gz" for p in ("train", "valid", "test")]
-    return files
+    """Files (relative to the data set folder) OGB needs without downloading."""
+    files = _raw_files(meta, ("raw/node-label.npz", "raw/node-label.csv.gz"))
+    split = f"split/{meta['split']}"
+    return files + [f"{split}/{p}.csv.gz" for p in ("train", "valid", "test")]
 
 
 def ogb_node_dir(name: str, root: str | os.PathLike[str] | None = None) -> Path:
