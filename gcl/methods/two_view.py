@@ -237,6 +237,9 @@ class TwoViewMethod(Method):
                     f"batch_step needs a sampled subgraph with {key!r} (from "
                     f"gcl.train.neighbor_loader or PyG's NeighborLoader)")
         size = int(batch.batch_size)
+        x = batch.get("x")
+        if x is not None and x.layout == torch.sparse_coo and not x.is_coalesced():
+            batch.x = x.coalesce()  # once, not once per view (column masks)
         augmentors = restrict_augmentors(self.augmentors, batch.e_id,
                                          batch.num_nodes)
         views, zs = self._encode_views(batch, augmentors)

@@ -16,6 +16,7 @@ from gcl.nn.mlp_encoder import MLPEncoder, sdcn_encoder_state_dict
 from gcl.nn.projection_head import ProjectionHead
 from gcl.nn.schema_encoder import IntraTypeAttention, NetworkSchemaEncoder
 from gcl.nn.semantic_attention import SemanticAttention
+from gcl.nn.sparse_linear import SparseInputLinear, sparse_linear
 from gcl.nn.tanh_projection import TanhProjection
 
 __all__ = [
@@ -35,6 +36,7 @@ __all__ = [
     "NetworkSchemaEncoder",
     "ProjectionHead",
     "SemanticAttention",
+    "SparseInputLinear",
     "TanhProjection",
     "activation_resolver",
     "autoencoder_cache_path",
@@ -42,4 +44,5 @@ __all__ = [
     "out_degree_norm",
     "pretrain_autoencoder",
     "sdcn_encoder_state_dict",
+    "sparse_linear",
 ]

@@ -11,6 +11,7 @@ from torch_geometric.nn import GCNConv
 from torch_geometric.utils import add_remaining_self_loops, scatter, to_torch_csr_tensor
 
 from gcl.nn.activation import activation_resolver
+from gcl.nn.sparse_linear import SparseInputLinear
 
 __all__ = ["GCNEncoder", "out_degree_norm"]
 
@@ -78,8 +79,9 @@ class GCNEncoder(torch.nn.Module):
             (default: :obj:`True`)
 
     Shapes:
-        - **input:** node features :math:`(N, F)` (dense, or sparse COO for
-          bag-of-words features), edge indices
+        - **input:** node features :math:`(N, F)` (dense, or sparse COO or
+          CSR for bag-of-words features: the first layer's :math:`X W` then
+          runs as :func:`gcl.nn.sparse_linear`), edge indices
           :math:`(2, E)`, optional edge weights :math:`(E)`
         - **output:** node embeddings :math:`(N, h)`
     """
@@ -105,6 +107,8 @@ class GCNEncoder(torch.nn.Module):
         self.convs = torch.nn.ModuleList(
             GCNConv(a, b, cached=cached, normalize=degree == "in")
             for a, b in zip(widths[:-1], widths[1:]))
+        # Sparse bag-of-words features: X W through CSR products
+        self.convs[0].lin = SparseInputLinear.replacing(self.convs[0].lin)
         self.activation = activation_resolver(activation)
         self.reset_parameters()
 

@@ -9,6 +9,7 @@ import torch
 from torch import Tensor
 
 from gcl.nn.activation import activation_resolver
+from gcl.nn.sparse_linear import sparse_linear
 
 __all__ = ["MLPEncoder", "sdcn_encoder_state_dict"]
 
@@ -34,8 +35,8 @@ class MLPEncoder(torch.nn.Module):
     The default widths are SDCN's :math:`F \to 500 \to 500 \to 2000 \to 10`
     with ReLU. ``forward`` takes (and ignores) ``edge_index`` and
     ``edge_weight`` so that the module fits the encoder interface. Sparse
-    (COO or CSR) features go through :func:`torch.sparse.mm` in the first
-    layer. SDCN's released autoencoder weights load with
+    (COO or CSR) features go through :func:`gcl.nn.sparse_linear` in the
+    first layer. SDCN's released autoencoder weights load with
     :func:`sdcn_encoder_state_dict`.
 
     Args:
@@ -86,7 +87,7 @@ class MLPEncoder(torch.nn.Module):
                              f"{tuple(x.shape)}")
         first = self.lins[0]
         if _is_sparse(x):
-            x = torch.sparse.mm(x, first.weight.t()) + first.bias
+            x = sparse_linear(x, first.weight, first.bias)
         else:
             x = first(x)
         for lin in self.lins[1:]:

@@ -1,0 +1,121 @@
+r"""Linear maps of sparse feature matrices: :math:`X W^\top` with a fast
+backward.
+
+Bag-of-words features (Cora, CiteSeer, Coauthor CS and Physics: about 1 %
+non-zero) are kept sparse (``data.sparse_features``). A linear layer then
+computes :math:`X W^\top` and, in the backward pass, the weight gradient
+:math:`\nabla_W = G^\top X = (X^\top G)^\top`. :func:`torch.nn.functional.
+linear` on a sparse COO input and the autograd of :func:`torch.sparse.mm`
+take slow general paths for both; here the forward is one CSR product and
+the backward one CSR product with :math:`X^\top`, built in CSR form by one
+stable sort of the column indices (no :meth:`~torch.Tensor.coalesce`). The
+values are the same products, summed in a different order.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Optional
+
+import torch
+from torch import Tensor
+from torch_geometric.nn.dense.linear import Linear
+
+__all__ = ["SparseInputLinear", "sparse_linear"]
+
+
+def _csr(crow: Tensor, col: Tensor, value: Tensor, shape) -> Tensor:
+    with warnings.catch_warnings():  # "sparse CSR support is in beta"
+        warnings.simplefilter("ignore", UserWarning)
+        return torch.sparse_csr_tensor(crow, col, value, shape,
+                                       check_invariants=False)
+
+
+def _as_csr(x: Tensor) -> Tensor:
+    if x.layout == torch.sparse_csr:
+        return x
+    if x.layout != torch.sparse_coo:
+        raise ValueError(f"sparse_linear expects sparse COO or CSR features, "
+                         f"got layout {x.layout}")
+    x = x.coalesce()  # a no-op when it already is (rows sorted)
+    row, col = x.indices()
+    crow = torch._convert_indices_from_coo_to_csr(row, x.size(0))
+    return _csr(crow, col, x.values(), tuple(x.shape))
+
+
+def _transpose_csr(x: Tensor) -> Tensor:
+    r""":math:`X^\top` in CSR form: entries ordered by column (stable, so
+    rows stay sorted within a column).
+    """
+    crow, col, value = x.crow_indices(), x.col_indices(), x.values()
+    row = torch.repeat_interleave(
+        torch.arange(x.size(0), device=col.device), crow.diff())
+    col_sorted, perm = torch.sort(col, stable=True)
+    crow_t = torch._convert_indices_from_coo_to_csr(col_sorted, x.size(1))
+    return _csr(crow_t, row[perm], value[perm], (x.size(1), x.size(0)))
+
+
+class _SparseLinear(torch.autograd.Function):
+    """``x @ weight.T`` for a constant sparse CSR ``x``."""
+
+    @staticmethod
+    def forward(ctx, x: Tensor, weight: Tensor) -> Tensor:
+        ctx.x = x
+        return torch.sparse.mm(x, weight.t())
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        if not ctx.needs_input_grad[1]:
+            return None, None
+        x_t = _transpose_csr(ctx.x)
+        return None, torch.sparse.mm(x_t, grad.contiguous()).t()
+
+
+def sparse_linear(x: Tensor, weight: Tensor,
+                  bias: Optional[Tensor] = None) -> Tensor:
+    r""":math:`X W^\top + b` for sparse features :math:`X` (``[N, F]``, COO
+    or CSR, no gradient), differentiable in ``weight`` (``[out, F]``) and
+    ``bias``.
+
+    The same values as :func:`torch.nn.functional.linear` on the dense
+    :math:`X`, up to the order of the floating-point sums.
+
+    Raises:
+        ValueError: If ``x`` is dense, requires a gradient, or its width is
+            not ``weight.size(1)``.
+    """
+    if x.requires_grad:
+        raise ValueError("sparse_linear treats the sparse features as "
+                         "constants; x must not require a gradient")
+    if x.dim() != 2 or x.size(1) != weight.size(1):
+        raise ValueError(f"x must have shape [N, {weight.size(1)}], got "
+                         f"{tuple(x.shape)}")
+    out = _SparseLinear.apply(_as_csr(x).to(weight.dtype), weight)
+    return out if bias is None else out + bias
+
+
+class SparseInputLinear(Linear):
+    r"""PyG's :class:`~torch_geometric.nn.dense.Linear` that sends sparse
+    inputs through :func:`sparse_linear` (dense inputs as before). Same
+    parameters and state-dict keys, so it replaces a ``Linear`` in place,
+    e.g. the first ``lin`` of a :class:`~torch_geometric.nn.conv.GCNConv`
+    (:class:`gcl.nn.GCNEncoder` does this).
+    """
+
+    def forward(self, x: Tensor) -> Tensor:
+        r""":math:`x W^\top + b`; sparse ``x`` through :func:`sparse_linear`."""
+        if x.layout != torch.strided and not x.requires_grad:
+            return sparse_linear(x, self.weight, self.bias)
+        return super().forward(x)
+
+    @classmethod
+    def replacing(cls, lin: Linear) -> SparseInputLinear:
+        """The same layer (shared parameters) with the sparse fast path; no
+        random numbers are drawn.
+        """
+        if not isinstance(lin, Linear):
+            raise TypeError(f"expected a torch_geometric Linear, got "
+                            f"{type(lin).__name__}")
+        out = cls.__new__(cls)
+        out.__dict__.update(lin.__dict__)
+        return out
