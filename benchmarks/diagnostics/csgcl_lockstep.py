@@ -47,14 +47,12 @@ The official code is not part of this repository::
     python benchmarks/diagnostics/csgcl_lockstep.py --official /tmp/csgcl_official
 """
 
-import argparse
-import importlib.util
 import sys
 import types
+from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch_geometric.data import Data
 from torch_geometric.nn import GCNConv
 from torch_geometric.utils import to_networkx
@@ -63,60 +61,35 @@ from gcl.app.config import load_config
 from gcl.augment import CommunalAttributeVoting, CommunalEdgeDrop
 from gcl.augment.communal_edge_drop import ced_edge_weight
 from gcl.community import community_strength, detect
-from gcl.datasets import load
 from gcl.methods import build_method
 from gcl.methods.two_view import _draw_views
+
+sys.path.insert(0, str(Path(__file__).parent))
+import _common as common  # noqa: E402
 
 
 def load_official(root):
     """Imports the official ``src/functional.py`` and ``src/model.py``."""
-    cdlib = types.ModuleType("cdlib")
-    cdlib.algorithms = types.SimpleNamespace()
-    cdlib.utils = types.ModuleType("cdlib.utils")
-    cdlib.utils.convert_graph_formats = lambda g, cls: g
-    sys.modules.update({"cdlib": cdlib, "cdlib.utils": cdlib.utils})
-    GCNConv.jittable = lambda self: self  # deprecated; same module
-    mods = {}
-    for name in ("functional", "model"):
-        spec = importlib.util.spec_from_file_location(
-            f"csgcl_official_{name}", f"{root}/src/{name}.py")
-        mods[name] = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(mods[name])
-    return mods["functional"], mods["model"]
-
-
-class Capture:
-    """Records the probabilities handed to torch.bernoulli."""
-
-    def __init__(self):
-        self.probs, self._orig = [], torch.bernoulli
-
-    def __enter__(self):
-        def spy(p, *a, **k):
-            self.probs.append(p.detach().clone())
-            return self._orig(p, *a, **k)
-        torch.bernoulli = spy
-        return self
-
-    def __exit__(self, *exc):
-        torch.bernoulli = self._orig
+    utils = common.stub_module("cdlib.utils", convert_graph_formats=lambda g, cls: g)
+    common.stub_module("cdlib", algorithms=types.SimpleNamespace(), utils=utils)
+    common.skip_jittable()  # deprecated; same module
+    return tuple(common.load_patched(f"{root}/src/{name}.py",
+                                     f"csgcl_official_{name}")
+                 for name in ("functional", "model"))
 
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--official", required=True, help="CSGCL checkout")
+    p = common.lockstep_parser(__doc__, "CSGCL checkout")
     p.add_argument("--steps", type=int, default=8)
     p.add_argument("--start", type=int, default=150,
                    help="the steps are epochs start+1.. of the schedule")
-    p.add_argument("--seed", type=int, default=0)
     p.add_argument("--community-seed", type=int, default=0)
     args = p.parse_args()
     fun, mod = load_official(args.official)
 
     cfg = load_config("csgcl", "Cora")
     mc, tc = cfg["model"], cfg["train"]
-    data32 = load("Cora", **{k: v for k, v in cfg["data"].items()
-                             if k != "sparse_features"})
+    data32 = common.load_dense("Cora", cfg)
     data = data32.clone()
     data.x = data.x.double()
     print(f"CSGCL lockstep, Cora, float64: gcl config csgcl/Cora (CED "
@@ -144,7 +117,7 @@ def main():
 
     # models with the same weights
     torch.manual_seed(args.seed)
-    act = {"relu": F.relu, "prelu": torch.nn.PReLU()}[mc["activation"]]
+    act = common.official_activation(mc["activation"])
     enc = mod.Encoder(data.num_features, mc["hidden_channels"], act,
                       base_model=GCNConv, k=2)
     official = mod.CSGCL(enc, mc["hidden_channels"], mc["proj_channels"],
@@ -154,17 +127,8 @@ def main():
                            "community_seed": args.community_seed}).double()
     ours.prepare(data)
     assert torch.equal(ours.membership_, membership)
-    with torch.no_grad():
-        for co, cg in zip(official.encoder.conv, ours.encoder.convs):
-            cg.lin.weight.copy_(co.lin.weight)
-            cg.bias.copy_(co.bias)
-        for name in ("fc1", "fc2"):
-            getattr(ours.projector, name).load_state_dict(
-                getattr(official, name).state_dict())
-    opt_o = torch.optim.Adam(official.parameters(), lr=tc["lr"],
-                             weight_decay=tc["weight_decay"])
-    opt_g = torch.optim.Adam(ours.parameters(), lr=tc["lr"],
-                             weight_decay=tc["weight_decay"])
+    common.copy_grace_weights(official, ours.encoder, ours.projector)
+    opt_o, opt_g = common.adam_pair(official, ours, tc["lr"], tc["weight_decay"])
     augs = ours.augmentors
     keep_g = [a.augmentors[0].keep_prob_ for a in augs]
     drop_g = [a.augmentors[1].drop_prob_ for a in augs]
@@ -177,25 +141,29 @@ def main():
     pe, pf = mc["drop_edge"], mc["drop_feature"]
     print(" step  gamma   loss_official        loss_gcl      |dL|  "
           "max|dp|(CED,CAV)  same views  max|dW|")
-    worst = dict(dl=0.0, dp=0.0, dw=0.0, views=0)
-    for step in range(1, args.steps + 1):
-        epoch = args.start + step
-        state = torch.get_rng_state()
-        with Capture() as cap:  # the official draws, official order
+    worst = common.Worst(dl=0.0, dp=0.0, dw=0.0, views=0)
+
+    def official_draws():  # the official draws, official order
+        with common.BernoulliCapture() as cap:
             ei1 = fun.ced(data.edge_index, w_off, p=pe[0], threshold=mc["ced_thr"])
             ei2 = fun.ced(data.edge_index, w_off, p=pe[1], threshold=mc["ced_thr"])
             x1 = fun.cav(data32.x, node_cs, pf[0], max_threshold=mc["cav_thr"])
             x2 = fun.cav(data32.x, node_cs, pf[1], max_threshold=mc["cav_thr"])
-        after = torch.get_rng_state()
-        dp = max([(a.double() - b.double()).abs().max().item()
-                  for a, b in zip(cap.probs[:2], keep_g)]
-                 + [(a.double() - b.double()).abs().max().item()
-                    for a, b in zip(cap.probs[2:], drop_g)])
-        torch.set_rng_state(state)  # gcl's own augmentors, same numbers
-        v1, v2 = _draw_views(augs[0], augs[1], data, stagewise=True)
+        return ei1, ei2, x1, x2, cap.probs
+
+    for step in range(1, args.steps + 1):
+        epoch = args.start + step
+        # then gcl's own augmentors, same numbers
+        (ei1, ei2, x1, x2, probs), (v1, v2), same_rng = common.from_same_rng(
+            official_draws,
+            lambda: _draw_views(augs[0], augs[1], data, stagewise=True))
+        assert same_rng
+        dp = max([common.max_abs_diff(a.double(), b.double())
+                  for a, b in zip(probs[:2], keep_g)]
+                 + [common.max_abs_diff(a.double(), b.double())
+                    for a, b in zip(probs[2:], drop_g)])
         same = (torch.equal(v1.edge_index, ei1) and torch.equal(v2.edge_index, ei2)
                 and torch.equal(v1.x, x1.double()) and torch.equal(v2.x, x2.double()))
-        assert torch.equal(torch.get_rng_state(), after)
 
         official.train()
         opt_o.zero_grad()
@@ -206,22 +174,20 @@ def main():
         loss_o.backward()
         opt_o.step()
 
-        views = iter([Data(x=x1.double(), edge_index=ei1, num_nodes=data.num_nodes),
-                      Data(x=x2.double(), edge_index=ei2, num_nodes=data.num_nodes)])
-        ours.augmentors = [lambda _, it=views: next(it)] * 2
-        ours.train()
-        ours.set_epoch(epoch)
-        opt_g.zero_grad()
-        loss_g = ours(data)
-        loss_g.backward()
-        opt_g.step()
-        ours.augmentors = augs
+        views = [Data(x=x1.double(), edge_index=ei1, num_nodes=data.num_nodes),
+                 Data(x=x2.double(), edge_index=ei2, num_nodes=data.num_nodes)]
+        with common.swapped_augmentors(ours, common.replay_views(views)):
+            ours.train()
+            ours.set_epoch(epoch)
+            opt_g.zero_grad()
+            loss_g = ours(data)
+            loss_g.backward()
+            opt_g.step()
 
-        dw = max((co.lin.weight - cg.lin.weight).abs().max().item()
-                 for co, cg in zip(official.encoder.conv, ours.encoder.convs))
+        dw = common.max_weight_diff(official.encoder.conv, ours.encoder.convs)
         dl = abs(loss_o.item() - loss_g.item())
-        worst = dict(dl=max(worst["dl"], dl), dp=max(worst["dp"], dp),
-                     dw=max(worst["dw"], dw), views=worst["views"] + same)
+        worst.max(dl=dl, dp=dp, dw=dw)
+        worst.count(views=same)
         print(f"{epoch:5d} {ours.gamma:6.2f} {loss_o.item():.13f} "
               f"{loss_g.item():.13f} {dl:9.1e} {dp:17.1e} {str(same):>11s} "
               f"{dw:8.1e}", flush=True)

@@ -36,40 +36,36 @@ GCA configs use (``degree: in``). Results on Photo (float64, CPU): see
 ``gca_lockstep_Photo.log``.
 """
 
-import argparse
 import sys
-import types
+from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 import torch_geometric.utils as pyg_utils
 from torch_geometric.nn import GCNConv
 
 from gcl.app.config import load_config
-from gcl.datasets import load
 from gcl.methods import build_method
+
+sys.path.insert(0, str(Path(__file__).parent))
+import _common as common  # noqa: E402
 
 
 def patch_environment(official: str) -> None:
     """Makes the official package importable on today's torch and PyG."""
-    scatter = types.ModuleType("torch_scatter")
-    scatter.scatter = pyg_utils.scatter
-    sys.modules.setdefault("torch_scatter", scatter)
-    sys.modules.setdefault("torch_sparse", types.ModuleType("torch_sparse"))
-    if not hasattr(GCNConv, "jittable"):
-        GCNConv.jittable = lambda self: self
+    common.stub_module("torch_scatter", scatter=pyg_utils.scatter)
+    common.stub_module("torch_sparse")
+    common.skip_jittable()
     sys.path.insert(0, official)
 
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--official", required=True,
-                   help="folder with the official pGRACE package")
+    p = common.lockstep_parser(__doc__,
+                               "folder with the official pGRACE package",
+                               seed=None, dtype="float64")
     p.add_argument("--dataset", default="Photo")
     p.add_argument("--scheme", default=None,
                    help="degree, pr or evc (default: the config's)")
     p.add_argument("--epochs", type=int, default=4)
-    p.add_argument("--dtype", choices=["float32", "float64"], default="float64")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="config override, e.g. model.zero_columns=official")
     args = p.parse_args()
@@ -97,24 +93,16 @@ def main():
     if mc["drop_scheme"] == "uniform":
         raise SystemExit("use grace_lockstep.py for the uniform scheme")
     # dense features: the official functions index and multiply dense x
-    data = load(args.dataset, **{k: v for k, v in cfg["data"].items()
-                                 if k != "sparse_features"})
-    data.x = data.x.to(dtype)
-    act = {"relu": F.relu, "prelu": torch.nn.PReLU(),
-           "rrelu_fixed": F.rrelu}[mc["activation"]]
+    data = common.load_dense(args.dataset, cfg, dtype)
+    act = common.official_activation(mc["activation"])
 
     torch.manual_seed(cfg["seed"])
     off = Official(Encoder(data.num_features, mc["hidden_channels"], act,
                            GCNConv, mc["num_layers"]),
                    mc["hidden_channels"], mc["proj_channels"], mc["tau"]).to(dtype)
     ours = build_method(cfg, data.num_features).to(dtype)
+    common.copy_grace_weights(off, ours.encoder, ours.projector)
     with torch.no_grad():
-        for co, cg in zip(off.encoder.conv, ours.encoder.convs):
-            cg.lin.weight.copy_(co.lin.weight)
-            cg.bias.copy_(co.bias)
-        for name in ("fc1", "fc2"):
-            getattr(ours.projector, name).load_state_dict(
-                getattr(off, name).state_dict())
         if mc["activation"] == "prelu":
             ours.encoder.activation.weight.copy_(act.weight)
 
@@ -145,15 +133,10 @@ def main():
             print(f"view {k + 1}: max |{name} - official| = {diff:.3g}")
 
     wd = cfg["train"]["weight_decay"]
-    opt_o = torch.optim.Adam(off.parameters(), lr=cfg["train"]["lr"],
-                             weight_decay=wd)
-    opt_g = torch.optim.Adam(ours.parameters(), lr=cfg["train"]["lr"],
-                             weight_decay=wd)
-    torch.manual_seed(0)
-    worst = 0.0
-    for epoch in range(1, args.epochs + 1):
-        state = torch.get_rng_state()
-        off.train()  # the official train() with an adaptive drop scheme
+    opt_o, opt_g = common.adam_pair(off, ours, cfg["train"]["lr"], wd)
+
+    def official_step():  # the official train() with an adaptive drop scheme
+        off.train()
         opt_o.zero_grad()
         ei1 = drop_edge_weighted(ei, dw, p=mc["drop_edge"][0], threshold=0.7)
         ei2 = drop_edge_weighted(ei, dw, p=mc["drop_edge"][1], threshold=0.7)
@@ -164,24 +147,30 @@ def main():
         lo = off.loss(off(x1, ei1), off(x2, ei2))
         lo.backward()
         opt_o.step()
-        after = torch.get_rng_state()
+        return lo, ei1, ei2, x1, x2
 
-        torch.set_rng_state(state)
+    def gcl_step():
         ours.train()
         opt_g.zero_grad()
-        step = ours.step(data)
+        return ours.step(data)
+
+    torch.manual_seed(0)
+    worst = common.Worst(loss=0.0)
+    for epoch in range(1, args.epochs + 1):
+        (lo, ei1, ei2, x1, x2), step, same_rng = common.from_same_rng(
+            official_step, gcl_step)
         v1, v2 = step.views
         same = (torch.equal(v1.edge_index, ei1) and torch.equal(v2.edge_index, ei2)
                 and torch.equal(v1.x, x1) and torch.equal(v2.x, x2))
         step.loss.backward()
         opt_g.step()
         d = abs(lo.item() - step.loss.item())
-        worst = max(worst, d)
+        worst.max(loss=d)
         print(f"epoch {epoch}: official {lo.item():.15f}  gcl "
               f"{step.loss.item():.15f}  |diff| {d:.1e}  views equal {same}  "
-              f"RNG state equal {torch.equal(after, torch.get_rng_state())}")
+              f"RNG state equal {same_rng}")
     print(f"{args.dataset} {scheme} {args.dtype}: largest loss difference over "
-          f"{args.epochs} epochs {worst:.1e}")
+          f"{args.epochs} epochs {worst['loss']:.1e}")
 
 
 if __name__ == "__main__":

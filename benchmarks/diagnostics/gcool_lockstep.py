@@ -45,10 +45,9 @@ The official code is not part of this repository::
     python benchmarks/diagnostics/gcool_lockstep.py --official /tmp/gcool_official
 """
 
-import argparse
 import math
 import sys
-import types
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -57,9 +56,11 @@ from torch_geometric.utils import degree, to_undirected
 
 from gcl.app.config import load_config
 from gcl.augment import AdaptiveEdgeDrop, AdaptiveFeatureMask
-from gcl.datasets import load
 from gcl.methods import build_method
 from gcl.methods.two_view import _draw_views
+
+sys.path.insert(0, str(Path(__file__).parent))
+import _common as common  # noqa: E402
 
 PATCHES = {
     "src/model.py": [
@@ -76,59 +77,31 @@ PATCHES = {
 def load_official(root):
     """Imports the official ``src.functional`` and ``src.model``, patched."""
     from torch_geometric.utils import scatter
-    sys.modules["torch_scatter"] = types.SimpleNamespace(scatter=scatter)
+    common.stub_module("torch_scatter", scatter=scatter)
     sys.path.insert(0, root)
     mods = {}
     for name in ("src.utils", "src.functional", "src.model"):
-        path = f"{root}/{name.replace('.', '/')}.py"
-        text = open(path).read()
-        for old, new in PATCHES.get(f"{name.replace('.', '/')}.py", []):
-            assert old in text, f"patch target not found in {path}: {old}"
-            text = text.replace(old, new)
-        module = types.ModuleType(name)
-        module.__file__ = path
-        sys.modules[name] = module
-        exec(compile(text, path, "exec"), module.__dict__)
-        mods[name] = module
+        file = f"{name.replace('.', '/')}.py"
+        mods[name] = common.load_patched(f"{root}/{file}", name, PATCHES.get(file, []))
     return mods["src.functional"], mods["src.model"]
 
 
-class Capture:
-    """Records the probabilities handed to torch.bernoulli."""
-
-    def __init__(self):
-        self.probs, self._orig = [], torch.bernoulli
-
-    def __enter__(self):
-        def spy(p, *a, **k):
-            self.probs.append(p.detach().clone())
-            return self._orig(p, *a, **k)
-        torch.bernoulli = spy
-        return self
-
-    def __exit__(self, *exc):
-        torch.bernoulli = self._orig
-
-
 def main():
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--official", required=True, help="gCooL checkout")
+    p = common.lockstep_parser(__doc__, "gCooL checkout")
     p.add_argument("--steps", type=int, default=8)
     p.add_argument("--start", type=int, default=40,
                    help="first schedule step t (the official epoch counter)")
-    p.add_argument("--seed", type=int, default=0)
     args = p.parse_args()
     fun, mod = load_official(args.official)
 
     cfg = load_config("gcool", "Cora")
     mc = {**cfg["model"], "drop_scheme": "degree", "degree": "in"}
     tc = cfg["train"]
-    full = load("Cora", **{k: v for k, v in cfg["data"].items()
-                           if k != "sparse_features"})
+    full = common.load_dense("Cora", cfg)
     node_deg = degree(to_undirected(full.edge_index)[1])
     empty = ((full.x != 0).sum(0) == 0).nonzero().view(-1)
     fw = fun.feature_drop_weights(full.x, node_c=node_deg)
-    with Capture() as cap:
+    with common.BernoulliCapture() as cap:
         fun.drop_feature_weighted_2(full.x, fw, mc["drop_feature"][0])
     ours_full = build_method("gcool", full.num_features, **mc)
     ours_full.prepare(full)
@@ -168,17 +141,12 @@ def main():
                     alpha_rate=mc["alpha_rate"], stride=mc["stride"]).double()
     ours = build_method("gcool", data.num_features, **mc).double()
     ours.prepare(data)
+    common.copy_gcn_weights(net.encoder.conv, ours.encoder.convs)
     with torch.no_grad():
-        for co, cg in zip(net.encoder.conv, ours.encoder.convs):
-            cg.lin.weight.copy_(co.lin.weight)
-            cg.bias.copy_(co.bias)
         ours.projector.fc1.load_state_dict(net.proj[0].state_dict())
         ours.projector.fc2.load_state_dict(net.proj[2].state_dict())
         ours.centers.copy_(net.center)
-    opt_o = torch.optim.Adam(net.parameters(), lr=tc["lr"],
-                             weight_decay=tc["weight_decay"])
-    opt_g = torch.optim.Adam(ours.parameters(), lr=tc["lr"],
-                             weight_decay=tc["weight_decay"])
+    opt_o, opt_g = common.adam_pair(net, ours, tc["lr"], tc["weight_decay"])
     augs = ours.augmentors
     assert all(isinstance(a.augmentors[0], AdaptiveEdgeDrop)
                and isinstance(a.augmentors[1], AdaptiveFeatureMask) for a in augs)
@@ -189,24 +157,27 @@ def main():
     pe, pf = mc["drop_edge"], mc["drop_feature"]
     print("    t  alpha*c  alpha*(1-c)   loss_official       loss_gcl     "
           "|dL|  |dnode|  |dDeCA|  |dReSC|  max|dp|  same views  max|dW|")
-    worst = dict(dl=0.0, dterm=0.0, dp=0.0, dw=0.0, views=0)
-    for t in range(args.start, args.start + args.steps):
-        state = torch.get_rng_state()
-        with Capture() as cap:  # main.py's train_epoch, official order
+    worst = common.Worst(dl=0.0, dterm=0.0, dp=0.0, dw=0.0, views=0)
+
+    def official_draws():  # main.py's train_epoch, official order
+        with common.BernoulliCapture() as cap:
             ei1 = fun.drop_edge_weighted(data.edge_index, drop_w, p=pe[0],
                                          threshold=0.7)
             ei2 = fun.drop_edge_weighted(data.edge_index, drop_w, p=pe[1],
                                          threshold=0.7)
             x1 = fun.drop_feature_weighted_2(data32.x, feat_w, pf[0])
             x2 = fun.drop_feature_weighted_2(data32.x, feat_w, pf[1])
-        after = torch.get_rng_state()
-        dp = max((a.double() - b.double()).abs().max().item()
-                 for a, b in zip(cap.probs, keep_g + drop_g))
-        torch.set_rng_state(state)
-        v1, v2 = _draw_views(augs[0], augs[1], data, stagewise=True)
+        return ei1, ei2, x1, x2, cap.probs
+
+    for t in range(args.start, args.start + args.steps):
+        (ei1, ei2, x1, x2, probs), (v1, v2), same_rng = common.from_same_rng(
+            official_draws,
+            lambda: _draw_views(augs[0], augs[1], data, stagewise=True))
+        assert same_rng
+        dp = max(common.max_abs_diff(a.double(), b.double())
+                 for a, b in zip(probs, keep_g + drop_g))
         same = (torch.equal(v1.edge_index, ei1) and torch.equal(v2.edge_index, ei2)
                 and torch.equal(v1.x, x1.double()) and torch.equal(v2.x, x2.double()))
-        assert torch.equal(torch.get_rng_state(), after)
         x1, x2 = x1.double(), x2.double()
 
         net.train()
@@ -218,28 +189,25 @@ def main():
             resc_o = net.community_contrast(h1, h2, r1, r2).item()
         loss_o = net.fit(t, opt_o, x1, x2, ei1, ei2)
 
-        views = iter([Data(x=x1, edge_index=ei1, num_nodes=data.num_nodes),
-                      Data(x=x2, edge_index=ei2, num_nodes=data.num_nodes)])
-        ours.augmentors = [lambda _, it=views: next(it)] * 2
-        ours.train()
-        ours.set_epoch(t + 1)
-        opt_g.zero_grad()
-        st = ours.step(data)
-        st.loss.backward()
-        opt_g.step()
-        ours.augmentors = augs
+        views = [Data(x=x1, edge_index=ei1, num_nodes=data.num_nodes),
+                 Data(x=x2, edge_index=ei2, num_nodes=data.num_nodes)]
+        with common.swapped_augmentors(ours, common.replay_views(views)):
+            ours.train()
+            ours.set_epoch(t + 1)
+            opt_g.zero_grad()
+            st = ours.step(data)
+            st.loss.backward()
+            opt_g.step()
 
         alpha = max(0.0, 1 - t / mc["alpha_rate"] / mc["stride"])
         coef = math.exp(-t / mc["stride"])
         dterm = [abs(a - st.terms[k].item()) if k in st.terms else float("nan")
                  for a, k in ((node_o, "node"), (deca_o, "deca"), (resc_o, "resc"))]
-        dw = max([(co.lin.weight - cg.lin.weight).abs().max().item()
-                  for co, cg in zip(net.encoder.conv, ours.encoder.convs)]
-                 + [(net.center - ours.centers).abs().max().item()])
+        dw = max(common.max_weight_diff(net.encoder.conv, ours.encoder.convs),
+                 common.max_abs_diff(net.center, ours.centers))
         dl = abs(loss_o.item() - st.loss.item())
-        worst = dict(dl=max(worst["dl"], dl), dterm=max([worst["dterm"], *dterm]),
-                     dp=max(worst["dp"], dp), dw=max(worst["dw"], dw),
-                     views=worst["views"] + same)
+        worst.max(dl=dl, dterm=dterm, dp=dp, dw=dw)
+        worst.count(views=same)
         print(f"{t:5d} {alpha * coef:8.4f} {alpha * (1 - coef):12.4f} "
               f"{loss_o.item():.12f} {st.loss.item():.12f} {dl:8.1e} "
               f"{dterm[0]:8.1e} {dterm[1]:8.1e} {dterm[2]:8.1e} {dp:8.1e} "

@@ -23,9 +23,9 @@ in-degree, so gcl runs with ``degree="in"`` here (see
 ``benchmarks/notes/grace.md`` for ``degree="out"``, PyG 1.x's behaviour).
 """
 
-import argparse
 import sys
 import time
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -35,31 +35,20 @@ from gcl.datasets import load
 from gcl.eval import node_classification
 from gcl.methods import GRACE
 
+sys.path.insert(0, str(Path(__file__).parent))
+import _common as common  # noqa: E402
+
 # Official Cora configuration (CRIPAC-DIG/GRACE config.yaml).
 CORA = dict(lr=5e-4, hidden=128, proj=128, drop_edge=(0.2, 0.4),
             drop_feature=(0.3, 0.4), tau=0.4, weight_decay=1e-5)
 
 
-def copy_weights(official, ours: GRACE) -> None:
-    """Loads the official model's parameters into gcl's GRACE."""
-    with torch.no_grad():
-        for conv_o, conv_g in zip(official.encoder.conv, ours.encoder.convs):
-            conv_g.lin.weight.copy_(conv_o.lin.weight)
-            conv_g.bias.copy_(conv_o.bias)
-        for name in ("fc1", "fc2"):
-            getattr(ours.projector, name).load_state_dict(
-                getattr(official, name).state_dict())
-
-
 def main():
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--official", required=True,
-                   help="folder with the official model.py")
+    p = common.lockstep_parser(
+        __doc__, "folder with the official model.py", dtype="float32",
+        dtype_help="float64 shows the two agree up to rounding; float32 shows "
+                   "how far rounding alone moves a run")
     p.add_argument("--epochs", type=int, default=200)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--dtype", choices=["float32", "float64"], default="float32",
-                   help="float64 shows the two agree up to rounding; float32 "
-                        "shows how far rounding alone moves a run")
     args = p.parse_args()
     dtype = getattr(torch, args.dtype)
     sys.path.insert(0, args.official)
@@ -78,13 +67,10 @@ def main():
                              drop_edge=c["drop_edge"],
                              drop_feature=c["drop_feature"], tau=c["tau"])
     official, ours = official.to(dtype), ours.to(dtype)
-    copy_weights(official, ours)
-    opt_o = torch.optim.Adam(official.parameters(), lr=c["lr"],
-                             weight_decay=c["weight_decay"])
-    opt_g = torch.optim.Adam(ours.parameters(), lr=c["lr"],
-                             weight_decay=c["weight_decay"])
+    common.copy_grace_weights(official, ours.encoder, ours.projector)
+    opt_o, opt_g = common.adam_pair(official, ours, c["lr"], c["weight_decay"])
 
-    max_dloss, t_o, t_g = 0.0, 0.0, 0.0
+    worst, t_o, t_g = common.Worst(dloss=0.0), 0.0, 0.0
     for epoch in range(1, args.epochs + 1):
         # the official draws, in the official order (train.py's train())
         ei1 = dropout_adj(data.edge_index, p=c["drop_edge"][0])[0]
@@ -101,8 +87,8 @@ def main():
         t_o += time.perf_counter() - t
 
         t = time.perf_counter()
-        views = iter([Data(x=x1, edge_index=ei1), Data(x=x2, edge_index=ei2)])
-        ours.augmentors = [lambda _, it=views: next(it)] * 2
+        ours.augmentors = common.replay_views([Data(x=x1, edge_index=ei1),
+                                               Data(x=x2, edge_index=ei2)])
         ours.train()
         opt_g.zero_grad()
         loss_g = ours(data)
@@ -110,7 +96,7 @@ def main():
         opt_g.step()
         t_g += time.perf_counter() - t
 
-        max_dloss = max(max_dloss, abs(loss_o.item() - loss_g.item()))
+        worst.max(dloss=abs(loss_o.item() - loss_g.item()))
         if epoch in (1, 10, 50, 100, 150, 200) or epoch == args.epochs:
             print(f"epoch {epoch:3d}: official loss {loss_o.item():.6f}, "
                   f"gcl loss {loss_g.item():.6f}", flush=True)
@@ -124,7 +110,7 @@ def main():
                                      seed=args.seed).metrics["accuracy"]
            for name, z in (("official", z_o), ("gcl", z_g))}
     print(f"{args.dtype}, seed {args.seed}, {args.epochs} epochs: max |loss "
-          f"difference| {max_dloss:.2e}; final embeddings max relative difference "
+          f"difference| {worst['dloss']:.2e}; final embeddings max relative difference "
           f"{rel:.2e}; grace-protocol accuracy official "
           f"{100 * acc['official']:.2f}, gcl {100 * acc['gcl']:.2f}; "
           f"step time official {t_o / args.epochs:.3f} s, gcl "

@@ -27,9 +27,9 @@ gradient difference before the step and the largest parameter difference
 after it. ``--users N`` keeps the first N users (a subsample of Gowalla).
 """
 
-import argparse
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
@@ -38,6 +38,9 @@ import torch
 from gcl.datasets import BPRSampler, InteractionData, load_interactions
 from gcl.losses import bpr_loss, lightgcl_code_loss
 from gcl.methods import LightGCL
+
+sys.path.insert(0, str(Path(__file__).parent))
+import _common as common  # noqa: E402
 
 
 def official_adj_norm(train: torch.Tensor, num_users: int, num_items: int):
@@ -55,14 +58,12 @@ def official_adj_norm(train: torch.Tensor, num_users: int, num_items: int):
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--official", required=True)
+    parser = common.lockstep_parser(__doc__, "folder with the official model.py")
     parser.add_argument("--dataset", default="LastFM")
     parser.add_argument("--users", type=int, default=0)
     parser.add_argument("--steps", type=int, default=5)
     parser.add_argument("--batch-size", type=int, default=4096)
     parser.add_argument("--lambda2", type=float, default=1e-7)
-    parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     torch.set_num_threads(1)
     torch.set_default_dtype(torch.float64)
@@ -97,12 +98,11 @@ def main() -> None:
     with torch.no_grad():
         theirs.E_u_0.copy_(ours.user_emb)
         theirs.E_i_0.copy_(ours.item_emb)
-    opt_o = torch.optim.Adam(ours.parameters(), lr=1e-3)
-    opt_t = torch.optim.Adam(theirs.parameters(), lr=1e-3)
+    opt_t, opt_o = common.adam_pair(theirs, ours, 1e-3)  # opt_o: gcl's
     batches = BPRSampler("interaction", args.batch_size)(data)
     print(f"{'step':>4} {'loss gcl':>14} {'loss official':>14} {'|diff|':>9} "
           f"{'bpr diff':>9} {'cl diff':>9} {'grad diff':>9} {'param diff':>10}")
-    worst = 0.0
+    worst = common.Worst(loss=0.0)
     for step in range(min(args.steps, len(batches))):
         users, pos, neg = batches[step]
         t0 = time.perf_counter()
@@ -128,12 +128,12 @@ def main() -> None:
             param = max(float((ours.user_emb - theirs.E_u_0).abs().max()),
                         float((ours.item_emb - theirs.E_i_0).abs().max()))
         diff = abs(float(loss_o) - float(loss_t))
-        worst = max(worst, diff)
+        worst.max(loss=diff)
         print(f"{step:>4} {float(loss_o):>14.10f} {float(loss_t):>14.10f} "
               f"{diff:>9.2e} {abs(float(bpr_o - bpr_t)):>9.2e} "
               f"{abs(float(cl_o - cl_t)):>9.2e} {grad:>9.2e} {param:>10.2e}"
               f"   ({t_ours:.2f}s gcl, {t_theirs:.2f}s official)")
-    print(f"largest loss difference over {args.steps} steps: {worst:.3e}")
+    print(f"largest loss difference over {args.steps} steps: {worst['loss']:.3e}")
 
 
 if __name__ == "__main__":

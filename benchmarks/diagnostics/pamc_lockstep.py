@@ -40,12 +40,12 @@ NcontrastCCSP), the ACC/NMI of argmax q of each model before its update
 ``--every`` epochs and a summary.
 """
 
-import argparse
 import ast
 import os
 import sys
 import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
@@ -57,6 +57,9 @@ from gcl.datasets import load
 from gcl.eval import cluster_metrics
 from gcl.losses import influence_matrix
 from gcl.methods import build_method
+
+sys.path.insert(0, str(Path(__file__).parent))
+import _common as common  # noqa: E402
 
 TRAIN_FUNCS = ("get_A_r_flexSP", "NcontrastCCSP", "get_feature_dis",
                "target_distribution")
@@ -104,19 +107,17 @@ def sizes(pred, k):
 
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--official", required=True,
-                   help="folder with the official models.py, train.py, utils.py")
+    p = common.lockstep_parser(
+        __doc__, "folder with the official models.py, train.py, utils.py",
+        seed=42, dtype="float64")
     p.add_argument("--graph", default=None,
                    help="SDCN's acm_graph.txt (default: $GCL_DATA/sdcn/acm/)")
     p.add_argument("--epochs", type=int, default=200)
     p.add_argument("--every", type=int, default=10)
-    p.add_argument("--seed", type=int, default=42)
     p.add_argument("--alpha", type=float, default=None,
                    help="override the config's alpha (PamC term)")
     p.add_argument("--beta", type=float, default=None,
                    help="override the config's beta (KL term)")
-    p.add_argument("--dtype", choices=["float32", "float64"], default="float64")
     args = p.parse_args()
     dtype = getattr(torch, args.dtype)
     torch.set_default_dtype(torch.float32)
@@ -192,8 +193,7 @@ def main():
     # (torch.zeros, torch.eye) in the default dtype
     torch.set_default_dtype(dtype)
 
-    opt_o = torch.optim.Adam(official.parameters(), lr=lr)
-    opt_g = torch.optim.Adam(ours.parameters(), lr=lr)
+    opt_o, opt_g = common.adam_pair(official, ours, lr)
     hist = []
     head = (f"{'ep':>4} {'loss_off':>10} {'loss_gcl':>10} {'|dL|':>8} "
             f"{'KL_off':>8} {'NC_off':>8} {'ACC_o':>6} {'NMI_o':>6} "

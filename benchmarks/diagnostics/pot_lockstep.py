@@ -45,9 +45,8 @@ The official code is not part of this repository::
     python benchmarks/diagnostics/pot_lockstep.py --official /tmp/pot_official
 """
 
-import argparse
 import sys
-import types
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -58,9 +57,11 @@ from torch_geometric.utils import dropout_edge
 
 from gcl.app.config import load_config
 from gcl.augment import EdgeDrop
-from gcl.datasets import load
 from gcl.methods import build_method
 from gcl.methods.two_view import _draw_views
+
+sys.path.insert(0, str(Path(__file__).parent))
+import _common as common  # noqa: E402
 
 PATCHES = {
     "my_utils.py": [
@@ -108,43 +109,29 @@ class Replay(EdgeDrop):
 
 def load_official(root):
     """Imports the official ``GRACE/my_utils.py`` and ``GRACE/model.py``."""
-    mods = {}
-    for name in ("my_utils", "model"):
-        path = f"{root}/GRACE/{name}.py"
-        text = open(path).read()
-        for old, new in PATCHES[f"{name}.py"]:
-            assert old in text, f"patch target not found in {path}: {old}"
-            text = text.replace(old, new)
-        module = types.ModuleType(name)
-        module.__file__ = path
-        module._SAVED, module._SCORES = [], []
-        sys.modules[name] = module
-        exec(compile(text, path, "exec"), module.__dict__)
-        mods[name] = module
+    mods = {name: common.load_patched(f"{root}/GRACE/{name}.py", name,
+                                      PATCHES[f"{name}.py"],
+                                      attrs=dict(_SAVED=[], _SCORES=[]))
+            for name in ("my_utils", "model")}
     return mods["model"]
 
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--official", required=True, help="POT-GCL checkout")
+    p = common.lockstep_parser(__doc__, "POT-GCL checkout")
     p.add_argument("--steps", type=int, default=8)
-    p.add_argument("--seed", type=int, default=0)
     args = p.parse_args()
     mod = load_official(args.official)
 
     cfg = load_config("pot", "Cora")
     mc, tc = cfg["model"], cfg["train"]
-    data = load("Cora", **{k: v for k, v in cfg["data"].items()
-                           if k != "sparse_features"})
-    data.x = data.x.double()
+    data = common.load_dense("Cora", cfg, torch.float64)
     n, kappa, (p1, p2) = data.num_nodes, mc["kappa"], mc["drop_edge"]
     print(f"POT lockstep (GRACE base, official mode), Cora, float64: gcl "
           f"config pot/Cora (drop_edge {mc['drop_edge']}, tau {mc['tau']}, "
           f"kappa {kappa}, hidden {mc['hidden_channels']}, lr {tc['lr']}), "
           f"degree in, {args.steps} steps, seed {args.seed}")
 
-    torch.manual_seed(args.seed)
-    np.random.seed(args.seed)
+    common.seed_all(args.seed)
     enc = mod.Encoder(data.num_features, mc["hidden_channels"], F.relu,
                       base_model=GCNConv, k=2)
     official = mod.Model(enc, mc["hidden_channels"], mc["proj_channels"],
@@ -152,34 +139,23 @@ def main():
     ours = build_method("pot", data.num_features, **mc).double()
     assert ours.mode == "official"
     base = ours.base
-    with torch.no_grad():
-        for co, cg in zip(official.encoder.conv, base.encoder.convs):
-            cg.lin.weight.copy_(co.lin.weight)
-            cg.bias.copy_(co.bias)
-        for name in ("fc1", "fc2"):
-            getattr(base.projector, name).load_state_dict(
-                getattr(official, name).state_dict())
+    common.copy_grace_weights(official, base.encoder, base.projector)
     ours.prepare(data)
-    opt_o = torch.optim.Adam(official.parameters(), lr=tc["lr"],
-                             weight_decay=tc["weight_decay"])
-    opt_g = torch.optim.Adam(ours.parameters(), lr=tc["lr"],
-                             weight_decay=tc["weight_decay"])
+    opt_o, opt_g = common.adam_pair(official, ours, tc["lr"], tc["weight_decay"])
     augs = base.augmentors
     bounds = [None, None]  # the official A_upper, A_lower per view
 
     torch.manual_seed(args.seed + 1)
     print(" step   loss_official        loss_gcl      |dL|   |dGRACE|  "
           "|dPOT|  max|dscore|  same views  max|dW|")
-    worst = dict(dl=0.0, ds=0.0, dw=0.0, views=0)
+    worst = common.Worst(dl=0.0, ds=0.0, dw=0.0, views=0)
     for step in range(1, args.steps + 1):
-        state = torch.get_rng_state()
-        ei1 = dropout_edge(data.edge_index, p=p1)[0]  # train.py's order
-        ei2 = dropout_edge(data.edge_index, p=p2)[0]
-        after = torch.get_rng_state()
-        torch.set_rng_state(state)
-        v1, v2 = _draw_views(augs[0], augs[1], data, stagewise=False)
+        (ei1, ei2), (v1, v2), same_rng = common.from_same_rng(
+            lambda: (dropout_edge(data.edge_index, p=p1)[0],  # train.py's order
+                     dropout_edge(data.edge_index, p=p2)[0]),
+            lambda: _draw_views(augs[0], augs[1], data, stagewise=False))
+        assert same_rng
         same = torch.equal(v1.edge_index, ei1) and torch.equal(v2.edge_index, ei2)
-        assert torch.equal(torch.get_rng_state(), after)
 
         official.train()
         opt_o.zero_grad()
@@ -210,16 +186,16 @@ def main():
 
         views = iter([Data(x=data.x, edge_index=ei1, num_nodes=n),
                       Data(x=data.x, edge_index=ei2, num_nodes=n)])
-        base.augmentors = [Replay(p1, views), Replay(p2, views)]
-        ours.train()
-        ours.set_epoch(step)
-        opt_g.zero_grad()
-        st = ours.step(data)
-        with torch.no_grad():
-            scores_g = ours.scores(data, st.views, st.zs)
-        st.loss.backward()
-        opt_g.step()
-        base.augmentors = augs
+        replay = [Replay(p1, views), Replay(p2, views)]
+        with common.swapped_augmentors(base, replay):
+            ours.train()
+            ours.set_epoch(step)
+            opt_g.zero_grad()
+            st = ours.step(data)
+            with torch.no_grad():
+                scores_g = ours.scores(data, st.views, st.zs)
+            st.loss.backward()
+            opt_g.step()
 
         if step == 1:
             for v, gb in enumerate(ours.bounds(data)):
@@ -230,14 +206,13 @@ def main():
                       f"{(up_o.double() - up_g.double()).abs().max():.1e}, max "
                       f"|L difference| "
                       f"{(lo_o.double() - lo_g.double()).abs().max():.1e}")
-        ds = max((a - b).abs().max().item() for a, b in zip(scores_o, scores_g))
-        dw = max((co.lin.weight - cg.lin.weight).abs().max().item()
-                 for co, cg in zip(official.encoder.conv, base.encoder.convs))
+        ds = max(common.max_abs_diff(a, b) for a, b in zip(scores_o, scores_g))
+        dw = common.max_weight_diff(official.encoder.conv, base.encoder.convs)
         dl = abs(loss_o.item() - st.loss.item())
         dn = abs(nce.item() - st.terms["base"].item())
         dpot = abs(((pots[0] + pots[1]) / 2).item() - st.terms["pot"].item())
-        worst = dict(dl=max(worst["dl"], dl, dn, dpot), ds=max(worst["ds"], ds),
-                     dw=max(worst["dw"], dw), views=worst["views"] + same)
+        worst.max(dl=[dl, dn, dpot], ds=ds, dw=dw)
+        worst.count(views=same)
         print(f"{step:5d} {loss_o.item():.13f} {st.loss.item():.13f} {dl:8.1e} "
               f"{dn:9.1e} {dpot:8.1e} {ds:11.1e} {str(same):>11s} {dw:8.1e}",
               flush=True)

@@ -38,12 +38,12 @@ code holds dense ``N x N`` bounds and products (Photo: about 10 GB peak in
 float64).
 """
 
-import argparse
 import os
 import shutil
 import sys
 import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -55,6 +55,9 @@ from gcl.datasets import load
 from gcl.losses import principle_direction
 from gcl.methods import GRACE, POT
 from gcl.nn.bounds import edge_drop_bounds
+
+sys.path.insert(0, str(Path(__file__).parent))
+import _common as common  # noqa: E402
 
 # POT's GRACE config.yaml, Photo (the argparse defaults override drop/tau).
 PHOTO = dict(hidden=256, proj=64, lr=5e-4, weight_decay=1e-5)
@@ -78,28 +81,14 @@ def patched_copy(official: str, dtype: torch.dtype) -> str:
     """Copies and patches the official files into a scratch folder."""
     tmp = tempfile.mkdtemp(prefix="pot_lockstep_")
     for name in ("model.py", "my_utils.py"):
-        src = open(os.path.join(official, name)).read()
-        for old, new in PATCHES[name]:
-            if src.count(old) != 1:
-                raise RuntimeError(f"{name}: expected one '{old}'")
-            src = src.replace(old, new)
+        with open(os.path.join(official, name)) as f:
+            src = common.patch_source(f.read(), PATCHES[name], name, once=True)
         with open(os.path.join(tmp, name), "w") as f:
             f.write(src)
     os.makedirs(os.path.join(tmp, "datasets", "bounds"))
     os.environ["HOME"] = tmp
     os.environ["POT_NP_DTYPE"] = "float64" if dtype == torch.float64 else "float32"
     return tmp
-
-
-def copy_weights(official, ours: POT) -> None:
-    """Loads the official model's parameters into gcl's GRACE."""
-    with torch.no_grad():
-        for conv_o, conv_g in zip(official.encoder.conv, ours.encoder.convs):
-            conv_g.lin.weight.copy_(conv_o.lin.weight)
-            conv_g.bias.copy_(conv_o.bias)
-        for name in ("fc1", "fc2"):
-            getattr(ours.base.projector, name).load_state_dict(
-                getattr(official, name).state_dict())
 
 
 def official_budget(edge_index, num_nodes, rate, dtype):
@@ -189,13 +178,11 @@ class Official:
 
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--official", required=True,
-                   help="folder with the official GRACE/model.py and my_utils.py")
+    p = common.lockstep_parser(
+        __doc__, "folder with the official GRACE/model.py and my_utils.py",
+        dtype="float64")
     p.add_argument("--dataset", default="Photo")
     p.add_argument("--steps", type=int, default=6)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--dtype", choices=["float32", "float64"], default="float64")
     p.add_argument("--drop-edge", type=float, nargs=2, default=(0.4, 0.3))
     p.add_argument("--tau", type=float, default=0.9)
     p.add_argument("--kappa", type=float, default=0.4)
@@ -212,8 +199,7 @@ def main():
     data = load(args.dataset)
     data.x = data.x.to(dtype)
     data.name = args.dataset
-    torch.manual_seed(args.seed)
-    np.random.seed(args.seed)
+    common.seed_all(args.seed)
     official = Model(Encoder(data.num_features, c["hidden"], F.relu, GCNConv, 2),
                      c["hidden"], c["proj"], args.tau, dataset=args.dataset)
     grace = GRACE.from_config(data.num_features, hidden_channels=c["hidden"],
@@ -222,11 +208,8 @@ def main():
                               tau=args.tau)
     ours = POT(grace, kappa=args.kappa, mode="official")
     official, ours = official.to(dtype), ours.to(dtype)
-    copy_weights(official, ours)
-    opt_o = torch.optim.Adam(official.parameters(), lr=c["lr"],
-                             weight_decay=c["weight_decay"])
-    opt_g = torch.optim.Adam(ours.parameters(), lr=c["lr"],
-                             weight_decay=c["weight_decay"])
+    common.copy_grace_weights(official, ours.encoder, ours.base.projector)
+    opt_o, opt_g = common.adam_pair(official, ours, c["lr"], c["weight_decay"])
     inject_bounds(ours, data, args.drop_edge, dtype)
     off = Official(official, data, list(args.drop_edge), args.kappa, get_A_bounds)
     pairs = param_pairs(official, ours)
@@ -234,7 +217,7 @@ def main():
     print(f"{args.dataset}: N={n}, E={data.edge_index.size(1)}, {args.dtype}, "
           f"drop_edge={tuple(args.drop_edge)}, tau={args.tau}, "
           f"kappa={args.kappa}", flush=True)
-    worst = dict(nce=0.0, pot=0.0, score=0.0, grad=0.0, weight=0.0)
+    worst = common.Worst(nce=0.0, pot=0.0, score=0.0, grad=0.0, weight=0.0)
     for step in range(1, args.steps + 1):
         ei1 = dropout_adj(data.edge_index, p=args.drop_edge[0])[0]
         ei2 = dropout_adj(data.edge_index, p=args.drop_edge[1])[0]
@@ -267,16 +250,14 @@ def main():
 
         d_nce = abs(nce_o.item() - rec.terms["base"].item())
         d_pot = abs(pot_o.item() - rec.terms["pot"].item())
-        d_score = max((a - b).abs().max().item() for a, b in zip(s_o, s_g))
+        d_score = max(common.max_abs_diff(a, b) for a, b in zip(s_o, s_g))
         d_grad = max(((po.grad - pg.grad).abs().max()
                       / po.grad.abs().max().clamp_min(1e-300)).item()
                      for _, po, pg in pairs)
         opt_o.step()
         opt_g.step()
-        d_w = max((po - pg).abs().max().item() for _, po, pg in pairs)
-        for k, v in (("nce", d_nce), ("pot", d_pot), ("score", d_score),
-                     ("grad", d_grad), ("weight", d_w)):
-            worst[k] = max(worst[k], v)
+        d_w = max(common.max_abs_diff(po, pg) for _, po, pg in pairs)
+        worst.max(nce=d_nce, pot=d_pot, score=d_score, grad=d_grad, weight=d_w)
         neg = np.mean([(s < 0).double().mean().item() for s in s_o])
         above = np.mean([(s > fi).double().mean().item() for s, fi in zip(s_o, f)])
         print(f"step {step}: InfoNCE {nce_o.item():.10f} (gcl diff {d_nce:.1e}), "

@@ -33,6 +33,7 @@ __all__ = ["HECO_SCHEMAS", "HeteroSchema", "load_heco_hetero"]
 #: Labelled target nodes per class of the shipped splits.
 HECO_SHOTS = (20, 40, 60)
 _FEATURES = ("heco", "meow")
+_PARTS = ("train", "val", "test")
 
 
 @dataclass(frozen=True)
@@ -85,12 +86,20 @@ class HeteroSchema:
         """The relation edge-list files, e.g. ``["pa.txt", "ps.txt"]``."""
         return [f"{stem}.txt" for stem in self.relations]
 
-    def raw_files(self) -> tuple[str, ...]:
-        """The files :func:`load_heco_hetero` needs (default options)."""
+    def raw_files(self, features: str = "heco",
+                  positives: bool = True) -> tuple[str, ...]:
+        """The files :func:`load_heco_hetero` reads with these options.
+
+        Args:
+            features (str, optional): Feature style, a key of
+                :attr:`features`. (default: ``"heco"``)
+            positives (bool, optional): Include ``pos.npz`` where it ships.
+                (default: :obj:`True`)
+        """
         files = ["labels.npy", *self.relation_files()]
-        files += sorted(set(f.rstrip("!") for f in self.features["heco"].values()))
-        files += [f"{p}_{k}.npy" for k in HECO_SHOTS for p in ("train", "val", "test")]
-        if self.pos_num is not None:
+        files += sorted(set(f.rstrip("!") for f in self.features[features].values()))
+        files += [f"{p}_{k}.npy" for k in HECO_SHOTS for p in _PARTS]
+        if positives and self.pos_num is not None:
             files.append("pos.npz")
         return tuple(files)
 
@@ -355,10 +364,7 @@ def load_heco_hetero(
             raise DatasetNotFoundError(f"{schema.name}: no folder {folder}",
                                        name=schema.name, raw_dir=str(folder))
     feat_files = schema.features[features]
-    _need(folder, schema, ["labels.npy", *schema.relation_files(),
-                           *sorted(set(f.rstrip("!") for f in feat_files.values())),
-                           *(f"{p}_{k}.npy" for k in HECO_SHOTS
-                             for p in ("train", "val", "test"))])
+    _need(folder, schema, schema.raw_files(features, positives=False))
 
     t = schema.target
     sizes = schema.num_nodes
@@ -390,12 +396,10 @@ def load_heco_hetero(
     n = sizes[t]
     data.shots = list(HECO_SHOTS)
     splits = {}
-    masks = {p: torch.zeros(n, len(HECO_SHOTS), dtype=torch.bool)
-             for p in ("train", "val", "test")}
+    masks = {p: torch.zeros(n, len(HECO_SHOTS), dtype=torch.bool) for p in _PARTS}
     for j, k in enumerate(HECO_SHOTS):
-        parts = tuple(_read_split(folder / f"{p}_{k}.npy", n)
-                      for p in ("train", "val", "test"))
-        for p, idx in zip(("train", "val", "test"), parts):
+        parts = tuple(_read_split(folder / f"{p}_{k}.npy", n) for p in _PARTS)
+        for p, idx in zip(_PARTS, parts):
             masks[p][idx, j] = True
         splits[k] = parts
     for p, m in masks.items():
