@@ -148,10 +148,13 @@ def _child(job: dict, queue) -> None:
         kw["distributed"] = True
     _reset_peak()
     before = _rss_mb("VmRSS")
+    cpu0 = time.process_time()
     h = gcl.fit(model, data, epochs=job["epochs"], lr=lr, weight_decay=wd,
                 seed=seed, progress=False, device="cpu", **kw)
     secs = h.seconds[1:] if len(h.seconds) > 1 else h.seconds
     out.update(seconds=sorted(secs)[len(secs) // 2], all_seconds=h.seconds,
+               cpu_seconds_per_epoch=(time.process_time() - cpu0) / job["epochs"],
+               load_average=os.getloadavg(),
                loss=h.loss, peak_mb=_rss_mb("VmHWM"),
                fit_increment_mb=_rss_mb("VmHWM") - before)
     if counted:
@@ -225,7 +228,7 @@ def main(argv=None) -> int:
         job = r["job"]
         print(f"{job['graph']:8s} nodes={r['nodes']:>9,} edges={r['edges']:>10,} "
               f"batch={job.get('batch_size')} rank={job.get('rank', '-')} "
-              f"s/epoch={r['seconds']:.2f} "
+              f"s/epoch={r['seconds']:.2f} (CPU {r['cpu_seconds_per_epoch']:.1f}) "
               + (f"(epoch extrapolated from {r['batches_run']}/"
                  f"{r['batches_per_epoch']} batches: "
                  f"{r['epoch_seconds_extrapolated']:.1f} s) "
