@@ -21,7 +21,7 @@ commit 0f17497)::
         --dataset Photo --scheme pr --epochs 4
     # Cora's all-zero column: the official NaN weights, reproduced
     python benchmarks/diagnostics/gca_lockstep.py --official /tmp/gca_off \
-        --dataset Cora --set model.zero_columns=official
+        --dataset Cora --set model.zero_columns=official --epochs 4
 
 Patches applied at run time for today's torch and PyG (nothing in the
 checkout is edited):
@@ -31,15 +31,23 @@ checkout is edited):
 - ``torch_sparse`` (imported, unused) is an empty module;
 - ``GCNConv.jittable()`` (removed from PyG) returns the layer itself.
 
-Under PyG 2.x ``GCNConv`` normalises directed views by in-degree, which the
-GCA configs use (``degree: in``). Results on Photo (float64, CPU): see
-``gca_lockstep_Photo.log``.
+Under PyG 2.x the official ``GCNConv`` normalises directed views by
+in-degree, so gcl runs with ``model.degree=in`` here (:func:`lockstep_config`),
+whatever its config says: the GCA configs taken from GCA's parameter files
+leave the default (``in``), but ``gca/Cora`` and ``gca/CiteSeer`` are GRACE's
+configs and keep its source-degree normalisation (``degree: out``, PyG 1.x's),
+which on Cora moves the first loss by 6e-6. A ``--set model.degree=out``
+given on the command line still wins (to see that difference). The output
+starts with the command and the gcl settings. Results (float64, CPU):
+``gca_lockstep_Photo.log``, ``gca_lockstep_Cora.log``.
 """
 
 import sys
 from pathlib import Path
+from typing import Optional
 
 import torch
+import torch_geometric
 import torch_geometric.utils as pyg_utils
 from torch_geometric.nn import GCNConv
 
@@ -56,6 +64,17 @@ def patch_environment(official: str) -> None:
     common.stub_module("torch_sparse")
     common.skip_jittable()
     sys.path.insert(0, official)
+
+
+def lockstep_config(dataset: str, scheme: Optional[str] = None,
+                    overrides=()) -> dict:
+    """The gcl config the lockstep runs: ``gca/<dataset>`` with in-degree
+    GCN normalisation (the official ``GCNConv`` on PyG 2.x), then
+    ``overrides``, then ``scheme`` if given."""
+    over = ["model.degree=in", *overrides]
+    if scheme is not None:
+        over.append(f"model.drop_scheme={scheme}")
+    return load_config("gca", dataset, over)
 
 
 def main():
@@ -85,11 +104,16 @@ def main():
     from pGRACE.utils import compute_pr, eigenvector_centrality
 
     dtype = getattr(torch, args.dtype)
-    over = list(args.set)
-    if args.scheme is not None:
-        over.append(f"model.drop_scheme={args.scheme}")
-    cfg = load_config("gca", args.dataset, over)
+    cfg = lockstep_config(args.dataset, args.scheme, args.set)
     mc = cfg["model"]
+    print("# python " + " ".join(sys.argv))
+    print(f"# torch {torch.__version__}, PyG {torch_geometric.__version__}; "
+          f"gcl config gca/{args.dataset} with degree {mc['degree']}, "
+          f"drop_scheme {mc['drop_scheme']}, zero_columns "
+          f"{mc.get('zero_columns', 'cap')}, {args.dtype}")
+    if mc["degree"] != "in":
+        print("# warning: the official GCNConv normalises by in-degree; "
+              f"degree {mc['degree']} will not agree on directed views")
     if mc["drop_scheme"] == "uniform":
         raise SystemExit("use grace_lockstep.py for the uniform scheme")
     # dense features: the official functions index and multiply dense x
