@@ -287,10 +287,9 @@ def pretrain_autoencoder(
         perm = torch.randperm(n, generator=gen).to(device)
         for s in range(0, n, batch_size):
             xb = data.index_select(0, perm[s:s + batch_size])
-            if sparse:
-                xb = xb.to_dense()
+            # sparse rows enter the encoder as they are (gcl.nn.sparse_linear)
             x_bar, _ = ae(xb)
-            loss = F.mse_loss(x_bar, xb)
+            loss = F.mse_loss(x_bar, xb.to_dense() if sparse else xb)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
