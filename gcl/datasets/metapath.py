@@ -23,6 +23,8 @@ by putting the node itself first, then by column index (ascending for
 kept. The official codes use ``np.argsort`` (an unstable quicksort), whose
 order among equal scores depends on the numpy version and CPU; this rule makes
 the selection reproducible and differs from theirs only among tied candidates.
+:func:`pathsim_topk` also offers ``ties="numpy"``, the official selection
+itself (see there: on ACM it changes MEOW's results by several points).
 """
 
 from __future__ import annotations
@@ -44,6 +46,9 @@ __all__ = [
 ]
 
 _TIES = ("low", "high")
+_TOPK_TIES = ("low", "high", "numpy")
+#: Elements of one dense block of rows for ``pathsim_topk(ties="numpy")``.
+_NUMPY_BLOCK = 1 << 23
 _SCORES = ("count", "normalized")
 
 
@@ -349,29 +354,82 @@ def pathsim_topk(
     where PathSim ties a lot (HeCo's binary ACM PSP is all ones), the official
     selection depends on the numpy version; this one does not.
 
+    ``ties="numpy"`` is the official selection itself: each row of PathSim
+    values, dense with 0 off the graph, is sorted by ``np.argsort`` (numpy's
+    default, unstable sort), reversed, and its first :math:`k` columns with
+    a non-zero count are kept; the node itself has no priority. Its order
+    among equal scores is numpy's, which differs between numpy versions and
+    CPUs (on ACM, numpy 1.23.5 and numpy 2.4.6 on an AVX-512 CPU keep 26 PAP
+    and 26082 PSP entries differently, of 58 thousand and 2.1 million). It
+    matters on ACM: every paper of one subject has the same all-ones PSP
+    row, so all of them keep the *same* 700 papers (1841 and 811 papers
+    share the two largest subjects), and the papers outside those 700 keep
+    no other paper, not even themselves (1252 of 4019). Numpy's sort happens
+    to pick a run of node indices in the middle of the row, and ACM's papers
+    are numbered roughly by class, so 691 (numpy 1.23.5; 693 with 2.4.6) of
+    the 700 papers kept for the largest subject are of one class
+    (``"low"`` keeps 385 and 315 of two classes): the PSP view then marks
+    those papers, and MEOW's accuracy rises by several points
+    (``benchmarks/notes/meow.md``). Computed in blocks of rows (dense
+    ``[block, N]`` float64, about 64 MiB), so it costs :math:`O(N^2 \log N)`
+    time: meant for the official data sets' few thousand nodes.
+
     Args:
         edge_index (torch.Tensor): Meta-path graph ``[2, E]`` with its
             diagonal.
         edge_weight (torch.Tensor): Path counts ``[E]``.
         k (int): Neighbours kept per node (counting the node itself).
         num_nodes (int, optional): Number of nodes. (default: inferred)
-        ties (str, optional): ``"low"`` or ``"high"``, see above.
-            (default: ``"low"``)
+        ties (str, optional): ``"low"``, ``"high"`` or ``"numpy"``, see
+            above. (default: ``"low"``)
 
     Returns:
         tuple[Tensor, Tensor]: ``edge_index`` ``[2, E_k]`` (sorted by source
-        node, then by rank) and its path counts ``[E_k]`` (float64).
+        node, then by rank; with ``"numpy"`` by source node, then by column,
+        as the official ``np.sort``) and its path counts ``[E_k]`` (float64).
 
     Raises:
         ValueError: For malformed input, ``k < 1``, an unknown ``ties`` or a
             graph without the diagonal counts.
     """
     k = _check_k(k, "k")
+    if ties not in _TOPK_TIES:
+        raise ValueError(f"ties must be one of {_TOPK_TIES}, got {ties!r}")
     edge_index, n = _prepare(edge_index, num_nodes)
     ei, w, diag = _diag_and_coalesce(edge_index, edge_weight, n)
     sim = _sim(ei, w, diag)
-    keep = _rank_in_rows(ei[0], sim, ei[1], n, k, ties)
+    if ties == "numpy":
+        keep = _numpy_topk(ei, sim, n, k)
+    else:
+        keep = _rank_in_rows(ei[0], sim, ei[1], n, k, ties)
     return ei[:, keep], w[keep]
+
+
+def _numpy_topk(ei: Tensor, sim: Tensor, num_nodes: int, k: int) -> Tensor:
+    """Positions (into the coalesced ``ei``) of the entries MEOW's official
+    ``pathsim`` keeps: ``np.argsort(row)[::-1][:k]`` of every dense row of
+    PathSim values, row blocks at a time (rows are sorted in ``ei``).
+    """
+    import numpy as np
+
+    row, col = (t.cpu().numpy() for t in ei)
+    val = sim.cpu().numpy().astype(np.float64)
+    start = np.searchsorted(row, np.arange(num_nodes + 1))
+    block = max(1, _NUMPY_BLOCK // max(num_nodes, 1))
+    keep = np.zeros(val.size, dtype=bool)
+    for r0 in range(0, num_nodes, block):
+        r1 = min(num_nodes, r0 + block)
+        e0, e1 = start[r0], start[r1]
+        if e0 == e1:
+            continue
+        local = row[e0:e1] - r0
+        dense = np.zeros((r1 - r0, num_nodes))
+        dense[local, col[e0:e1]] = val[e0:e1]
+        top = np.argsort(dense, axis=1)[:, ::-1][:, :k]
+        chosen = np.zeros(dense.shape, dtype=bool)
+        chosen[np.arange(r1 - r0)[:, None], top] = True
+        keep[e0:e1] = chosen[local, col[e0:e1]]
+    return torch.from_numpy(np.flatnonzero(keep)).to(ei.device)
 
 
 # --------------------------------------------------------------------------- #

@@ -136,7 +136,19 @@ class MEOWViews(HeteroTwoViewMethod):
     :math:`p = \mathrm{normalize}(\tanh(W z + b))` shared by both views
     (:class:`~gcl.nn.TanhProjection`). The evaluated embedding is
     :math:`z^f` of the clean graph in evaluation mode (the official code
-    keeps the :math:`z^f` of the last training forward, with dropout on).
+    keeps the :math:`z^f` of the last training forward, with dropout on; on
+    ACM that scored 0.5 to 3.3 points lower in two runs,
+    ``benchmarks/notes/meow.md``).
+
+    **Ties** among equal PathSim values decide the top-:math:`k` graphs
+    where a meta-path ties a lot (ACM's PSP: all ones). ``ties="numpy"``
+    reproduces the official selection (numpy's unstable ``argsort``), which
+    on ACM keeps for every paper of the largest subject the same 700 papers,
+    nearly all of one class, and raises ACM's Macro-F1 by several points;
+    the ACM config uses it (:func:`~gcl.datasets.pathsim_topk`). Given the
+    same graphs, masks, dropout masks, clusters and initial weights, one
+    step of this class equals one step of the official model to 1e-15 in
+    float64 (``benchmarks/diagnostics/meow_method_lockstep.py``).
 
     ``metapath_target_projections`` gives each meta-path its own projection
     of the target features, the coarse input being their mean (the official
@@ -168,7 +180,8 @@ class MEOWViews(HeteroTwoViewMethod):
             projection (official ACM, AMiner, IMDB; not DBLP).
             (default: :obj:`True`)
         ties (str, optional): PathSim tie rule of
-            :func:`~gcl.datasets.pathsim_topk`. (default: :obj:`"low"`)
+            :func:`~gcl.datasets.pathsim_topk`: ``"low"``, ``"high"`` or
+            ``"numpy"`` (the official selection). (default: :obj:`"low"`)
     """
 
     def __init__(self, in_channels: Mapping[str, int], target: str,
@@ -386,7 +399,11 @@ class MEOW(MEOWViews):
     (same early stopping either way).
 
     Training stops early on the training loss (patience, no weights
-    restored: the official code keeps the last model).
+    restored: the official code keeps the last model). The loss is noisy
+    (dropout, re-clustering every epoch), so where the run stops, and its
+    accuracy, vary with the seed: on ACM the official code itself gave
+    Macro-F1@20 of 91.0, 89.9 and 86.4 for seeds 0-2
+    (``benchmarks/notes/meow.md``).
 
     Args:
         num_clusters (Sequence[int]): :math:`K_k` of each clustering

@@ -160,6 +160,57 @@ def test_pathsim_hand_values_and_ties():
     assert one.t().tolist() == [[0, 0], [1, 1], [2, 2], [3, 3]]
 
 
+def official_topk(a, k):
+    """MEOW's ``pathsim`` (code_meow/module/preprocess.py) on a dense count
+    matrix: PathSim per non-zero, ``np.argsort`` of every dense row,
+    reversed, first k, sorted; the entries with a non-zero count."""
+    a = a.numpy()
+    sim = np.zeros_like(a)
+    for i, j in zip(*a.nonzero()):
+        sim[i, j] = 2 * a[i, j] / (a[i, i] + a[j, j])
+    cols = np.sort(np.argsort(sim, axis=1)[:, ::-1][:, :k])
+    return [(i, int(j)) for i in range(a.shape[0]) for j in cols[i] if a[i, j] > 0]
+
+
+@pytest.mark.parametrize("block", [None, 3])
+def test_pathsim_topk_numpy_ties_equal_the_official_selection(block, monkeypatch):
+    import gcl.datasets.metapath as mp
+
+    d, pa, ps, pt = random_hetero(0)
+    out = add_metapaths(d, {"psp": [("paper", "subject"), ("subject", "paper")],
+                            "ptp": [("paper", "term"), ("term", "paper")]})
+    if block is not None:  # rows in blocks of 3 (30 nodes: 10 blocks)
+        monkeypatch.setattr(mp, "_NUMPY_BLOCK", block * 30)
+    for name in ("psp", "ptp"):
+        st = out["paper", name, "paper"]
+        a = dense(st.edge_index, st.edge_weight, (30, 30))
+        for k in (1, 3, 5, 40):
+            ei, w = pathsim_topk(st.edge_index, st.edge_weight, k, 30,
+                                 ties="numpy")
+            assert list(map(tuple, ei.t().tolist())) == official_topk(a, k)
+            assert torch.equal(w, a[ei[0], ei[1]])
+
+
+def test_pathsim_topk_numpy_ties_hand_case():
+    # Four papers of one subject (all-ones PSP block) and one alone: every
+    # row of the block is the same, so with k = 2 all four keep the same two
+    # papers (numpy's choice among the ties) and two of them lose themselves.
+    m = torch.tensor([[1, 0]] * 4 + [[0, 1]], dtype=torch.float64)
+    a = m @ m.t()
+    ei = a.nonzero().t()
+    w = a[ei[0], ei[1]]
+    top, cnt = pathsim_topk(ei, w, 2, ties="numpy")
+    row = np.array([1.0, 1.0, 1.0, 1.0, 0.0])  # PathSim row of papers 0-3
+    kept = np.sort(np.argsort(row)[::-1][:2])  # numpy's pick among the ties
+    assert top.t().tolist() == [[i, int(j)] for i in range(4) for j in kept] + \
+        [[4, 4]]
+    assert torch.equal(cnt, torch.ones(9, dtype=torch.float64))
+    assert int((top[0] == top[1]).sum()) == 3  # 2 of the block + the lone one
+    low, _ = pathsim_topk(ei, w, 2)  # "low": itself first, then the lowest
+    assert low.t().tolist() == [[0, 0], [0, 1], [1, 1], [1, 0], [2, 2], [2, 0],
+                                [3, 3], [3, 0], [4, 4]]
+
+
 def test_pathsim_errors():
     ei = torch.tensor([[0, 1], [1, 0]])
     w = torch.ones(2)

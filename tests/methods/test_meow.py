@@ -167,6 +167,29 @@ def test_static_masks_and_contexts():
                                inc / inc.sum(1, keepdim=True).clamp_min(1))
 
 
+def test_numpy_ties_give_the_official_topk_graphs():
+    import numpy as np
+
+    data = toy_hetero()
+    method = make(data, ties="numpy")
+    method.prepare(data)
+    n = data["paper"].num_nodes
+    for name, k, adj in zip(PATHS, [4, 6], method.graph_["adjs"]):
+        st = data["paper", name, "paper"]
+        a = dense(st.edge_index, st.edge_weight, n).numpy()
+        # the official pathsim(): PathSim rows, np.argsort, reversed, first k
+        sim = np.where(a > 0, 2 * a / (a.diagonal()[:, None] + a.diagonal()), 0.0)
+        cols = np.argsort(sim, axis=1)[:, ::-1][:, :k]
+        top = np.zeros_like(a)
+        top[np.arange(n)[:, None], cols] = a[np.arange(n)[:, None], cols]
+        torch.testing.assert_close(adj.to_dense(), sym_norm(torch.from_numpy(top)),
+                                   rtol=0, atol=1e-15)
+        low, _ = pathsim_topk(st.edge_index, st.edge_weight, k, n)  # differs here
+        assert not torch.equal(dense(low, torch.ones(low.size(1)), n) > 0,
+                               torch.from_numpy(top > 0))
+    assert load_config("meow", "ACM-HeCo")["model"]["ties"] == "numpy"
+
+
 def test_step_equals_dense_reference():
     data = toy_hetero(1)
     torch.manual_seed(0)
