@@ -62,7 +62,6 @@ run.
 """
 
 import argparse
-import ctypes
 import datetime
 import json
 import multiprocessing as mp
@@ -87,6 +86,9 @@ from gcl.datasets import load
 from gcl.losses import ncontrast_loss, pamc_loss
 from gcl.methods import PamC, build_method
 from gcl.nn import ClusterHead
+
+sys.path.insert(0, str(Path(__file__).parent))
+from speed_harness import mem_available_mb, reset_hwm, rss_mb  # noqa: E402
 
 DATASETS = ["ACM-SDCN", "Citeseer-SDCN", "Cora", "CiteSeer", "Photo",
             "Computers", "CS", "Physics"]
@@ -177,53 +179,6 @@ def dense_estimate_mib(num_nodes: int) -> dict:
             "total": call + matrix + PROCESS_MIB}
 
 
-def mem_available_mib(device: str = "cpu") -> float:
-    """``MemAvailable`` of ``/proc/meminfo`` in MiB (NaN where absent); on a
-    CUDA device its free memory."""
-    if torch.device(device).type == "cuda":
-        return torch.cuda.mem_get_info(torch.device(device))[0] / 2**20
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) / 2**10
-    except (OSError, ValueError, IndexError):
-        pass
-    return float("nan")
-
-
-def _status_kb(key: str) -> float:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(key + ":"):
-                return int(line.split()[1])
-    return float("nan")
-
-
-def _rss_mb() -> float:
-    return _status_kb("VmRSS") / 2**10
-
-
-def _malloc_trim() -> None:
-    """Returns glibc's free heap pages to the system, so that memory reused
-    inside the next window is faulted in again and counted by VmHWM."""
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
-
-
-def _reset_hwm() -> bool:
-    """Resets VmHWM to the current resident size (Linux >= 4.0)."""
-    _malloc_trim()
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-        return True
-    except OSError:
-        return False
-
-
 def _sync(device):
     if device.type == "cuda":
         torch.cuda.synchronize(device)
@@ -235,7 +190,7 @@ def _mem_start(device):
         torch.cuda.synchronize(device)
         torch.cuda.reset_peak_memory_stats(device)
         return torch.cuda.memory_allocated(device) / 2**20
-    return _rss_mb() if _reset_hwm() else float("nan")
+    return rss_mb() if reset_hwm() else float("nan")
 
 
 def _mem_peak(device):
@@ -434,7 +389,7 @@ def dense_row(dataset: str, num_nodes: int, handoff: str, args) -> dict:
     """Runs the dense child where its estimate fits in ``MemAvailable``
     less the margin, else returns a "does not fit" row with the estimate."""
     est = dense_estimate_mib(num_nodes)
-    avail = mem_available_mib(args.device)
+    avail = mem_available_mb(args.device, missing=float("nan"))
     margin = 1024 * args.dense_margin_gib
     row = {"dataset": dataset, "variant": "dense", "N": num_nodes,
            "estimate_mb": est, "available_mb": avail, "margin_mb": margin}

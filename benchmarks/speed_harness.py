@@ -123,8 +123,11 @@ def run_child(script: str, args: Sequence[str],
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def mem_available_mb() -> float:
-    """``MemAvailable`` of the machine in MiB (inf where unknown)."""
+def mem_available_mb(device: str = "cpu", missing: float = float("inf")) -> float:
+    """``MemAvailable`` of ``/proc/meminfo`` in MiB (``missing`` where
+    unknown); on a CUDA device its free memory."""
+    if torch.device(device).type == "cuda":
+        return torch.cuda.mem_get_info(torch.device(device))[0] / 2**20
     try:
         with open("/proc/meminfo") as f:
             for line in f:
@@ -132,7 +135,7 @@ def mem_available_mb() -> float:
                     return int(line.split()[1]) / 2**10
     except (OSError, ValueError, IndexError):
         pass
-    return float("inf")
+    return missing
 
 
 def machine_line() -> str:

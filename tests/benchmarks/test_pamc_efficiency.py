@@ -98,7 +98,7 @@ def test_dense_estimate(bench):
 
 
 def test_dense_row_skips_without_memory(bench, monkeypatch):
-    monkeypatch.setattr(bench, "mem_available_mib", lambda device: 8 * 2**10)
+    monkeypatch.setattr(bench, "mem_available_mb", lambda *a, **k: 8 * 2**10)
     called = []
     monkeypatch.setattr(bench, "run_child", lambda *a: called.append(a))
     args = types.SimpleNamespace(device="cpu", threads=1, loss_repeats=2,
