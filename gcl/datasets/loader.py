@@ -18,18 +18,16 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import socket
 import tempfile
-import threading
 import warnings
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 import torch
 from torch_geometric.data import Data, HeteroData
 from torch_geometric.transforms import BaseTransform, Compose, NormalizeFeatures
 
+from gcl.datasets import _network
 from gcl.datasets.errors import DatasetNotFoundError
 from gcl.datasets.heco_hetero import load_heco_hetero
 from gcl.datasets.paths import bundled_root, cache_dir, data_root
@@ -41,7 +39,6 @@ from gcl.datasets.sparse_features import SparseFeatures
 __all__ = ["available", "load", "raw_dir"]
 
 _NORMALIZERS = ("pyg", "legacy", None)
-_ONLINE_TIMEOUT = 3.0
 
 
 def _load_ogbn(name: str, root, normalize: str | None,
@@ -318,36 +315,6 @@ _NOT_DOWNLOADABLE = {
 }
 
 
-def _offline_forced() -> bool:
-    return os.environ.get("GCL_OFFLINE", "").strip().lower() in {"1", "true", "yes"}
-
-
-def _online(url: str, timeout: float = _ONLINE_TIMEOUT) -> bool:
-    """Whether ``url``'s host accepts a TCP connection within ``timeout`` seconds.
-
-    Name resolution has no timeout of its own, so the probe runs in a daemon
-    thread and is abandoned after ``timeout``.
-    """
-    parsed = urlparse(url)
-    host = parsed.hostname
-    if not host:
-        return False
-    port = parsed.port or (443 if parsed.scheme == "https" else 80)
-    result: list[bool] = []
-
-    def probe() -> None:
-        try:
-            with socket.create_connection((host, port), timeout=timeout):
-                result.append(True)
-        except OSError:
-            result.append(False)
-
-    thread = threading.Thread(target=probe, daemon=True)
-    thread.start()
-    thread.join(timeout + 0.5)
-    return bool(result and result[0])
-
-
 def _download(spec: DatasetSpec, target: Path, root: Path) -> Path:
     """Download with PyG into a staging folder, then move the raw files to target.
 
@@ -362,14 +329,14 @@ def _download(spec: DatasetSpec, target: Path, root: Path) -> Path:
             str(target),
             list(spec.raw_files),
         )
-    if _offline_forced():
+    if _network.offline_forced():
         raise DatasetNotFoundError(
             _not_found(spec, target, root, "GCL_OFFLINE is set"),
             spec.name,
             str(target),
             list(spec.raw_files),
         )
-    if not _online(spec.url):
+    if not _network.online(spec.url):
         raise DatasetNotFoundError(
             _not_found(spec, target, root, f"no network: cannot reach {spec.url}"),
             spec.name,

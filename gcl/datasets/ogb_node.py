@@ -9,23 +9,14 @@ own URL when missing and online. Neither set is in the offline data.
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import torch
 from torch_geometric.data import Data
 from torch_geometric.utils import to_undirected
 
-from gcl.datasets.ogb_link import (
-    _build_mirror,
-    _cache_key,
-    _link,
-    _locate,
-    _no_weights_only_load,
-    _raw_files,
-)
-from gcl.datasets.paths import cache_dir, data_root
+from gcl.datasets import _ogb
+from gcl.datasets.paths import data_root
 
 __all__ = ["OGB_NODE_SETS", "load_ogb_node", "ogb_node_dir"]
 
@@ -47,7 +38,7 @@ def _meta(name: str) -> dict[str, str]:
 
 def _required_files(meta: dict[str, str]) -> list[str]:
     """Files (relative to the data set folder) OGB needs without downloading."""
-    files = _raw_files(meta, ("raw/node-label.npz", "raw/node-label.csv.gz"))
+    files = _ogb.raw_files(meta, ("raw/node-label.npz", "raw/node-label.csv.gz"))
     split = f"split/{meta['split']}"
     return files + [f"{split}/{p}.csv.gz" for p in ("train", "valid", "test")]
 
@@ -61,30 +52,11 @@ def _open(name: str, src: Path):
     """OGB's ``PygNodePropPredDataset`` over a writable mirror of ``src``."""
     from ogb.nodeproppred import PygNodePropPredDataset
 
-    final = cache_dir() / "ogb" / _cache_key(src)
-    with _no_weights_only_load():
-        if (final / src.name / "processed").is_dir():
-            for entry in src.iterdir():  # links removed by hand: restore them
-                dst = final / src.name / entry.name
-                if entry.is_dir() and not dst.exists():
-                    if dst.is_symlink():
-                        dst.unlink()
-                    _link(entry, dst)
-            dataset = PygNodePropPredDataset(name, root=str(final))
-            return dataset[0], dataset.get_idx_split()
-        final.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{final.name}-", dir=final.parent))
-        try:
-            _build_mirror(src, staging / src.name)
-            dataset = PygNodePropPredDataset(name, root=str(staging))
-            out = dataset[0], dataset.get_idx_split()
-            try:
-                os.rename(staging, final)
-            except OSError:
-                pass  # a concurrent load finished first; its result is equivalent
-            return out
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
+    def read(root: Path):
+        dataset = PygNodePropPredDataset(name, root=str(root))
+        return dataset[0], dataset.get_idx_split()
+
+    return _ogb.open_mirrored(src, read)
 
 
 def load_ogb_node(name: str = "ogbn-arxiv",
@@ -126,7 +98,7 @@ def load_ogb_node(name: str = "ogbn-arxiv",
     meta = _meta(name)
     target = ogb_node_dir(name, root)
     files = _required_files(meta)
-    graph, split = _open(name, _locate(name, meta, target, files))
+    graph, split = _open(name, _ogb.locate(name, meta, target, files))
     n = int(graph.num_nodes)
     edge_index = graph.edge_index
     if undirected:

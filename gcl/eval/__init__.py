@@ -24,14 +24,13 @@ from gcl.eval._link_prediction import (
 )
 from gcl.eval._metrics import batched_classification_metrics, classification_metrics
 from gcl.eval._node_classification import (
-    PROTOCOLS,
     grace_protocol,
     linear_probe_protocol,
-    node_classification,
     public_protocol,
 )
 from gcl.eval._over_epochs import REPORTING_RULES, report_over_epochs
 from gcl.eval._pot import pot_fixed_protocol, pot_protocol
+from gcl.eval._protocols import PROTOCOLS, node_classification
 from gcl.eval._ranking import Interactions, load_interactions, ranking, ranking_split
 from gcl.eval._result import EvalResult
 from gcl.eval._splits import get_masks, masks_to_splits, random_split

@@ -37,6 +37,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from gcl.eval._node_classification import linear_probe_protocol, public_protocol
 from gcl.eval._result import EvalResult
 from gcl.eval._splits import get_masks
 from gcl.eval._validation import check_inputs, check_runs
@@ -70,12 +71,6 @@ def _pot(z: Tensor, y: Tensor, *, name: str, swap: bool, runs: int | None,
     Both select the probe's epoch on validation micro-F1 and default to one
     run.
     """
-    # Imported here: gcl.eval._node_classification lists POT in its PROTOCOLS.
-    from gcl.eval._node_classification import (
-        linear_probe_protocol,
-        public_protocol,
-    )
-
     z, y, _ = check_inputs(z, y)
     runs = check_runs(runs, 1)
     if split not in _SPLITS:

@@ -12,7 +12,7 @@ from torch_geometric.data import Data
 from torch_geometric.datasets import Planetoid, WikiCS
 from torch_geometric.transforms import NormalizeFeatures
 
-import gcl.datasets.loader as loader_mod
+import gcl.datasets._network as network_mod
 from gcl.datasets import (
     DATASETS,
     DatasetNotFoundError,
@@ -41,7 +41,7 @@ def _isolate(monkeypatch, tmp_path):
     def no_network(url, timeout=0.0):
         return False
 
-    monkeypatch.setattr(loader_mod, "_online", no_network)
+    monkeypatch.setattr(network_mod, "online", no_network)
 
 
 def snapshot(root: Path) -> dict[str, tuple]:
@@ -357,14 +357,14 @@ def test_offline_env_skips_network_probe(monkeypatch, tmp_path):
     def probe(url, timeout=0.0):
         raise AssertionError("probed the network although GCL_OFFLINE=1")
 
-    monkeypatch.setattr(loader_mod, "_online", probe)
+    monkeypatch.setattr(network_mod, "online", probe)
     monkeypatch.setenv("GCL_OFFLINE", "1")
     with pytest.raises(DatasetNotFoundError, match="GCL_OFFLINE"):
         load("Photo", root=tmp_path)
 
 
 def test_failed_download_is_wrapped_and_cleaned(monkeypatch, tmp_path):
-    monkeypatch.setattr(loader_mod, "_online", lambda url, timeout=0.0: True)
+    monkeypatch.setattr(network_mod, "online", lambda url, timeout=0.0: True)
 
     def broken(self):
         raise URLError("unreachable")
@@ -381,7 +381,7 @@ def test_failed_download_is_wrapped_and_cleaned(monkeypatch, tmp_path):
 
 
 def test_download_goes_into_root_then_is_reused(monkeypatch, tmp_path):
-    monkeypatch.setattr(loader_mod, "_online", lambda url, timeout=0.0: True)
+    monkeypatch.setattr(network_mod, "online", lambda url, timeout=0.0: True)
     calls = []
 
     def fake_download(self):

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-import gcl.datasets.loader as loader_mod
+import gcl.datasets._network as network_mod
 from gcl.datasets import DatasetNotFoundError
 from gcl.datasets.ogb_link import load_ogb_link, ogb_link_dir
 from gcl.eval import ogb_link_prediction
@@ -26,7 +26,7 @@ def _isolate(monkeypatch, tmp_path):
     monkeypatch.delenv(FLAG, raising=False)
     monkeypatch.setenv("GCL_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    monkeypatch.setattr(loader_mod, "_online", lambda url, timeout=0.0: False)
+    monkeypatch.setattr(network_mod, "online", lambda url, timeout=0.0: False)
     torch.set_num_threads(1)
 
 
@@ -142,7 +142,7 @@ def test_download_moves_files_into_root(tmp_path, monkeypatch):
         return str(dest)
 
     monkeypatch.setattr(ogb_url, "download_url", fake_download)
-    monkeypatch.setattr(loader_mod, "_online", lambda url, timeout=0.0: True)
+    monkeypatch.setattr(network_mod, "online", lambda url, timeout=0.0: True)
     root = tmp_path / "root"
     check_fake(*load_ogb_link("ogbl-ddi", root=root))
     assert (root / "ogb" / "ogbl_ddi" / "raw" / "edge.csv.gz").is_file()

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-import gcl.datasets.loader as loader_mod
+import gcl.datasets._network as network_mod
 from gcl.datasets import DatasetNotFoundError, load, load_ogb_node, ogb_node_dir
 
 
@@ -16,7 +16,7 @@ def _isolate(monkeypatch, tmp_path):
     monkeypatch.delenv("GCL_OFFLINE", raising=False)
     monkeypatch.setenv("GCL_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    monkeypatch.setattr(loader_mod, "_online", lambda url, timeout=0.0: False)
+    monkeypatch.setattr(network_mod, "online", lambda url, timeout=0.0: False)
 
 
 def write_csv(path: Path, rows) -> None:

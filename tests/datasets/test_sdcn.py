@@ -8,7 +8,7 @@ import torch
 from torch_geometric.transforms import NormalizeFeatures
 from torch_geometric.utils import coalesce, contains_self_loops, is_undirected
 
-import gcl.datasets.loader as loader_mod
+import gcl.datasets._network as network_mod
 from gcl.app.cli import main
 from gcl.datasets import (
     DATASETS,
@@ -35,7 +35,7 @@ def _isolate(monkeypatch, tmp_path):
     monkeypatch.delenv("GCL_OFFLINE", raising=False)
     monkeypatch.setenv("GCL_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    monkeypatch.setattr(loader_mod, "_online", _no_network)
+    monkeypatch.setattr(network_mod, "online", _no_network)
 
 
 def snapshot(root: Path) -> dict[str, tuple]:
