@@ -34,6 +34,13 @@ class Method(torch.nn.Module):
     :class:`~gcl.methods.TwoViewMethod`, which writes the training step.
     """
 
+    #: Whether a training step may leave some parameters without a gradient
+    #: (gCooL's centres while its community terms are off). Distributed
+    #: training then asks DDP to look for them (``find_unused_parameters``),
+    #: an extra traversal of the autograd graph per step that the other
+    #: methods do not pay.
+    may_skip_parameters: bool = False
+
     def forward(self, data: Data) -> Tensor:  # pragma: no cover - abstract
         """Returns the scalar training loss of one step on ``data``."""
         raise NotImplementedError

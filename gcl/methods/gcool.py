@@ -282,6 +282,9 @@ class GCOOL(TwoViewMethod):
                    num_communities, lam, gamma, stride, alpha_rate, similarity,
                    symmetric_node_loss, deca_self_loops, block_size)
 
+    #: The centres get no gradient while :math:`\alpha(t) = 0`.
+    may_skip_parameters = True
+
     def reset_parameters(self) -> None:
         """Resets the encoder, the projection head and the centres
         (standard normal, as the official ``torch.randn``).

@@ -177,6 +177,11 @@ class POT(Method):
         """The base method's encoder."""
         return self.base.encoder
 
+    @property
+    def may_skip_parameters(self) -> bool:
+        """As the base method (POT's term uses the encoder only)."""
+        return self.base.may_skip_parameters
+
     def encode(self, data: Data) -> Tensor:
         """Encodes ``data`` with the base method."""
         return self.base.encode(data)

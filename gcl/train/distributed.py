@@ -97,17 +97,20 @@ class BatchObjective(torch.nn.Module):
         return batch_step(self.method, batch).loss
 
 
-def ddp(module: torch.nn.Module, device: torch.device
+def ddp(module: torch.nn.Module, device: torch.device,
+        find_unused_parameters: bool = False
         ) -> torch.nn.parallel.DistributedDataParallel:
     """``module`` in :class:`~torch.nn.parallel.DistributedDataParallel`.
 
     Buffers (a method's fitted graph statistics, equal on every process)
-    are not re-broadcast before each forward pass; parameters may be unused
-    in a step (gCooL's centres once its community terms are off).
+    are not re-broadcast before each forward pass. ``find_unused_parameters``
+    is for methods whose steps may leave parameters unused
+    (:attr:`gcl.methods.Method.may_skip_parameters`, gCooL's centres); it
+    costs a traversal of the autograd graph per step, so it is off otherwise.
     """
     params = inspect.signature(torch.nn.parallel.DistributedDataParallel).parameters
     sync = ({"forward_sync_buffers": False} if "forward_sync_buffers" in params
             else {"broadcast_buffers": False})
     return torch.nn.parallel.DistributedDataParallel(
         module, device_ids=[device.index] if device.type == "cuda" else None,
-        find_unused_parameters=True, **sync)
+        find_unused_parameters=find_unused_parameters, **sync)

@@ -234,7 +234,7 @@ def fit(
         model = BatchObjective(method)
         if distributed:
             _check_same_graph(data, dev)
-            model = ddp(model, dev)
+            model = ddp(model, dev, method.may_skip_parameters)
             if seed is not None and rank > 0:
                 seed_everything(seed + rank)  # own views and neighbours
     else:

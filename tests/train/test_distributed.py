@@ -12,7 +12,7 @@ from torch_geometric.datasets import FakeDataset
 import gcl
 from gcl.augment import Compose, EdgeDrop, FeatureMask
 from gcl.losses import gather_negatives
-from gcl.methods import CSGCL, GRACE, batch_step
+from gcl.methods import CSGCL, GCOOL, GRACE, batch_step
 from gcl.nn import GCNEncoder
 from gcl.train import neighbor_loader
 from gcl.train.distributed import BatchObjective, all_reduce_mean, ddp
@@ -95,6 +95,15 @@ def _worker(rank, port, out_dir):
                 checkpoint=os.path.join(out_dir, "ckpt.pt"))
     result["fit_loss"] = h.loss
     result["fit_weight"] = m.encoder.convs[0].lin.weight.detach().clone()
+    # gCooL with stride 1: the community terms (and with them the centres'
+    # gradients) are on in epoch 1 and off from epoch 2 (alpha(1) = 0), so
+    # DDP must look for unused parameters (Method.may_skip_parameters)
+    g = GCOOL.from_config(data.num_features, 12, 6, num_communities=3,
+                          drop_scheme="uniform", stride=1.0)
+    h = gcl.fit(g, data, epochs=2, lr=0.01, seed=0, progress=False,
+                batch_size=16, num_neighbors=[3, 3], distributed=True)
+    result["gcool_loss"] = h.loss
+    result["gcool_centers"] = g.centers.detach().clone()
     torch.save(result, os.path.join(out_dir, f"rank{rank}.pt"))
     dist.destroy_process_group()
 
@@ -120,6 +129,13 @@ def test_two_processes_equal_one(spawned, name):
         for g, d in zip(grads, res[name]["grads"]):
             torch.testing.assert_close(d, g, rtol=0, atol=1e-6)
     assert loss.item() > 0
+
+
+def test_distributed_fit_with_unused_parameters(spawned):
+    _, (a, b) = spawned
+    assert GCOOL.may_skip_parameters and not GRACE.may_skip_parameters
+    assert len(a["gcool_loss"]) == 2 and a["gcool_loss"] == b["gcool_loss"]
+    assert torch.equal(a["gcool_centers"], b["gcool_centers"])
 
 
 def test_distributed_fit(spawned):
