@@ -12,8 +12,10 @@ when the time left covers its estimate (seconds per epoch times epochs plus
 the evaluation, from an earlier record of the same method and dataset, in
 ``<out>`` or in ``--known``), and a run still going when the budget ends is
 killed and listed as unfinished, so a device call returns everything that
-completed. Records already in ``<out>`` or ``--known`` are skipped, so
-calls resume one another. ``<out>/plan.json`` lists what ran, what was
+completed. Records already in ``<out>`` or ``--known`` that hold every
+``--task`` are skipped, so calls resume one another (a record without a
+requested task, such as the k-means clustering that PamC's table needs, is
+run again). ``<out>/plan.json`` lists what ran, what was
 skipped and why, and the estimate of what is left.
 
 Usage (a GPU machine; ``GCL_DATA`` holds ``pyg/{Photo,Computers,CS}/raw``)::
@@ -70,6 +72,17 @@ def _record(root: Path, method: str, dataset: str, tag: str, seed: int) -> Path:
     return root / method / dataset / tag / f"seed{seed}.json"
 
 
+def has_tasks(record: Path, tasks: list[str]) -> bool:
+    """Whether ``record`` exists and holds every task of ``tasks`` (as
+    ``gcl bench`` decides: a record without a requested task, e.g. one made
+    before the clustering task was asked for, is run again)."""
+    if not record.exists():
+        return False
+    rec = json.loads(record.read_text())
+    main = "ranking" if rec.get("protocol") == "full_ranking" else "classification"
+    return set(tasks) <= {main, *rec.get("tasks", {})}
+
+
 def estimate(method: str, dataset: str, epochs: int,
              roots: list[Path], tag: str) -> float | None:
     """Seconds for one run, from the first record of the same pair found."""
@@ -124,7 +137,8 @@ def main(argv: list[str] | None = None) -> int:
 
     for method, dataset, seed in plan(args.methods, args.datasets, args.seeds):
         name = f"{method}/{dataset}/seed{seed}"
-        if any(_record(r, method, dataset, tag, seed).exists() for r in roots):
+        if any(has_tasks(_record(r, method, dataset, tag, seed), args.task)
+               for r in roots):
             done.append(name)
             continue
         left = args.budget - (time.monotonic() - start)

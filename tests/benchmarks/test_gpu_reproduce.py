@@ -50,6 +50,20 @@ def test_estimate_from_an_earlier_record(reproduce, tmp_path):
     assert reproduce.estimate("grace", "CS", 100, [tmp_path], "config") is None
 
 
+def test_a_record_without_a_requested_task_is_not_done(reproduce, tmp_path):
+    rec = tmp_path / "seed0.json"
+    assert not reproduce.has_tasks(rec, ["classification"])
+    rec.write_text(json.dumps({"protocol": "linear_probe", "tasks": {}}))
+    assert reproduce.has_tasks(rec, ["classification"])
+    assert not reproduce.has_tasks(rec, ["classification", "clustering"])
+    rec.write_text(json.dumps({"protocol": "linear_probe",
+                               "tasks": {"clustering": {}}}))
+    assert reproduce.has_tasks(rec, ["classification", "clustering"])
+    rec.write_text(json.dumps({"protocol": "full_ranking", "tasks": {}}))
+    assert reproduce.has_tasks(rec, ["ranking"])
+    assert not reproduce.has_tasks(rec, ["classification"])
+
+
 def test_runs_records_resumes_and_respects_the_budget(reproduce, tmp_path,
                                                       monkeypatch):
     monkeypatch.chdir(ROOT)
