@@ -139,3 +139,55 @@ def test_input_errors():
         LightGCL(3, 3, "both")
     with pytest.raises(ValueError, match="not options"):
         build_method("simgcl", None, num_users=3, num_items=3, drop_edge=0.1)
+
+
+def test_simgcl_forward_composes_selfrec_equations():
+    # SELFRec's SimGCL.train step, dense: noise sign(e) * normalize(U(0,1)) * eps
+    # added after every layer and propagated, layer 0 left out of the mean,
+    # BPR with 1e-5 in the log, reg * (|E_u|_F / B + |E_i+|_F / B) unsquared on
+    # the clean batch rows, one-directional InfoNCE on the distinct batch users
+    # and positive items
+    data = toy()
+    torch.manual_seed(0)
+    m = SimGCL(40, 60, embedding_dim=8, cl_rate=0.5, eps=0.1, tau=0.2,
+               reg=1e-2).double()
+    m.prepare(data)
+    r = data.biadjacency().to_dense().double()
+
+    def dense(noisy):
+        eu, ei, us, its = m.user_emb, m.item_emb, [], []
+        for _ in range(2):
+            eu, ei = r @ ei, r.t() @ eu
+            if noisy:  # gcl's draw order: users, then items, per layer
+                eu = eu + eu.sign() * torch.nn.functional.normalize(
+                    torch.rand_like(eu), dim=-1) * 0.1
+                ei = ei + ei.sign() * torch.nn.functional.normalize(
+                    torch.rand_like(ei), dim=-1) * 0.1
+            us, its = us + [eu], its + [ei]
+        return sum(us) / 2, sum(its) / 2
+
+    def nce(a, b):
+        a, b = (torch.nn.functional.normalize(x, dim=1) for x in (a, b))
+        return -torch.diag(torch.log_softmax(a @ b.t() / 0.2, dim=1)).mean()
+
+    users, pos, neg = (torch.tensor([0, 0, 7, 3]), torch.tensor([1, 4, 9, 4]),
+                       torch.tensor([2, 3, 5, 6]))
+    torch.manual_seed(1)
+    loss = m(data, (users, pos, neg))
+    g_ours = torch.autograd.grad(loss, [m.user_emb, m.item_emb])
+    torch.manual_seed(1)
+    eu, ei = dense(False)
+    (u1, i1), (u2, i2) = dense(True), dense(True)
+    uu, ii = torch.tensor([0, 3, 7]), torch.tensor([1, 4, 9])
+    diff = (eu[users] * (ei[pos] - ei[neg])).sum(-1)
+    ref = (-torch.log(torch.sigmoid(diff) + 1e-5).mean()
+           + 1e-2 * (eu[users].norm() / 4 + ei[pos].norm() / 4)
+           + 0.5 * (nce(u1[uu], u2[uu]) + nce(i1[ii], i2[ii])))
+    assert loss.item() == pytest.approx(ref.item(), rel=1e-12)
+    g_ref = torch.autograd.grad(ref, [m.user_emb, m.item_emb])
+    for a, b in zip(g_ours, g_ref):
+        assert torch.allclose(a, b, rtol=1e-10, atol=1e-14)
+    # the ranking embeddings are the clean ones (no noise in evaluation mode)
+    eu_eval, ei_eval = m.embed(data)
+    assert torch.allclose(eu_eval, eu.detach(), atol=1e-14)
+    assert torch.allclose(ei_eval, ei.detach(), atol=1e-14)
