@@ -121,7 +121,8 @@ def run_bench(method: str, datasets: Iterable[str], seeds: Sequence[int], *,
             code = _run_in_child(apply_overrides(cfg, run), path, root=root,
                                  device=device, progress=progress,
                                  tasks=list(tasks), checkpoint=ckpt,
-                                 checkpoint_seconds=checkpoint_seconds)
+                                 checkpoint_seconds=checkpoint_seconds,
+                                 overrides=list(overrides))
             if code != 0:
                 print(f"[fail] {method} {canonical} seed={seed}: exit "
                       f"{code}", flush=True)
@@ -148,8 +149,11 @@ def _run_in_child(cfg: dict, path: Path, **kwargs: Any) -> Optional[int]:
 def _record_run(cfg: dict, path: str, *, root: Optional[str], device: str,
                 progress: bool, tasks: list[str],
                 checkpoint: Optional[Path] = None,
-                checkpoint_seconds: Optional[float] = None) -> None:
-    """In the child: runs ``cfg``, prints its summary, writes the record."""
+                checkpoint_seconds: Optional[float] = None,
+                overrides: Sequence[str] = ()) -> None:
+    """In the child: runs ``cfg``, prints its summary, writes the record
+    (with the ``overrides`` that name its variant, when there are any).
+    """
     from gcl.app.experiment import run_config
 
     try:
@@ -172,7 +176,10 @@ def _record_run(cfg: dict, path: str, *, root: Optional[str], device: str,
     rec = Path(path)
     rec.parent.mkdir(parents=True, exist_ok=True)
     tmp = rec.with_suffix(".tmp")
-    tmp.write_text(json.dumps(exp.record(), indent=2))
+    record = exp.record()
+    if overrides:
+        record["overrides"] = list(overrides)
+    tmp.write_text(json.dumps(record, indent=2))
     tmp.replace(rec)  # atomic: a record is complete or absent
     if checkpoint is not None:
         checkpoint.unlink(missing_ok=True)  # the record supersedes it
@@ -379,6 +386,13 @@ def render(method: str, runs_dir: str | Path = "benchmarks/runs",
                   "| dataset | task | metrics | ours | seeds | epochs |",
                   "|---|---|---|---|---|---|", *extra_rows]
     lines += _comparison(method, groups, runs_dir, configs)
+    variants = {tag: recs[0]["overrides"] for (_, tag), recs in groups.items()
+                if recs[0].get("overrides")}
+    if variants:
+        lines += ["", "Variants with config overrides (`gcl bench --set`, "
+                  "`--batch-size`, ...):", ""]
+        lines += [f"- `{tag}`: " + ", ".join(f"`{o}`" for o in overrides)
+                  for tag, overrides in sorted(variants.items())]
     for extra in sorted(Path(results_dir).glob(f"{method}_ogb*.md")):
         # OGB tables written by their own scripts (e.g.
         # benchmarks/ogbl_ddi_grace.py): shown here so that one file has

@@ -17,12 +17,16 @@ def test_bench_is_resumable_and_renders(tmp_path, capsys):
                 "peak_memory_mb", "machine"]:
         assert key in rec
     assert rec["machine"]["torch"]
+    assert rec["overrides"] == kw["overrides"]  # what the variant's tag hashes
     capsys.readouterr()
     run_bench("grace", ["Cora"], [0, 1], **kw)  # second call skips both
     assert capsys.readouterr().out.count("[skip]") == 2
     table = (results / "grace.md").read_text()
     assert "| Cora | grace | accuracy | 83.30 ± 0.40 |" in table
     assert "2 (config: 200)" in table and "0, 1" in table
+    tag = recs[0].parent.name  # e2-<hash of the overrides>, listed in full
+    assert (f"- `{tag}`: `model.hidden_channels=8`, `model.proj_channels=8`, "
+            "`eval.runs=1`") in table
     assert render("grace", runs, results).exists()
 
 
