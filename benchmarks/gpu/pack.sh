@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # Packs what a bare GPU machine lacks into .gpu-carry/ (git-ignored via
-# .git/info/exclude): the raw Photo/Computers/CS files, xz-compressed (62 MB
-# -> 5 MB), and wheels of the packages its image does not hold (igraph,
+# .git/info/exclude): the raw files of the GPU rows (Photo, Computers, CS and
+# Physics; Gowalla and LastFM; the HeCo/MEOW sets), xz-compressed with the data
+# root's layout, and wheels of the packages its image does not hold (igraph,
 # leidenalg for CSGCL/gCooL communities). Run once here; see README.md.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 data=${GCL_DATA:?set GCL_DATA to the data root holding pyg/}
-for d in Photo Computers CS; do
-  mkdir -p .gpu-carry/data/pyg/$d/raw
-  for f in "$data"/pyg/$d/raw/*; do
-    out=.gpu-carry/data/pyg/$d/raw/$(basename "$f").xz
+for d in pyg/Photo/raw pyg/Computers/raw pyg/CS/raw pyg/Physics/raw rec heco; do
+  find "$data/$d" -type f | while read -r f; do
+    rel=${f#"$data"/}
+    out=.gpu-carry/data/$rel.xz
+    mkdir -p "$(dirname "$out")"
     [ -f "$out" ] || xz -T2 -9 -c "$f" > "$out"
   done
 done
