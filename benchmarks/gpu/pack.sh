@@ -3,7 +3,8 @@
 # .git/info/exclude): the raw files of the GPU rows (Photo, Computers, CS and
 # Physics; Gowalla and LastFM; the HeCo/MEOW sets), xz-compressed with the data
 # root's layout, and wheels of the packages its image does not hold (igraph,
-# leidenalg for CSGCL/gCooL communities). Run once here; see README.md.
+# leidenalg for CSGCL/gCooL communities, faiss for MEOW). Run once here;
+# see README.md.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 data=${GCL_DATA:?set GCL_DATA to the data root holding pyg/}
@@ -19,6 +20,6 @@ mkdir -p .gpu-carry/whl
 python3 -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 \
   --implementation cp --platform manylinux_2_28_x86_64 \
   --platform manylinux_2_27_x86_64 --platform manylinux_2_17_x86_64 \
-  -d .gpu-carry/whl igraph==1.0.0 leidenalg==0.12.0 texttable==1.7.2
+  -d .gpu-carry/whl igraph==1.0.0 leidenalg==0.12.0 texttable==1.7.2 faiss-cpu==1.15.1
 grep -qx '/.gpu-carry/' .git/info/exclude 2>/dev/null || echo /.gpu-carry/ >> .git/info/exclude
 du -sh .gpu-carry
