@@ -351,7 +351,11 @@ def test_render_epochs_dense_columns(bench):
     rows[-3]["peak_mb"] = 4000.0
     text = bench.render(rows, args, info, 60.0, "now", (1.0,))
     assert "(8.0x; the training increment" in text
-    assert "**not met** against the dense loss" in text
+    assert "**not met (time met, peak memory not met)** against the " \
+           "dense loss" in text
+    rows[-3]["cpu_s_epoch"] = 9.0
+    text = bench.render(rows, args, info, 60.0, "now", (1.0,))
+    assert "**not met (time not met, peak memory not met)**" in text
     # no dense epochs at all
     rows = [r for r in _full_rows() if r["variant"] != "dense-epochs"]
     text = bench.render(rows, args, info, 60.0, "now", (1.0,))
