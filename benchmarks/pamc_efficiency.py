@@ -12,15 +12,25 @@ config's seed:
   (:func:`gcl.losses.ncontrast_loss`: negatives over all N x N node pairs,
   block-wise with a recomputing backward), i.e. SCGC*'s objective
   ``beta KL + alpha Ncontrast`` (a subclass of PamC defined here; ``gcl/`` is
-  not changed).
+  not changed);
+- **dense** (third, ``DenseContrastPamC``): the same objective with the PamC
+  term replaced by :func:`dense_ncontrast_loss` (dense N x N matrices at
+  every step) against a dense N x N Gamma built once in ``prepare`` and held
+  for the whole training, as the official SCGC code holds ``adj_label``:
+  SCGC*'s objective computed densely, the same value as **full**. It runs
+  only where :func:`dense_epoch_estimate_mib` (the loss's
+  ``DENSE_CALL_MATRICES`` float32 N x N matrices, the dense Gamma, and the
+  PamC child's measured peak for the rest) plus ``--dense-margin-gib`` fits
+  in ``MemAvailable`` read just before its child starts; otherwise the row
+  records "does not fit" with the estimate.
 
-Both variants use ``model.pretrain=false``: SDCN's autoencoder pre-training
+All variants use ``model.pretrain=false``: SDCN's autoencoder pre-training
 (cached per dataset in normal runs) is the same for both and is not what is
 timed; the encoder starts from its random initialisation, then ``prepare``
 runs k-means for the centres and computes Gamma as usual.
 
-Each variant runs in a fresh child process (``multiprocessing`` spawn), so the
-two do not share a memory high-water mark. Reported per variant:
+Each variant runs in a fresh child process (``multiprocessing`` spawn), so
+they do not share a memory high-water mark. Reported per variant:
 
 - seconds per epoch: median of ``History.seconds`` without the first epoch;
 - peak memory: on CPU ``VmHWM`` of the child (:func:`gcl.app.experiment.
@@ -49,10 +59,13 @@ two do not share a memory high-water mark. Reported per variant:
   not run and recorded as "does not fit" with the estimate.
 
 ``--loss-only`` runs the PamC child (its usual epochs, so ``z`` and the
-clusters are those of the full run) and the dense child, not the full
-variant's training, and replaces only the loss-only section of ``--out``
-(between the ``loss-only`` markers), keeping the epoch tables of an earlier
-run.
+clusters are those of the full run) and the dense child, not the full or
+dense variants' training, and replaces only the loss-only section of
+``--out`` (between the ``loss-only`` markers), keeping the epoch tables of an
+earlier run. A full run rewrites ``--out`` but keeps its hand-written
+``### Notes (written after the runs, not generated)`` section (from that
+heading to the end of the body), placed again at the end of the body.
+``--no-dense`` skips both dense measurements.
 
     PYTHONPATH=. OMP_NUM_THREADS=1 python benchmarks/pamc_efficiency.py
         [--datasets Cora CS] [--epochs 5] [--epochs-for Physics=3]
@@ -93,6 +106,8 @@ from speed_harness import mem_available_mb, reset_hwm, rss_mb  # noqa: E402
 DATASETS = ["ACM-SDCN", "Citeseer-SDCN", "Cora", "CiteSeer", "Photo",
             "Computers", "CS", "Physics"]
 VARIANTS = ("PamC", "full")
+# the row key of the dense epoch variant ("dense" is the loss-only dense row)
+DENSE_EPOCHS = "dense-epochs"
 CONTENDED = 1.2  # wall / CPU time above which an epoch time is flagged
 # float32 N x N matrices that dense_ncontrast_loss holds at its peak (forward
 # + backward, autograd's saved tensors included): 7.00 measured here with
@@ -101,6 +116,9 @@ DENSE_CALL_MATRICES = 7
 PROCESS_MIB = 512  # interpreter, torch and small tensors of the dense child
 MARK_START = "<!-- loss-only:start -->"
 MARK_END = "<!-- loss-only:end -->"
+BODY_END = "<!-- --8<-- [end:body] -->"
+# a hand-written section at the end of the results file, kept by a full run
+NOTES = "### Notes (written after the runs, not generated)"
 
 
 class FullContrastPamC(PamC):
@@ -119,6 +137,42 @@ class FullContrastPamC(PamC):
         loss = self.beta * ClusterHead.kl_loss(p, q)
         return loss + self.alpha * ncontrast_loss(
             z, self.gamma_index_, self.gamma_value_, self.tau)
+
+
+class DenseContrastPamC(PamC):
+    r"""SCGC*'s objective computed densely: PamC's model with the PamC term
+    replaced by :func:`dense_ncontrast_loss` (the Graph-MLP / SCGC memory
+    pattern), :math:`\beta\,\mathrm{KL}(P\|Q) + \alpha\,\mathcal{L}_{
+    \mathrm{N}}` with dense :math:`N \times N` matrices at every step, against
+    a dense :math:`\Gamma` built once in :meth:`prepare` and held for the
+    whole training (as the official SCGC code holds ``adj_label``). The same
+    value as :class:`FullContrastPamC`.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.gamma_dense_ = None
+
+    def reset_parameters(self) -> None:
+        super().reset_parameters()
+        self.gamma_dense_ = None
+
+    def prepare(self, data) -> None:
+        """PamC's ``prepare`` (centres, sparse Gamma), then the dense Gamma."""
+        super().prepare(data)
+        self.gamma_dense_ = dense_gamma(self.gamma_index_, self.gamma_value_,
+                                        data.num_nodes)
+
+    def forward(self, data):
+        if self.gamma_dense_ is None:
+            raise RuntimeError("prepare(data) first")
+        z = self.encode(data)
+        q = self.head(z)
+        p = ClusterHead.target_distribution(q.detach())
+        self.assignment_ = q.detach().argmax(dim=1)
+        loss = self.beta * ClusterHead.kl_loss(p, q)
+        return loss + self.alpha * dense_ncontrast_loss(
+            z, self.gamma_dense_, self.tau)
 
 
 def dense_ncontrast_loss(z, gamma, tau=1.0, eps=1e-8):
@@ -242,7 +296,8 @@ def measure(dataset: str, variant: str, epochs: int, device: str,
         method = build_method(cfg, data.num_features)
         assert type(method) is PamC
     else:
-        method = FullContrastPamC.from_config(data.num_features, **cfg["model"])
+        cls = {"full": FullContrastPamC, DENSE_EPOCHS: DenseContrastPamC}
+        method = cls[variant].from_config(data.num_features, **cfg["model"])
     method, data = method.to(dev), data.to(dev)
     pre_peak = peak_memory_mb() if dev.type != "cuda" else 0.0  # loading
     # CPU seconds of each epoch: fit calls set_epoch at the start of every
@@ -399,6 +454,42 @@ def dense_row(dataset: str, num_nodes: int, handoff: str, args) -> dict:
     try:
         row.update(run_child(measure_dense, handoff, args.device,
                              args.threads, args.loss_repeats))
+    except BrokenProcessPool as e:  # e.g. killed by the kernel's OOM killer
+        row.update(skipped=True, error=f"the child died ({e})")
+        return row
+    row["skipped"] = False
+    return row
+
+
+def dense_epoch_estimate_mib(num_nodes: int, process_mb: float) -> dict:
+    """Estimated resident memory (MiB) of the dense epoch child: the dense
+    call (``DENSE_CALL_MATRICES`` float32 N x N matrices) and the dense Gamma
+    of :func:`dense_estimate_mib`, with ``process_mb`` (the PamC child's
+    measured peak: interpreter, data, ``prepare``, training) in place of
+    ``PROCESS_MIB``."""
+    est = dict(dense_estimate_mib(num_nodes))
+    est["process"] = float(process_mb)
+    est["total"] = est["call"] + est["gamma"] + est["process"]
+    return est
+
+
+def dense_epoch_row(dataset: str, pamc: dict, epochs: int, args) -> dict:
+    """Trains :class:`DenseContrastPamC` in a fresh child where its estimate
+    (:func:`dense_epoch_estimate_mib` from the PamC row ``pamc``) fits in
+    ``MemAvailable`` less the margin, else returns a "does not fit" row."""
+    n = pamc["N"]
+    est = dense_epoch_estimate_mib(n, pamc["peak_mb"])
+    avail = mem_available_mb(args.device, missing=float("nan"))
+    margin = 1024 * args.dense_margin_gib
+    row = {"dataset": dataset, "variant": DENSE_EPOCHS, "N": n,
+           "epochs": epochs, "estimate_mb": est, "available_mb": avail,
+           "margin_mb": margin}
+    if not est["total"] + margin <= avail:  # NaN: does not fit
+        row["skipped"] = True
+        return row
+    try:
+        row.update(run_child(measure, dataset, DENSE_EPOCHS, epochs,
+                             args.device, args.threads, 0, None))
     except BrokenProcessPool as e:  # e.g. killed by the kernel's OOM killer
         row.update(skipped=True, error=f"the child died ({e})")
         return row
@@ -613,52 +704,153 @@ def _target(entries, by, args):
             f"+{b_['increment_mb']:.0f} MiB "
             f"({_ratio(b_['cpu_ms'] / p_['cpu_ms'])}x time, "
             f"{_ratio(b_['increment_mb'] / p_['increment_mb'])}x memory).")
-    pairs = [(by[(ds, "PamC")], by[(ds, "full")]) for ds in args.datasets
-             if (ds, "PamC") in by and (ds, "full") in by]
-    if pairs:
-        r = [b["cpu_s_epoch"] / a["cpu_s_epoch"] for a, b in pairs]
-        out.append(
-            f"(b) *A whole training epoch* (against the block-wise full "
-            f"loss, the epoch table): {min(r):.2f}-{max(r):.2f}x in CPU "
-            "time, the MLP on the raw features dominating: "
-            f"**{'met' if min(r) >= 10 else 'not met'}**.")
-    else:
-        out.append("(b) *A whole training epoch*: not rerun in this run; "
-                   "see the epoch tables below.")
+    out.append(_target_epochs(by, args))
     return " ".join(out)
 
 
+def _epoch_rows(by, args):
+    """``(dataset, PamC row, block-wise row, dense epoch row or None)`` for
+    the datasets with both PamC and block-wise epoch rows."""
+    return [(ds, by[(ds, "PamC")], by[(ds, "full")], by.get((ds, DENSE_EPOCHS)))
+            for ds in args.datasets
+            if (ds, "PamC") in by and (ds, "full") in by]
+
+
+def _ran(d):
+    return d is not None and not d["skipped"]
+
+
+def _target_epochs(by, args):
+    """Part (b) of the target paragraph: whole training epochs, against the
+    dense loss on the largest graph where its epochs ran and against the
+    block-wise loss, from the epoch rows."""
+    rows = _epoch_rows(by, args)
+    if not rows:
+        return ("(b) *A whole training epoch*: not rerun in this run; see "
+                "the epoch tables below.")
+    out = []
+    ran = [e for e in rows if _ran(e[3])]
+    if ran:
+        ds, a, _, d = max(ran, key=lambda e: e[1]["N"])
+        tr = d["cpu_s_epoch"] / a["cpu_s_epoch"]
+        wr = d["s_epoch"] / a["s_epoch"]
+        pr = d["peak_mb"] / a["peak_mb"]
+        fr = d["fit_increment_mb"] / a["fit_increment_mb"]
+        er = d["epochs_increment_mb"] / a["epochs_increment_mb"]
+        met = ("met" if tr >= 10 and pr >= 10 else
+               "not met (time "
+               + ("met" if tr >= 10 else "not met") + ", peak memory "
+               + ("met" if pr >= 10 else "not met") + ")")
+        out.append(
+            f"(b) *A whole training epoch* (`gcl.fit`, the epoch tables): on "
+            f"{ds} (N = {a['N']}), the largest graph where the dense loss's "
+            f"epochs ran here, a PamC epoch takes {_fmt_s(a['cpu_s_epoch'])} "
+            f"CPU s against {_fmt_s(d['cpu_s_epoch'])} with the dense loss "
+            f"({_ratio(tr)}x; {_ratio(wr)}x wall) and PamC's process peaks "
+            f"at {a['peak_mb']:.0f} MiB against {d['peak_mb']:.0f} MiB "
+            f"({_ratio(pr)}x; the training increment {_ratio(fr)}x over "
+            f"`fit`, {_ratio(er)}x over the epochs alone): **{met}** "
+            "against the dense loss.")
+    else:
+        out.append("(b) *A whole training epoch*: the dense loss's epochs "
+                   "ran on no graph in this run.")
+    ds, a, b, d = max(rows, key=lambda e: e[1]["N"])
+    tr = b["cpu_s_epoch"] / a["cpu_s_epoch"]
+    pr = b["peak_mb"] / a["peak_mb"]
+    er = b["epochs_increment_mb"] / a["epochs_increment_mb"]
+    allt = [e[2]["cpu_s_epoch"] / e[1]["cpu_s_epoch"] for e in rows]
+    allp = [e[2]["peak_mb"] / e[1]["peak_mb"] for e in rows]
+    if not _ran(d):
+        if d is None:
+            why = "the dense loss's epochs were not run"
+        elif d.get("error"):
+            why = f"the dense loss's epochs failed ({d['error']})"
+        else:
+            why = ("the dense loss's epochs do not fit (estimate "
+                   f"{_gib(d['estimate_mb']['total'])})")
+        out.append(
+            f"On {ds} (N = {a['N']}), the largest graph, {why}; PamC trains "
+            f"there at {_fmt_s(a['cpu_s_epoch'])} CPU s per epoch "
+            f"({_fmt_s(a['s_epoch'])} s wall), peak {a['peak_mb']:.0f} MiB "
+            f"(epochs +{a['epochs_increment_mb']:.0f} MiB), the block-wise "
+            f"full loss at {_fmt_s(b['cpu_s_epoch'])} CPU s, peak "
+            f"{b['peak_mb']:.0f} MiB (epochs +{b['epochs_increment_mb']:.0f} "
+            "MiB).")
+    out.append(
+        f"Against the block-wise full loss, which runs on every graph: on "
+        f"{ds} {_ratio(tr)}x in CPU time per epoch and {_ratio(pr)}x in "
+        f"peak memory ({_ratio(er)}x over the epochs alone): "
+        f"**{'met' if tr >= 10 and pr >= 10 else 'not met'}**; over all "
+        f"graphs {min(allt):.2f}-{max(allt):.2f}x in CPU time and "
+        f"{min(allp):.2f}-{max(allp):.2f}x in peak memory.")
+    return " ".join(out)
+
+
+def _three(a, b, d, key, fmt, skip="-"):
+    """Cells PamC, block-wise, dense, block-wise / PamC, dense / PamC of
+    ``key`` (``skip`` for the dense value where it did not run)."""
+    cells = [fmt(a[key]), fmt(b[key])]
+    cells.append(fmt(d[key]) if _ran(d) else skip)
+    cells.append(f"{b[key] / a[key]:.2f}")
+    cells.append(f"{d[key] / a[key]:.2f}" if _ran(d) else "-")
+    return cells
+
+
+def _dense_missing(d):
+    if d is None:
+        return "not run"
+    return "failed" if d.get("error") else "does not fit"
+
+
 def render_epochs(rows, args, info, wall, started, load_avg):
-    """The epoch-time and training-memory tables (PamC and block-wise)."""
+    """The epoch-time and training-memory tables (PamC, block-wise and
+    dense full loss)."""
     by = {(r["dataset"], r["variant"]): r for r in rows}
+    entries = _epoch_rows(by, args)
     lines = [
         "### Epoch time",
         "",
+        "- Three variants trained by `gcl.fit`, each in its own child "
+        "process: **PamC**; **block-wise** = the PamC term replaced by "
+        "`ncontrast_loss` (`FullContrastPamC`); **dense** = the PamC term "
+        "replaced by `dense_ncontrast_loss` against a dense N x N Γ built "
+        "once in `prepare` and held for the whole training, as the official "
+        "SCGC code holds `adj_label` (`DenseContrastPamC`): SCGC*'s "
+        "objective computed densely. The dense variant runs only where its "
+        f"estimate ({DENSE_CALL_MATRICES} float32 N x N matrices for the "
+        "loss, the dense Γ, and the PamC child's measured peak for the rest) "
+        f"plus a {args.dense_margin_gib:g} GiB margin fits in `MemAvailable`, "
+        "read just before its child starts.",
         "- **s / epoch**: median of `History.seconds` over the epochs after "
         "the first (the first is a warm-up); *epochs* = epochs run, including "
         "that first one. **CPU s / epoch**: the same median in process CPU "
-        "time (one torch thread). ratio = full (block-wise) / PamC. †: wall "
-        f"time more than {CONTENDED:.1f}x the CPU time: the process waited "
-        "for a core (other processes on the machine); read the CPU columns.",
+        "time (one torch thread). Ratios: block-wise / PamC and dense / "
+        f"PamC. †: wall time more than {CONTENDED:.1f}x the CPU time: the "
+        "process waited for a core (other processes on the machine); read "
+        "the CPU columns.",
         "",
         "| dataset | N | F | nnz(Γ) | R | K (used) | epochs | s/epoch PamC "
-        "| s/epoch full | ratio | CPU s/epoch PamC | CPU s/epoch full | ratio |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| s/epoch block-wise | s/epoch dense | block-wise / PamC | "
+        "dense / PamC | CPU s/epoch PamC | CPU s/epoch block-wise | "
+        "CPU s/epoch dense | block-wise / PamC | dense / PamC |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    pairs = [(ds, by[(ds, "PamC")], by[(ds, "full")]) for ds in args.datasets
-             if (ds, "PamC") in by and (ds, "full") in by]
-    for ds, a, b in pairs:
+    for ds, a, b, d in entries:
         ep = f"{a['epochs']}" + (" (reduced)" if a["epochs"] < args.epochs
                                  else "")
-        busy = ["†" if r["s_epoch"] > CONTENDED * r["cpu_s_epoch"] else ""
-                for r in (a, b)]
-        lines.append(
-            f"| {ds} | {a['N']} | {a['F']} | {a['nnz']} | {a['order']} | "
-            f"{a['K']} ({a.get('K_used', '-')}) | {ep} | "
-            f"{_fmt_s(a['s_epoch'])}{busy[0]} | {_fmt_s(b['s_epoch'])}{busy[1]} | "
-            f"{b['s_epoch'] / a['s_epoch']:.2f} | "
-            f"{_fmt_s(a['cpu_s_epoch'])} | {_fmt_s(b['cpu_s_epoch'])} | "
-            f"{b['cpu_s_epoch'] / a['cpu_s_epoch']:.2f} |")
+
+        def wall_s(x, r):
+            busy = r["s_epoch"] > CONTENDED * r["cpu_s_epoch"]
+            return _fmt_s(x) + ("†" if busy else "")
+
+        cells = [ds, a["N"], a["F"], a["nnz"], a["order"],
+                 f"{a['K']} ({a.get('K_used', '-')})", ep,
+                 wall_s(a["s_epoch"], a), wall_s(b["s_epoch"], b),
+                 wall_s(d["s_epoch"], d) if _ran(d) else _dense_missing(d),
+                 f"{b['s_epoch'] / a['s_epoch']:.2f}",
+                 f"{d['s_epoch'] / a['s_epoch']:.2f}" if _ran(d) else "-"]
+        cells += _three(a, b, d, "cpu_s_epoch", _fmt_s, _dense_missing(d))
+        lines.append("| " + " | ".join(str(c) for c in cells) + " |")
     lines += [
         "",
         "### Peak memory (training)",
@@ -676,33 +868,58 @@ def render_epochs(rows, args, info, wall, started, load_avg):
             "epoch (after `fit`'s input check `check_graph` and `prepare`): "
             "the training steps alone."),
         "- *dense N x N*: the size of one dense float32 N x N matrix, which "
-        f"the dense Ncontrast holds about {DENSE_CALL_MATRICES} of, besides "
-        "its dense Γ (see the loss table); `ncontrast_loss` never builds it. "
-        "*X*: the dense float32 feature matrix, resident before `fit`.",
+        f"the dense Ncontrast holds about {DENSE_CALL_MATRICES} of in a step, "
+        "besides its dense Γ (one more); `ncontrast_loss` never builds it. "
+        "The dense variant's Γ is built in `prepare`: it is in its peak and "
+        "fit +MiB, and in the resident base of its epochs +MiB (not in the "
+        "increment). *X*: the dense float32 feature matrix, resident before "
+        "`fit` (the CS and Physics configs then train on its sparse copy).",
         "",
         "| dataset | N | F | X MiB | dense N x N MiB | peak MiB PamC | "
-        "peak MiB full | ratio | fit +MiB PamC | fit +MiB full | ratio | "
-        "epochs +MiB PamC | epochs +MiB full | ratio |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "peak MiB block-wise | peak MiB dense | block-wise / PamC | "
+        "dense / PamC | fit +MiB PamC | fit +MiB block-wise | fit +MiB dense "
+        "| block-wise / PamC | dense / PamC | epochs +MiB PamC | "
+        "epochs +MiB block-wise | epochs +MiB dense | block-wise / PamC | "
+        "dense / PamC |",
+        "|" + "---|" * 20,
     ]
-    for ds, a, b in pairs:
-        lines.append(
-            f"| {ds} | {a['N']} | {a['F']} | {a['N'] * a['F'] * 4 / 2**20:.0f} "
-            f"| {a['N'] ** 2 * 4 / 2**20:.0f} | {a['peak_mb']:.0f} | "
-            f"{b['peak_mb']:.0f} | {b['peak_mb'] / a['peak_mb']:.2f} | "
-            f"{a['fit_increment_mb']:.0f} | {b['fit_increment_mb']:.0f} | "
-            f"{b['fit_increment_mb'] / a['fit_increment_mb']:.2f} | "
-            f"{a['epochs_increment_mb']:.0f} | {b['epochs_increment_mb']:.0f} "
-            f"| {b['epochs_increment_mb'] / a['epochs_increment_mb']:.2f} |")
+    skipped = []
+    for ds, a, b, d in entries:
+        if d is not None and d["skipped"]:
+            skipped.append((ds, d))
+        miss = (f"est. {d['estimate_mb']['total']:.0f}"
+                if d is not None and d["skipped"] else _dense_missing(d))
+        cells = [ds, a["N"], a["F"], f"{a['N'] * a['F'] * 4 / 2**20:.0f}",
+                 f"{a['N'] ** 2 * 4 / 2**20:.0f}"]
+        for key in ("peak_mb", "fit_increment_mb", "epochs_increment_mb"):
+            cells += _three(a, b, d, key, lambda x: f"{x:.0f}",
+                            miss if key == "peak_mb" else "-")
+        lines.append("| " + " | ".join(str(c) for c in cells) + " |")
+    if skipped:
+        lines.append("")
+        for ds, d in skipped:
+            est = d["estimate_mb"]
+            lines.append(
+                f"- {ds}: dense epochs "
+                + (f"failed: {d['error']}. " if d.get("error") else
+                   "not run. ")
+                + f"Estimate {_gib(est['total'])} = {DENSE_CALL_MATRICES} x "
+                f"{_gib(est['matrix'])} (one float32 N x N) for the loss + "
+                f"{_gib(est['gamma'])} dense Γ + {_gib(est['process'])} "
+                f"(the PamC child's peak); MemAvailable was "
+                f"{_gib(d['available_mb'])} just before, less a "
+                f"{_gib(d['margin_mb'])} margin (other jobs share the "
+                "machine).")
     lines += ["", "Per-epoch seconds, wall / CPU (all epochs, the first "
               "included):", ""]
+    names = (("PamC", "PamC"), ("full", "block-wise"), (DENSE_EPOCHS, "dense"))
     for ds in args.datasets:
-        for v in VARIANTS:
+        for v, name in names:
             r = by.get((ds, v))
-            if r:
+            if r and "seconds" in r:
                 secs = ", ".join(f"{s:.3f}/{c:.3f}" for s, c in
                                  zip(r["seconds"], r["cpu_seconds"]))
-                lines.append(f"- {ds} {v}: {secs}")
+                lines.append(f"- {ds} {name}: {secs}")
     lines += ["", "Epoch rows: " + _run_line(args, info, wall, started,
                                              load_avg), "",
               f"Command: `{_command()}`"]
@@ -719,9 +936,11 @@ INTRO = [
     "non-zeros of Gamma, K x K meta-node negatives), **full** = beta KL + "
     "alpha `ncontrast_loss` (Graph-MLP/SCGC Ncontrast, N x N node "
     "negatives, block-wise in 256-row blocks with a recomputing backward: "
-    "SCGC*'s objective). The loss-only table adds the **dense** full loss: "
-    "the same Ncontrast computed with dense N x N matrices, as the official "
-    "Graph-MLP/SCGC code does. Training with `model.pretrain=false`: the "
+    "SCGC*'s objective), **dense** = the same Ncontrast computed with dense "
+    "N x N matrices and a dense N x N Gamma, as the official Graph-MLP/SCGC "
+    "code does (in the loss-only table alone, and in the epoch tables "
+    "trained with the Gamma held for the whole training where it fits in "
+    "memory). Training with `model.pretrain=false`: the "
     "SDCN autoencoder pre-training (identical for all, cached per dataset "
     "in real runs) is not timed and the MLP starts from its random "
     "initialisation; `prepare` (k-means centres, Gamma) runs as usual and "
@@ -737,8 +956,22 @@ def render(rows, args, info, wall, started, load_avg):
     if any(r["variant"] == "full" for r in rows):
         lines += [""] + render_epochs(rows, args, info, wall, started,
                                       load_avg)
-    lines += ["<!-- --8<-- [end:body] -->", ""]
+    lines += ["", BODY_END, ""]
     return "\n".join(lines)
+
+
+def keep_notes(old: str, new: str) -> str:
+    """``new`` with the hand-written ``NOTES`` section of ``old`` (from its
+    heading to the end of the body, or of the file) put back before the end
+    of ``new``'s body; ``new`` as it is where ``old`` has none."""
+    if NOTES not in old:
+        return new
+    notes = NOTES + old.split(NOTES, 1)[1].split(BODY_END, 1)[0]
+    notes = notes.rstrip("\n") + "\n"
+    if BODY_END in new:
+        head, tail = new.split(BODY_END, 1)
+        return head.rstrip("\n") + "\n\n" + notes + BODY_END + tail
+    return new.rstrip("\n") + "\n\n" + notes
 
 
 def splice_loss(old: str, loss_lines) -> str:
@@ -835,6 +1068,24 @@ def main():
                            f"{r['gamma_mb']:.0f} MiB)")
                 print(f"{ds:<14} dense N={n} {msg}  "
                       f"[{time.perf_counter() - t:.0f} s]", flush=True)
+            if not args.loss_only and not args.no_dense:
+                t = time.perf_counter()
+                pamc = next(r for r in rows
+                            if (r["dataset"], r["variant"]) == (ds, "PamC"))
+                r = dense_epoch_row(ds, pamc, epochs, args)
+                rows.append(r)
+                if r["skipped"]:
+                    msg = ("failed: " + r["error"] if r.get("error") else
+                           "does not fit") + (
+                        f": estimate {_gib(r['estimate_mb']['total'])}, "
+                        f"available {_gib(r['available_mb'])}")
+                else:
+                    msg = (f"{r['cpu_s_epoch']:.3f} CPU s/epoch peak "
+                           f"{r['peak_mb']:.0f} MiB (fit "
+                           f"+{r['fit_increment_mb']:.0f}, epochs "
+                           f"+{r['epochs_increment_mb']:.0f})")
+                print(f"{ds:<14} dense epochs N={r['N']} {msg}  "
+                      f"[{time.perf_counter() - t:.0f} s]", flush=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -847,12 +1098,17 @@ def main():
             rows, args, info, wall, started, load_avg))
     else:
         text = render(rows, args, info, wall, started, load_avg)
+        if out.exists():
+            text = keep_notes(out.read_text(), text)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text)
     print(f"wrote {out}")
     if args.json:
         Path(args.json).write_text(json.dumps(
-            {"rows": rows, "machine": info, "args": vars(args)}, indent=1))
+            {"rows": rows, "machine": info, "args": vars(args),
+             "started": started, "wall_s": wall,
+             "load_avg": [load_avg[0], os.getloadavg()[0]],
+             "command": _command()}, indent=1))
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """benchmarks/pamc_efficiency.py: the dense full pairwise loss it times (the
-Graph-MLP / SCGC memory pattern) is gcl's Ncontrast, value and gradient;
-its dense Gamma, memory estimate, fit rule and the loss-only section."""
+Graph-MLP / SCGC memory pattern) is gcl's Ncontrast, value and gradient, and
+its dense epoch variant trains the block-wise variant's objective; its dense
+Gamma, memory estimates, fit rules, tables, target and kept notes."""
 
 import importlib.util
 import types
@@ -9,6 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 
+import gcl
 from gcl.losses import influence_matrix, ncontrast_loss
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -164,3 +166,221 @@ def test_render_loss_and_splice(bench):
     assert new.endswith(bench.MARK_END + "\ntail") and "\nold\n" not in new
     with pytest.raises(ValueError):
         bench.splice_loss("no markers", lines)
+
+
+# --- the dense epoch variant ------------------------------------------------
+
+def small_data(n=48, f=12, e=150, seed=3):
+    from torch_geometric.data import Data
+    g = torch.Generator().manual_seed(seed)
+    x = torch.rand(n, f, generator=g, dtype=torch.float64)
+    ei = torch.randint(0, n, (2, e), generator=g)
+    ei = torch.cat([ei, ei.flip(0)], dim=1)
+    return Data(x=x, edge_index=ei, num_nodes=n)
+
+
+def small_models(bench, order):
+    kw = dict(num_clusters=3, hidden_channels=[16, 16], out_channels=5,
+              order=order, tau=0.5, pretrain=False, kmeans_n_init=2)
+    out = []
+    for cls in (bench.FullContrastPamC, bench.DenseContrastPamC):
+        torch.manual_seed(0)
+        out.append(cls.from_config(12, **kw).double())
+    return out
+
+
+@pytest.fixture
+def float64():
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(old)
+
+
+@pytest.mark.parametrize("order", [1, 2])
+def test_dense_epoch_variant_equals_full_float64(bench, float64, order):
+    """DenseContrastPamC's objective (dense Gamma held from prepare) is
+    FullContrastPamC's, value and gradients, and so is a short gcl.fit."""
+    data = small_data()
+    full, dense = small_models(bench, order)
+    for m in (full, dense):
+        torch.manual_seed(1)
+        m.prepare(data)
+    assert dense.gamma_dense_.shape == (48, 48)
+    assert dense.gamma_dense_.dtype == torch.float64
+    torch.testing.assert_close(
+        dense.gamma_dense_,
+        bench.dense_gamma(full.gamma_index_, full.gamma_value_, 48))
+    torch.testing.assert_close(dense.head.centers, full.head.centers)
+    losses, grads = [], []
+    for m in (full, dense):
+        loss = m(data)
+        loss.backward()
+        losses.append(loss.detach())
+        grads.append([p.grad for p in m.parameters()])
+    assert losses[0].item() > 0
+    torch.testing.assert_close(losses[1], losses[0], rtol=1e-12, atol=1e-12)
+    for g1, g0 in zip(grads[1], grads[0]):
+        torch.testing.assert_close(g1, g0, rtol=1e-8, atol=1e-12)
+    # whole training epochs through gcl.fit, seeded alike
+    hist = [gcl.fit(m, data, epochs=3, lr=1e-3, device="cpu", seed=7,
+                    progress=False) for m in small_models(bench, order)]
+    assert len(hist[1].loss) == 3
+    torch.testing.assert_close(torch.tensor(hist[1].loss),
+                               torch.tensor(hist[0].loss), rtol=1e-10,
+                               atol=1e-12)
+
+
+def test_dense_epoch_variant_needs_prepare(bench):
+    _, dense = small_models(bench, 1)
+    with pytest.raises(RuntimeError, match="prepare"):
+        dense(small_data())
+    dense.prepare(small_data())
+    dense.reset_parameters()
+    assert dense.gamma_dense_ is None
+
+
+def test_dense_epoch_estimate(bench):
+    est = bench.dense_epoch_estimate_mib(1024, 700.0)
+    assert est["process"] == 700.0
+    assert est["total"] == 4.0 * (bench.DENSE_CALL_MATRICES + 1) + 700.0
+    # CS (N = 18 333) with its ~1.7 GiB PamC child: about 11.7 GiB
+    cs = bench.dense_epoch_estimate_mib(18333, 1697.0)["total"]
+    assert 11 * 2**10 < cs < 12 * 2**10
+
+
+def test_dense_epoch_row_skips_without_memory(bench, monkeypatch):
+    pamc = {"N": 18333, "peak_mb": 1700.0}
+    monkeypatch.setattr(bench, "mem_available_mb", lambda *a, **k: 14 * 2**10)
+    called = []
+    monkeypatch.setattr(bench, "run_child", lambda *a: called.append(a))
+    args = types.SimpleNamespace(device="cpu", threads=1, loss_repeats=2,
+                                 dense_margin_gib=4.0)
+    # 10 GiB left: CS (about 11.7 GiB) does not fit, N = 8 000 does
+    row = bench.dense_epoch_row("CS", pamc, 5, args)
+    assert row["skipped"] and not called
+    assert row["variant"] == bench.DENSE_EPOCHS and row["epochs"] == 5
+    assert row["estimate_mb"]["process"] == 1700.0
+    monkeypatch.setattr(bench, "run_child",
+                        lambda *a: called.append(a) or {"cpu_s_epoch": 2.0})
+    row = bench.dense_epoch_row("Photo", {"N": 8000, "peak_mb": 900.0}, 4,
+                                args)
+    assert not row["skipped"] and row["cpu_s_epoch"] == 2.0
+    # the child trains the dense variant for the epochs, no loss-only part
+    assert called[-1][1:5] == ("Photo", bench.DENSE_EPOCHS, 4, "cpu")
+    assert called[-1][6] == 0
+    monkeypatch.setattr(bench, "mem_available_mb",
+                        lambda *a, **k: float("nan"))
+    assert bench.dense_epoch_row("Photo", {"N": 8000, "peak_mb": 900.0}, 4,
+                                 args)["skipped"]
+
+    def killed(*a):
+        raise bench.BrokenProcessPool("terminated abruptly")
+    monkeypatch.setattr(bench, "mem_available_mb", lambda *a, **k: 14 * 2**10)
+    monkeypatch.setattr(bench, "run_child", killed)
+    row = bench.dense_epoch_row("Photo", {"N": 8000, "peak_mb": 900.0}, 4,
+                                args)
+    assert row["skipped"] and "terminated abruptly" in row["error"]
+
+
+def _epoch_row(ds, variant, n, cpu, peak, fit, ep, wall=None):
+    return {"dataset": ds, "variant": variant, "N": n, "F": 10, "nnz": 3 * n,
+            "order": 1, "K": 3, "K_used": 2, "epochs": 5,
+            "s_epoch": wall or cpu, "cpu_s_epoch": cpu,
+            "seconds": [cpu] * 5, "cpu_seconds": [cpu] * 5,
+            "peak_mb": peak, "fit_increment_mb": fit,
+            "epochs_increment_mb": ep, "skipped": False}
+
+
+def _full_rows():
+    rows = _rows()
+    rows[0].update(_epoch_row("A", "PamC", 100, 1.0, 500.0, 100.0, 50.0))
+    rows[2].update(_epoch_row("B", "PamC", 1000, 2.0, 800.0, 200.0, 100.0))
+    rows += [
+        _epoch_row("A", "full", 100, 1.5, 520.0, 120.0, 60.0),
+        _epoch_row("A", "dense-epochs", 100, 12.0, 6000.0, 5600.0, 5000.0,
+                   wall=30.0),
+        _epoch_row("B", "full", 1000, 5.0, 900.0, 300.0, 150.0),
+        {"dataset": "B", "variant": "dense-epochs", "N": 1000, "epochs": 5,
+         "skipped": True, "available_mb": 100.0, "margin_mb": 50.0,
+         "estimate_mb": {"matrix": 4.0, "call": 28.0, "gamma": 4.0,
+                         "process": 800.0, "total": 832.0}},
+    ]
+    return rows
+
+
+def test_render_epochs_dense_columns(bench):
+    args = types.SimpleNamespace(datasets=["A", "B"], loss_repeats=6,
+                                 device="cpu", threads=1, epochs=5,
+                                 dense_margin_gib=4.0)
+    info = {"processor": "x", "platform": "p", "python": "3", "torch": "t",
+            "torch_geometric": "g", "gcl": "0", "commit": "abc"}
+    text = bench.render(_full_rows(), args, info, 60.0, "now", (1.0,))
+    # epoch time: wall 30 s for 12 CPU s is flagged; ratios 1.5 and 12
+    assert "| A | 100 | 10 | 300 | 1 | 3 (2) | 5 | 1.000 | 1.500 | 30.00† | " \
+           "1.50 | 30.00 | 1.000 | 1.500 | 12.00 | 1.50 | 12.00 |" in text
+    assert "| B | 1000 | 10 | 3000 | 1 | 3 (2) | 5 | 2.000 | 5.000 | " \
+           "does not fit | 2.50 | - | 2.000 | 5.000 | does not fit | 2.50 " \
+           "| - |" in text
+    # memory: peak 12x, fit 56x, epochs 100x
+    assert "| 500 | 520 | 6000 | 1.04 | 12.00 | 100 | 120 | 5600 | 1.20 | " \
+           "56.00 | 50 | 60 | 5000 | 1.20 | 100.00 |" in text
+    assert "| 800 | 900 | est. 832 | 1.12 | - | 200 | 300 | - | 1.50 | - " \
+           "| 100 | 150 | - | 1.50 | - |" in text
+    assert "- B: dense epochs not run. Estimate 0.8 GiB" in text
+    assert "- A dense: 12.000/12.000" in text
+    assert "- B block-wise: 5.000/5.000" in text
+    # target (b), from the rows
+    assert "(b) *A whole training epoch* (`gcl.fit`, the epoch tables): on " \
+           "A (N = 100), the largest graph where the dense loss's epochs " \
+           "ran here, a PamC epoch takes 1.000 CPU s against 12.00 with " \
+           "the dense loss (12.0x; 30.0x wall) and PamC's process peaks at " \
+           "500 MiB against 6000 MiB (12.0x; the training increment 56.0x " \
+           "over `fit`, 100x over the epochs alone): **met** against the " \
+           "dense loss." in text
+    assert "On B (N = 1000), the largest graph, the dense loss's epochs do " \
+           "not fit (estimate 0.8 GiB); PamC trains there at 2.000 CPU s " \
+           "per epoch" in text
+    assert "Against the block-wise full loss, which runs on every graph: on " \
+           "B 2.5x in CPU time per epoch and 1.1x in peak memory (1.5x over " \
+           "the epochs alone): **not met**; over all graphs 1.50-2.50x in " \
+           "CPU time and 1.04-1.12x in peak memory." in text
+    assert "not rerun in this run" not in text
+    # (b) not met once the dense epoch is under 10x the PamC one
+    rows = _full_rows()
+    rows[-3]["peak_mb"] = 4000.0
+    text = bench.render(rows, args, info, 60.0, "now", (1.0,))
+    assert "(8.0x; the training increment" in text
+    assert "**not met (time met, peak memory not met)** against the " \
+           "dense loss" in text
+    rows[-3]["cpu_s_epoch"] = 9.0
+    text = bench.render(rows, args, info, 60.0, "now", (1.0,))
+    assert "**not met (time not met, peak memory not met)**" in text
+    # no dense epochs at all
+    rows = [r for r in _full_rows() if r["variant"] != "dense-epochs"]
+    text = bench.render(rows, args, info, 60.0, "now", (1.0,))
+    assert "the dense loss's epochs ran on no graph in this run" in text
+    assert "| 2.000 | 5.000 | not run | 2.50 | - |" in text
+
+
+def test_loss_only_render_has_no_epoch_target(bench):
+    args = types.SimpleNamespace(datasets=["A", "B"], loss_repeats=6,
+                                 device="cpu", threads=1, epochs=5,
+                                 dense_margin_gib=4.0)
+    info = {"processor": "x", "platform": "p", "python": "3", "torch": "t",
+            "torch_geometric": "g", "gcl": "0", "commit": "abc"}
+    text = "\n".join(bench.render_loss(_rows(), args, info, 60.0, "now",
+                                       (1.0,)))
+    assert "(b) *A whole training epoch*: not rerun in this run" in text
+
+
+def test_keep_notes(bench):
+    notes = bench.NOTES + "\n\n- a note\n"
+    old = "# t\nold body\n\n" + notes + bench.BODY_END + "\n"
+    new = "# t\nnew body\n\n" + bench.BODY_END + "\n"
+    out = bench.keep_notes(old, new)
+    assert out == "# t\nnew body\n\n" + notes + bench.BODY_END + "\n"
+    assert bench.keep_notes(out, new) == out  # idempotent
+    assert bench.keep_notes("no notes", new) == new
+    # notes at the end of a file without the body marker
+    assert bench.keep_notes("x\n" + notes, new) == out
