@@ -6,7 +6,10 @@ in ``<cache>/processed/<key>/<pyg_dir>/``, where ``<key>`` is a short hash of th
 absolute raw directory (and of the PyG version) and ``<pyg_dir>/raw`` is a symlink
 to (or, where symlinks fail, a copy of) the real raw directory. Processing runs in
 a private staging folder that is renamed into place, so concurrent first loads are
-safe, and later loads reuse it.
+safe, and later loads reuse it. With ``sparse_features=True``, the Amazon and
+Coauthor sets skip PyG's dataset and its dense features: their sparse ``x``,
+graph and labels are read straight from the raw ``.npz``
+(:mod:`gcl.datasets.sparse_npz`) and nothing is cached.
 
 SDCN's clustering sets (``"ACM-SDCN"``, ``"Citeseer-SDCN"``) are plain text files
 in ``<root>/sdcn/<name>/``, read directly by :func:`gcl.datasets.sdcn.read_sdcn`
@@ -35,10 +38,16 @@ from gcl.datasets.registry import DATASETS, DatasetSpec, get_spec
 from gcl.datasets.row_normalize_features import RowNormalizeFeatures
 from gcl.datasets.sdcn import read_sdcn
 from gcl.datasets.sparse_features import SparseFeatures
+from gcl.datasets.sparse_npz import read_npz_sparse, row_normalize_sparse
 
 __all__ = ["available", "load", "raw_dir"]
 
 _NORMALIZERS = ("pyg", "legacy", None)
+
+#: PyG classes whose raw file is one ``gnn-benchmark`` ``.npz`` read by
+#: ``torch_geometric.io.read_npz(path, to_undirected=True)``: with
+#: ``sparse_features=True`` their sparse ``x`` is built without the dense one.
+_NPZ_CLASSES = ("Amazon", "Coauthor")
 
 
 def _load_ogbn(name: str, root, normalize: str | None,
@@ -122,7 +131,11 @@ def load(
         sparse_features (bool, optional): Return ``x`` as a sparse COO tensor
             when at most 10 % of it is non-zero (:class:`SparseFeatures`); the
             first GCN layer then costs :math:`O(\mathrm{nnz}\, h)`. For a
-            ``HeteroData``, every node type's ``x``. (default: :obj:`False`)
+            ``HeteroData``, every node type's ``x``. Photo, Computers, CS and
+            Physics (without ``transform``) build it straight from the raw
+            ``.npz`` (:func:`gcl.datasets.sparse_npz.read_npz_sparse`), never
+            holding the dense matrix: same values, graph and labels.
+            (default: :obj:`False`)
         **kwargs (optional): Options of :func:`gcl.datasets.load_heco_hetero`
             (``features``, ``metapaths``, ``positives``) for the HeCo-format
             sets; refused for the others.
@@ -165,6 +178,12 @@ def load(
         if transform is not None:
             data = transform(data)
         return _sparse_hetero(data) if sparse_features else data
+    if (sparse_features and transform is None and spec.family == "pyg"
+            and spec.pyg_class in _NPZ_CLASSES):
+        data = _load_npz_sparse(spec, raw, normalize)
+        if data is not None:
+            data.name = spec.name
+            return data
     transforms = []
     if normalize == "pyg":
         transforms.append(NormalizeFeatures())
@@ -191,6 +210,38 @@ def load(
     if sparse_features:
         data = SparseFeatures()(data)
     data.name = spec.name
+    return data
+
+
+def _load_npz_sparse(spec: DatasetSpec, raw: Path,
+                     normalize: str | None) -> Data | None:
+    """:func:`load` of an ``.npz`` set with ``sparse_features=True``.
+
+    Gives what the dense path (PyG dataset, normalisation,
+    :class:`SparseFeatures`) gives, from the file's CSR arrays: ``x`` stays
+    sparse unless more than ``SparseFeatures().max_density`` of it is non-zero
+    (Photo and Computers, about 35 %), in which case it is returned dense, as
+    :class:`SparseFeatures` leaves it. Returns :obj:`None` (use the dense path)
+    where PyG's ``NormalizeFeatures`` would shift by a non-zero minimum, which
+    makes the features dense anyway.
+    """
+    path = spec.find_file(raw, spec.raw_files[0])
+    data = read_npz_sparse(path, to_undirected=True)
+    x = data.x
+    if data.num_nodes == 0 or x.numel() == 0:
+        return None  # the dense path reports or handles it
+    values = x.values()
+    if normalize == "pyg":  # NormalizeFeatures subtracts the global minimum
+        minimum = values.min() if values.numel() else values.new_zeros(())
+        if x._nnz() < x.numel():  # unstored entries are zeros
+            minimum = minimum.clamp(max=0.0)
+        if bool(minimum != 0):
+            return None
+    if normalize is not None:  # with minimum 0, 'pyg' == 'legacy'
+        x = row_normalize_sparse(x)
+    if float(x._nnz()) / x.numel() > SparseFeatures().max_density:
+        x = x.to_dense()
+    data.x = x
     return data
 
 
