@@ -173,7 +173,9 @@ def fit(
             on a slow machine loses at most that much work.
             (default: :obj:`None`)
         resume (bool, optional): Continue from ``checkpoint`` when it
-            exists. A resumed run continues exactly where it stopped. The
+            exists. A resumed run continues exactly where it stopped; one
+            that early stopping had ended trains no further (the best
+            weights are restored, as at the end of the run). The
             file is loaded with ``weights_only=True``: one holding anything
             but tensors and plain values is refused, never unpickled.
             (default: :obj:`False`)
@@ -254,6 +256,8 @@ def fit(
         if distributed and seed is not None and rank > 0:
             seed_everything(seed + rank + 7919 * history.resumed_from)
     start = (history.resumed_from or 0) + 1
+    if history.stopped_epoch is not None:  # early stopping ended that run:
+        start = epochs + 1  # no more epochs, only the best weights restored
     main = rank == 0
     last_save = time.monotonic()
     bar = tqdm(range(start, epochs + 1), disable=not (progress and main),

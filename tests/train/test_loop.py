@@ -229,3 +229,28 @@ def test_checkpoint_seconds_saves_by_time(tmp_path, monkeypatch):
             checkpoint=tmp_path / "b.ckpt", checkpoint_every=100,
             checkpoint_seconds=0.0)
     assert saved == [1, 2, 3, 4]  # every epoch: the period is always over
+
+
+def test_resuming_an_early_stopped_run_trains_no_further(tmp_path):
+    # A checkpoint written when early stopping ended the run is finished: a
+    # resumed fit restores the best weights and takes no more steps.
+    data = small_graph()
+    ckpt = tmp_path / "run.ckpt"
+    scores = iter([0.5, 0.9, 0.6, 0.6, 0.95, 0.99])
+    snapshots = {}
+
+    def eval_fn(method, data):
+        snapshots[method.epoch] = [p.detach().clone() for p in method.parameters()]
+        return {"val_acc": next(scores)}
+
+    kw = dict(lr=0.01, seed=1, eval_fn=eval_fn, eval_every=1, monitor="val_acc",
+              patience=2, checkpoint=ckpt, progress=False)
+    h = gcl.fit(make(data), data, epochs=20, **kw)
+    assert h.best_epoch == 2 and h.stopped_epoch == 4
+    resumed = make(data)
+    h2 = gcl.fit(resumed, data, epochs=20, resume=True, **kw)
+    assert h2.resumed_from == 4 and h2.stopped_epoch == 4
+    assert h2.best_epoch == 2 and h2.loss == h.loss
+    assert [e["epoch"] for e in h2.evals] == [1, 2, 3, 4]  # no new evaluation
+    for a, b in zip(resumed.parameters(), snapshots[2]):
+        assert torch.equal(a, b)
