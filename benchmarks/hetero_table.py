@@ -13,11 +13,14 @@ the issue's floor and stand in their own row.
     python benchmarks/hetero_table.py
 """
 
-import json
-import statistics
+import sys
 from pathlib import Path
 
 import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from pamc_table import cell  # noqa: E402
+from pamc_table import records as _records  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent
 RUNS, OUT = ROOT / "runs", ROOT / "results" / "hetero.md"
@@ -31,21 +34,7 @@ CLUSTER_KEYS = ("nmi", "ari")
 
 def records(method: str, dataset: str) -> dict[str, list[dict]]:
     """``{variant: [record, ...]}`` of ``method`` on ``dataset``, by seed."""
-    out = {}
-    for folder in sorted((RUNS / method / dataset).glob("*")):
-        recs = [json.loads(p.read_text()) for p in folder.glob("seed*.json")]
-        if recs:
-            out[folder.name] = sorted(recs, key=lambda r: r["seed"])
-    return out
-
-
-def cell(values: list[float]) -> str:
-    """``mean ± std`` in %, population std (0 for one value)."""
-    if not values:
-        return "-"
-    mean = 100 * statistics.fmean(values)
-    std = 100 * statistics.pstdev(values) if len(values) > 1 else 0.0
-    return f"{mean:.2f} ± {std:.2f}"
+    return _records(method, dataset, RUNS)
 
 
 def paper_row(dataset: str) -> str | None:

@@ -135,11 +135,14 @@ class FullContrastPamC(PamC):
         p = ClusterHead.target_distribution(q.detach())
         self.assignment_ = q.detach().argmax(dim=1)
         loss = self.beta * ClusterHead.kl_loss(p, q)
-        return loss + self.alpha * ncontrast_loss(
-            z, self.gamma_index_, self.gamma_value_, self.tau)
+        return loss + self.alpha * self.contrast(z)
+
+    def contrast(self, z):
+        """The node-level contrast term (block-wise Ncontrast)."""
+        return ncontrast_loss(z, self.gamma_index_, self.gamma_value_, self.tau)
 
 
-class DenseContrastPamC(PamC):
+class DenseContrastPamC(FullContrastPamC):
     r"""SCGC*'s objective computed densely: PamC's model with the PamC term
     replaced by :func:`dense_ncontrast_loss` (the Graph-MLP / SCGC memory
     pattern), :math:`\beta\,\mathrm{KL}(P\|Q) + \alpha\,\mathcal{L}_{
@@ -163,16 +166,11 @@ class DenseContrastPamC(PamC):
         self.gamma_dense_ = dense_gamma(self.gamma_index_, self.gamma_value_,
                                         data.num_nodes)
 
-    def forward(self, data):
+    def contrast(self, z):
+        """The same Ncontrast with dense N x N matrices."""
         if self.gamma_dense_ is None:
             raise RuntimeError("prepare(data) first")
-        z = self.encode(data)
-        q = self.head(z)
-        p = ClusterHead.target_distribution(q.detach())
-        self.assignment_ = q.detach().argmax(dim=1)
-        loss = self.beta * ClusterHead.kl_loss(p, q)
-        return loss + self.alpha * dense_ncontrast_loss(
-            z, self.gamma_dense_, self.tau)
+        return dense_ncontrast_loss(z, self.gamma_dense_, self.tau)
 
 
 def dense_ncontrast_loss(z, gamma, tau=1.0, eps=1e-8):

@@ -26,10 +26,11 @@ SAME_DATA = {"Citeseer-SDCN": "CiteSeer"}
 KEYS = ("acc", "nmi", "ari", "macro_f1")
 
 
-def records(method: str, dataset: str) -> dict[str, list[dict]]:
-    """``{tag: [record, ...]}`` of ``method`` on ``dataset``, by seed."""
+def records(method: str, dataset: str, runs: Path = RUNS) -> dict[str, list[dict]]:
+    """``{tag: [record, ...]}`` of ``method`` on ``dataset`` in ``runs``, by
+    seed."""
     out = {}
-    for folder in sorted((RUNS / method / dataset).glob("*")):
+    for folder in sorted((runs / method / dataset).glob("*")):
         recs = [json.loads(p.read_text()) for p in folder.glob("seed*.json")]
         if recs:
             out[folder.name] = sorted(recs, key=lambda r: r["seed"])
@@ -37,6 +38,9 @@ def records(method: str, dataset: str) -> dict[str, list[dict]]:
 
 
 def cell(values: list[float]) -> str:
+    """``mean ± std`` in %, population std (0 for one value; "-" for none)."""
+    if not values:
+        return "-"
     mean = 100 * statistics.fmean(values)
     std = 100 * statistics.pstdev(values) if len(values) > 1 else 0.0
     return f"{mean:.2f} ± {std:.2f}"
