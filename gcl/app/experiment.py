@@ -130,7 +130,11 @@ class Experiment:
             "protocol": self.result.protocol,
             "metrics": self.result.metrics, "std": self.result.std,
             "seconds_per_epoch": self.history.seconds_per_epoch,
+            # this process's fit only: a resumed run's earlier epochs ran in
+            # earlier processes (seconds_per_epoch covers every epoch)
             "train_seconds": self.train_seconds,
+            **({"resumed_from": self.history.resumed_from}
+               if self.history.resumed_from is not None else {}),
             "eval_seconds": self.eval_seconds,
             "peak_memory_mb": self.peak_memory_mb,
             "final_loss": self.history.loss[-1] if self.history.loss else None,

@@ -192,3 +192,20 @@ def test_bench_checkpoints_resume_and_are_removed(tmp_path, monkeypatch):
                            checkpoint_dir=tmp_path / "ck2", device="cpu")
     assert recs[0].exists()
     assert not list((tmp_path / "ck2").rglob("*.pt"))
+
+
+def test_record_names_a_resumed_run(tmp_path):
+    from gcl.app.config import load_config
+    from gcl.app.experiment import run_config
+
+    cfg = load_config("grace", "Cora", ["model.hidden_channels=8",
+                                        "model.proj_channels=8", "eval.runs=1"])
+    ckpt = tmp_path / "seed0.pt"
+    cfg["train"]["epochs"] = 2
+    first = run_config(cfg, device="cpu", progress=False, checkpoint=ckpt).record()
+    assert "resumed_from" not in first and first["epochs"] == 2
+    cfg["train"]["epochs"] = 3
+    again = run_config(cfg, device="cpu", progress=False, checkpoint=ckpt,
+                       resume=True).record()
+    # three epochs in all, two of them trained by the first process
+    assert again["resumed_from"] == 2 and again["epochs"] == 3
