@@ -15,10 +15,12 @@ check and where the run stopped. **The test split is never scored**::
 A grid entry may hold several overrides separated by commas
 (``model.cl_rate=0.1,train.lr=0.005``); ``-`` is the config as it is.
 
-With ``--checkpoint-dir DIR`` each run leaves its final checkpoint (the
-stopped state with the best weights, :func:`gcl.fit`'s format) at
-``DIR/<method>/<dataset>/<entry>/seed<k>.pt``. Once a setting is chosen and
-written into the config, moving its file to
+With ``--checkpoint-dir DIR --resume`` a run also checkpoints every five
+minutes and picks up where an interrupted one stopped (the printed wall time
+is then this process's part). With ``--checkpoint-dir DIR`` each run leaves
+its final checkpoint (the stopped state with the best weights,
+:func:`gcl.fit`'s format) at ``DIR/<method>/<dataset>/<entry>/seed<k>.pt``.
+Once a setting is chosen and written into the config, moving its file to
 ``DIR/<method>/<dataset>/config/seed<k>.pt`` lets ``gcl bench <method>
 --checkpoint-dir DIR`` resume it: the run is finished, so bench restores the
 best weights and scores the test split once, without training it again.
@@ -50,6 +52,10 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--grid", nargs="+", default=["-"])
     p.add_argument("--checkpoint-dir", default=None)
+    p.add_argument("--resume", action="store_true",
+                   help="with --checkpoint-dir: checkpoint every 5 minutes and "
+                        "resume a run from its checkpoint (a finished run is "
+                        "not trained again)")
     args = p.parse_args()
     torch.set_num_threads(1)
     family = config_family(args.method)
@@ -75,12 +81,14 @@ def main() -> None:
         if args.checkpoint_dir is not None:
             ckpt = (Path(args.checkpoint_dir) / family / cfg["dataset"]
                     / entry_tag(entry) / f"seed{args.seed}.pt")
-            if ckpt.exists():
+            if ckpt.exists() and not args.resume:
                 ckpt.unlink()
         t0 = time.perf_counter()
         h = fit(model, data, epochs=cfg["train"]["epochs"], lr=cfg["train"]["lr"],
                 weight_decay=cfg["train"].get("weight_decay", 0.0), device="cpu",
                 seed=cfg["seed"], progress=False, checkpoint=ckpt,
+                resume=args.resume and ckpt is not None and ckpt.exists(),
+                checkpoint_seconds=300.0 if args.resume else None,
                 eval_fn=validate, eval_every=int(ev.get("every", 0)),
                 monitor=ev.get("monitor", "val_recall@20"),
                 patience=ev.get("patience"))
