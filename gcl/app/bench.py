@@ -32,6 +32,7 @@ import hashlib
 import json
 import multiprocessing
 import os
+import re
 import statistics
 import sys
 from collections.abc import Iterable, Mapping, Sequence
@@ -43,6 +44,10 @@ from gcl.app.config import apply_overrides, config_family, load_config
 __all__ = ["render", "run_bench", "run_dir_tag", "summarize", "update_readme"]
 
 _START, _END = "<!-- results:start -->", "<!-- results:end -->"
+# A hand-kept results page that tabulates some methods itself says so in a
+# comment, e.g. ``<!-- tabulates: lightgcn simgcl (python benchmarks/x.py) -->``:
+# ``gcl bench`` then writes those methods' records but leaves the pages alone.
+_TABULATES = re.compile(r"<!--\s*tabulates:\s*([\w\s]+?)\s*\((.+?)\)\s*-->")
 
 
 def run_dir_tag(epochs: Optional[int], overrides: Sequence[str]) -> str:
@@ -306,11 +311,21 @@ def render(method: str, runs_dir: str | Path = "benchmarks/runs",
     """Renders all records of ``method`` into ``<results_dir>/<method>.md``
     and, when ``readme`` is given, refreshes its results block.
 
+    A method that a hand-kept page tabulates itself (see :func:`tabulated_by`)
+    is not rendered: that page is returned, untouched, and the command that
+    refreshes it is printed.
+
     ``configs`` (dataset -> config as loaded, without overrides; what
     :func:`run_bench` passes) spares loading them again; the config of any
     other dataset with records is loaded once.
     """
     method = config_family(method)
+    owner = tabulated_by(method, results_dir)
+    if owner is not None:
+        page, command = owner
+        print(f"{method}'s records are tabulated in {page} by `{command}`; "
+              f"run it to refresh that page", flush=True)
+        return page
     groups = _load_groups(method, runs_dir)
     configs = _configs(method, {dataset for dataset, _ in groups}, configs)
     lines = [
@@ -411,9 +426,23 @@ def render(method: str, runs_dir: str | Path = "benchmarks/runs",
     out = Path(results_dir) / f"{method}.md"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("\n".join(lines))
+    print(f"wrote {out}", flush=True)
     if readme is not None:
         update_readme(results_dir, readme)
     return out
+
+
+def tabulated_by(method: str, results_dir: str | Path = "benchmarks/results"
+                 ) -> Optional[tuple[Path, str]]:
+    """``(page, command)`` when a hand-kept page of ``results_dir`` declares
+    that it tabulates ``method`` (``<!-- tabulates: m1 m2 (command) -->``),
+    else :obj:`None`; :func:`render` then leaves the pages alone.
+    """
+    for page in sorted(Path(results_dir).glob("*.md")):
+        for match in _TABULATES.finditer(page.read_text()):
+            if method in match.group(1).split():
+                return page, match.group(2).strip()
+    return None
 
 
 def _comparison(method: str, groups: dict, runs_dir: str | Path,

@@ -127,7 +127,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         args.results_dir).resolve() == Path("benchmarks/results").resolve()
         else None)
     if args.render_only:
-        print(f"wrote {render(args.method, args.runs_dir, args.results_dir, readme)}")
+        render(args.method, args.runs_dir, args.results_dir, readme)
         return 0
     seeds = args.seed_list if args.seed_list else list(range(args.seeds))
     run_bench(args.method, args.datasets, seeds, epochs=args.epochs,
@@ -137,8 +137,6 @@ def _cmd_bench(args: argparse.Namespace) -> int:
               progress=args.progress, dry_run=args.dry_run, readme=readme,
               checkpoint_dir=args.checkpoint_dir,
               checkpoint_seconds=args.checkpoint_seconds)
-    if not args.dry_run:
-        print(f"wrote {Path(args.results_dir) / (args.method + '.md')}")
     if args.plot and not args.dry_run:
         from gcl.app.bench import summarize
         from gcl.viz import plot_comparison

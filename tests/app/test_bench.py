@@ -209,3 +209,22 @@ def test_record_names_a_resumed_run(tmp_path):
                        resume=True).record()
     # three epochs in all, two of them trained by the first process
     assert again["resumed_from"] == 2 and again["epochs"] == 3
+
+
+def test_render_leaves_a_page_that_tabulates_the_method(tmp_path, capsys):
+    from gcl.app.bench import render, tabulated_by
+
+    res = tmp_path / "res"
+    res.mkdir()
+    page = res / "ranking.md"
+    text = ("# Ranking\n<!-- tabulates: lightgcn simgcl "
+            "(python benchmarks/ranking_table.py --write) -->\nhand-kept\n")
+    page.write_text(text)
+    assert tabulated_by("simgcl", res) == (
+        page, "python benchmarks/ranking_table.py --write")
+    assert tabulated_by("grace", res) is None
+    assert tabulated_by("lightgcl", res) is None  # only the names listed
+    assert render("simgcl", tmp_path / "runs", res) == page
+    assert page.read_text() == text  # untouched
+    assert not (res / "simgcl.md").exists()  # and no page of its own
+    assert "ranking_table.py --write" in capsys.readouterr().out
