@@ -48,6 +48,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from speed_harness import (  # noqa: E402
     MemoryWindow,
+    cpu_model,
     fmt,
     markdown_table,
     peak_mb,
@@ -199,19 +200,6 @@ def uptime() -> str:
                               timeout=10).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return "load average: " + ", ".join(f"{x:.2f}" for x in os.getloadavg())
-
-
-def cpu_model() -> str:
-    """The CPU's model name from ``/proc/cpuinfo`` (or the architecture)."""
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    import platform
-    return platform.processor() or platform.machine()
 
 
 def render(records: Sequence[dict], command: str, machine: str,
