@@ -138,6 +138,18 @@ def mem_available_mb(device: str = "cpu", missing: float = float("inf")) -> floa
     return missing
 
 
+def cpu_model() -> str:
+    """The CPU's model name from ``/proc/cpuinfo`` (or the architecture)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def machine_line() -> str:
     """One line naming the machine, threads and versions."""
     cores = os.cpu_count()
@@ -147,7 +159,7 @@ def machine_line() -> str:
         mem = f", {total:.0f} GiB RAM"
     except (OSError, ValueError, IndexError):
         mem = ""
-    return (f"{platform.processor() or platform.machine()}, {cores} cores"
+    return (f"{cpu_model()}, {cores} cores"
             f"{mem}, {torch.get_num_threads()} torch threads "
             f"(OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}), "
             f"torch {torch.__version__}, Python {platform.python_version()}, "

@@ -27,6 +27,8 @@ MEOW_WIDTHS = {
     "AMiner-HeCo": {"paper": 6564, "author": 13329, "reference": 35890},
     "IMDB-MEOW": {"movie": 5927, "actor": 5432, "director": 2083,
                   "keyword": 7313},
+    "Freebase-HeCo": {"movie": 3492, "director": 2502, "actor": 33401,
+                      "writer": 4459},
 }
 
 
