@@ -15,6 +15,10 @@ from typing import Optional
 
 __all__ = ["main"]
 
+#: The values of ``--task`` (those of :mod:`gcl.app.experiment`, not imported
+#: here so that building the parser loads no experiment code).
+_TASKS = ["classification", "clustering", "link", "ranking"]
+
 
 def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--root", default=None,
@@ -191,7 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "epoch, the paper's rule: selects on the test labels); both "
                    "are recorded, this picks the main result")
     p.add_argument("--task", nargs="+", default=["classification"],
-                   choices=["classification", "clustering", "link", "ranking"],
+                   choices=_TASKS,
                    help="evaluations: classification (config protocol), "
                    "clustering (k-means), link (retrains on 85%% of the edges, "
                    "AUC/AP on held-out edges), ranking (recommenders: full-"
@@ -224,7 +228,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dataset", default=None,
                    help="dataset name (classification, clustering)")
     p.add_argument("--task", default="classification",
-                   choices=["classification", "clustering", "link", "ranking"],
+                   choices=_TASKS,
                    help="what to evaluate (default: classification)")
     p.add_argument("--item-embeddings", default=None,
                    help="ranking: item embeddings file")
@@ -265,7 +269,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint-seconds", type=float, default=300.0,
                    help="checkpoint period in seconds (default 300)")
     p.add_argument("--task", nargs="+", default=["classification"],
-                   choices=["classification", "clustering", "link", "ranking"],
+                   choices=_TASKS,
                    help="evaluations of each run (default classification; "
                    "ranking for the recommenders); "
                    "clustering and link add columns to the table")

@@ -18,7 +18,7 @@ from typing import TypeVar
 
 from gcl.datasets import _network
 from gcl.datasets.errors import DatasetNotFoundError
-from gcl.datasets.paths import cache_dir
+from gcl.datasets.paths import _build_staged, cache_dir
 
 T = TypeVar("T")
 
@@ -206,15 +206,9 @@ def open_mirrored(src: Path, read: Callable[[Path], T]) -> T:
                         dst.unlink()
                     link(entry, dst)
             return read(final)
-        final.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{final.name}-", dir=final.parent))
-        try:
+
+        def build(staging: Path) -> T:
             build_mirror(src, staging / src.name)
-            out = read(staging)
-            try:
-                os.rename(staging, final)
-            except OSError:
-                pass  # a concurrent load finished first; its result is equivalent
-            return out
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
+            return read(staging)
+
+        return _build_staged(final, build)

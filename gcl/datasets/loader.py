@@ -33,7 +33,7 @@ from torch_geometric.transforms import BaseTransform, Compose, NormalizeFeatures
 from gcl.datasets import _network
 from gcl.datasets.errors import DatasetNotFoundError
 from gcl.datasets.heco_hetero import load_heco_hetero
-from gcl.datasets.paths import bundled_root, cache_dir, data_root
+from gcl.datasets.paths import _build_staged, bundled_root, cache_dir, data_root
 from gcl.datasets.registry import DATASETS, DatasetSpec, get_spec
 from gcl.datasets.row_normalize_features import RowNormalizeFeatures
 from gcl.datasets.sdcn import read_sdcn
@@ -452,8 +452,7 @@ def _link_raw(raw: Path, link: Path) -> None:
 
 def _open(spec: DatasetSpec, raw: Path, transform: BaseTransform | None):
     """Build ``spec``'s PyG dataset over ``raw``, processing in the cache."""
-    base = cache_dir() / "processed"
-    final = base / _cache_key(raw)
+    final = cache_dir() / "processed" / _cache_key(raw)
     if final.is_dir():
         # Processed before: PyG finds processed/ and only loads it.
         link = spec.pyg_raw_dir(final)
@@ -462,15 +461,9 @@ def _open(spec: DatasetSpec, raw: Path, transform: BaseTransform | None):
                 link.unlink()
             _link_raw(raw, link)
         return spec.build(final, transform)
-    base.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{final.name}-", dir=base))
-    try:
+
+    def build(staging: Path):
         _link_raw(raw, spec.pyg_raw_dir(staging))
-        dataset = spec.build(staging, transform)
-        try:
-            os.rename(staging, final)
-        except OSError:
-            pass  # a concurrent load finished first; its result is equivalent
-        return dataset
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        return spec.build(staging, transform)
+
+    return _build_staged(final, build)

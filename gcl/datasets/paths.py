@@ -10,9 +10,15 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 __all__ = ["bundled_root", "cache_dir", "data_root", "user_cache_dir"]
+
+T = TypeVar("T")
 
 
 def user_cache_dir() -> Path:
@@ -59,3 +65,28 @@ def bundled_root() -> Path:
         Path: ``gcl/datasets/bundled``; ``<it>/Cora/raw`` holds Planetoid's files.
     """
     return Path(__file__).resolve().parent / "bundled"
+
+
+def _build_staged(final: Path, build: Callable[[Path], T]) -> T:
+    """``build(staging)`` in a fresh folder beside ``final``, renamed to ``final``.
+
+    The staging folder is made in ``final.parent`` (created if needed); after
+    ``build`` returns it is renamed into place, so a cache folder is complete
+    or absent. Where the rename fails (a concurrent build finished first; its
+    result is equivalent) the staging folder is dropped. It never outlives the
+    call.
+
+    Returns:
+        What ``build`` returned.
+    """
+    final.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{final.name}-", dir=final.parent))
+    try:
+        out = build(staging)
+        try:
+            os.rename(staging, final)
+        except OSError:
+            pass  # a concurrent build finished first; its result is equivalent
+        return out
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)

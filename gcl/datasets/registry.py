@@ -283,6 +283,21 @@ def _sdcn(name: str, stem: str, **kw: Any) -> DatasetSpec:
 
 _GNN_BENCHMARK = "https://github.com/shchur/gnn-benchmark/raw/master/data/npz"
 
+
+def _gnn_benchmark(name: str, pyg_class: str, npz: str, **kw: Any) -> DatasetSpec:
+    """An ``Amazon`` or ``Coauthor`` set: one ``<npz>.npz`` of gnn-benchmark."""
+    return DatasetSpec(
+        name=name,
+        pyg_class=pyg_class,
+        kwargs={"name": name},
+        folder=name,
+        pyg_dir=name,
+        raw_files=(f"{npz}.npz",),
+        url=_GNN_BENCHMARK,
+        **kw,
+    )
+
+
 _SPECS: tuple[DatasetSpec, ...] = (
     _planetoid(
         "Cora",
@@ -310,14 +325,8 @@ _SPECS: tuple[DatasetSpec, ...] = (
         num_classes=3,
         description="Planetoid citation graph, TF-IDF, public split 60/500/1000",
     ),
-    DatasetSpec(
-        name="Photo",
-        pyg_class="Amazon",
-        kwargs={"name": "Photo"},
-        folder="Photo",
-        pyg_dir="Photo",
-        raw_files=("amazon_electronics_photo.npz",),
-        url=_GNN_BENCHMARK,
+    _gnn_benchmark(
+        "Photo", "Amazon", "amazon_electronics_photo",
         num_nodes=7650,
         num_edges=238162,
         num_features=745,
@@ -325,14 +334,8 @@ _SPECS: tuple[DatasetSpec, ...] = (
         aliases=("Amazon-Photo", "AmazonPhoto"),
         description="Amazon co-purchase graph (photo), bag-of-words reviews",
     ),
-    DatasetSpec(
-        name="Computers",
-        pyg_class="Amazon",
-        kwargs={"name": "Computers"},
-        folder="Computers",
-        pyg_dir="Computers",
-        raw_files=("amazon_electronics_computers.npz",),
-        url=_GNN_BENCHMARK,
+    _gnn_benchmark(
+        "Computers", "Amazon", "amazon_electronics_computers",
         num_nodes=13752,
         num_edges=491722,
         num_features=767,
@@ -340,14 +343,8 @@ _SPECS: tuple[DatasetSpec, ...] = (
         aliases=("Amazon-Computers", "AmazonComputers", "Computer"),
         description="Amazon co-purchase graph (computers), bag-of-words reviews",
     ),
-    DatasetSpec(
-        name="CS",
-        pyg_class="Coauthor",
-        kwargs={"name": "CS"},
-        folder="CS",
-        pyg_dir="CS",
-        raw_files=("ms_academic_cs.npz",),
-        url=_GNN_BENCHMARK,
+    _gnn_benchmark(
+        "CS", "Coauthor", "ms_academic_cs",
         num_nodes=18333,
         num_edges=163788,
         num_features=6805,
@@ -355,14 +352,8 @@ _SPECS: tuple[DatasetSpec, ...] = (
         aliases=("Coauthor-CS", "CoauthorCS"),
         description="Microsoft Academic co-author graph (CS), keyword features",
     ),
-    DatasetSpec(
-        name="Physics",
-        pyg_class="Coauthor",
-        kwargs={"name": "Physics"},
-        folder="Physics",
-        pyg_dir="Physics",
-        raw_files=("ms_academic_phy.npz",),
-        url=_GNN_BENCHMARK,
+    _gnn_benchmark(
+        "Physics", "Coauthor", "ms_academic_phy",
         num_nodes=34493,
         num_edges=495924,
         num_features=8415,

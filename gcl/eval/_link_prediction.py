@@ -405,6 +405,19 @@ def _score_all(
     return selected, table
 
 
+def _edge_counts(train: Tensor, parts: dict[str, tuple[Tensor, Tensor]]
+                 ) -> dict[str, int]:
+    """The edge counts of a link result's details: the training positives,
+    then the positives and negatives of ``parts["val"]`` and ``parts["test"]``.
+    """
+    counts = {"num_train_edges": int(train.size(1))}
+    for name in ("val", "test"):
+        pos, neg = parts[name]
+        counts[f"num_{name}_pos"] = int(pos.size(1))
+        counts[f"num_{name}_neg"] = int(neg.size(1))
+    return counts
+
+
 def score_links(
     z: Tensor,
     split: Sequence[Data],
@@ -489,11 +502,7 @@ def score_links(
         "selected": selected,
         "selection": "best validation AUC",
         "scorers": table,
-        "num_train_edges": int(train_pos.size(1)),
-        "num_val_pos": int(parts["val"][0].size(1)),
-        "num_val_neg": int(parts["val"][1].size(1)),
-        "num_test_pos": int(parts["test"][0].size(1)),
-        "num_test_neg": int(parts["test"][1].size(1)),
+        **_edge_counts(train_pos, parts),
         "seed": seed,
     }
     return EvalResult.from_runs(
@@ -756,11 +765,7 @@ def ogb_link_prediction(
         "selected": selected,
         "selection": f"best validation {select}",
         "scorers": table,
-        "num_train_edges": int(train.size(1)),
-        "num_val_pos": int(parts["val"][0].size(1)),
-        "num_val_neg": int(parts["val"][1].size(1)),
-        "num_test_pos": int(parts["test"][0].size(1)),
-        "num_test_neg": int(parts["test"][1].size(1)),
+        **_edge_counts(train, parts),
         "seed": seed,
     }
     return EvalResult.from_runs(

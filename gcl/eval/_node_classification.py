@@ -147,18 +147,39 @@ def grace_protocol(
     return EvalResult.from_runs("grace", per_split, details)
 
 
-def _probe_details(splits, probe_result, num_classes, **kwargs) -> dict[str, Any]:
+def _fit_probe(z: Tensor, y: Tensor, splits: Sequence[tuple[Tensor, Tensor, Tensor]],
+               num_classes: int, gen: torch.Generator,
+               split_details: dict[str, Any], *,
+               epochs: int, lr: float, weight_decay: float, eval_every: int,
+               select: str, device: torch.device | str, num_threads: int | None,
+               seed: int) -> tuple[list[dict[str, float]], dict[str, Any]]:
+    """The linear probe of :func:`linear_probe_protocol` and
+    :func:`public_protocol` on ``splits``: its per-split test metrics and the
+    result details (the sizes of the first split, the class count, the best
+    epochs and validation scores, then ``split_details``, then the probe's
+    settings).
+    """
+    res = train_linear_probe(
+        z, y, splits, num_classes=num_classes, epochs=epochs, lr=lr,
+        weight_decay=weight_decay, eval_every=eval_every, select=select,
+        generator=gen, device=device, num_threads=num_threads)
     tr, va, te = splits[0]
     details = {
         "train_size": int(tr.numel()),
         "val_size": int(va.numel()),
         "test_size": int(te.numel()),
         "num_classes": num_classes,
-        "best_epoch": probe_result.best_epoch,
-        "best_val": probe_result.best_val,
+        "best_epoch": res.best_epoch,
+        "best_val": res.best_val,
+        **split_details,
+        "epochs": epochs,
+        "lr": lr,
+        "weight_decay": weight_decay,
+        "eval_every": eval_every,
+        "selection": f"best validation {select}",
+        "seed": seed,
     }
-    details.update(kwargs)
-    return details
+    return res.metrics, details
 
 
 def linear_probe_protocol(
@@ -231,15 +252,11 @@ def linear_probe_protocol(
     if any(va.numel() == 0 for _, va, _ in splits):
         raise ValueError(f"val={val} leaves no validation nodes; the probe "
                          f"selects its epoch on them")
-    res = train_linear_probe(
-        z, y, splits, num_classes=num_classes, epochs=epochs, lr=lr,
-        weight_decay=weight_decay, eval_every=eval_every, select=select,
-        generator=gen, device=device, num_threads=num_threads)
-    details = _probe_details(
-        splits, res, num_classes, split=f"random {train}/{val}/rest", epochs=epochs,
-        lr=lr, weight_decay=weight_decay, eval_every=eval_every,
-        selection=f"best validation {select}", seed=seed)
-    return EvalResult.from_runs("linear_probe", res.metrics, details)
+    metrics, details = _fit_probe(
+        z, y, splits, num_classes, gen, {"split": f"random {train}/{val}/rest"},
+        epochs=epochs, lr=lr, weight_decay=weight_decay, eval_every=eval_every,
+        select=select, device=device, num_threads=num_threads, seed=seed)
+    return EvalResult.from_runs("linear_probe", metrics, details)
 
 
 def public_protocol(
@@ -321,16 +338,13 @@ def public_protocol(
     runs = check_runs(runs, 10 if len(columns) == 1 else 1)
     splits = [s for s in columns for _ in range(runs)]
     gen = torch.Generator().manual_seed(seed)
-    res = train_linear_probe(
-        z, y, splits, num_classes=num_classes, epochs=epochs, lr=lr,
-        weight_decay=weight_decay, eval_every=eval_every, select=select,
-        generator=gen, device=device, num_threads=num_threads)
-    details = _probe_details(
-        splits, res, num_classes, num_splits=len(columns), runs_per_split=runs,
+    metrics, details = _fit_probe(
+        z, y, splits, num_classes, gen,
+        {"num_splits": len(columns), "runs_per_split": runs},
         epochs=epochs, lr=lr, weight_decay=weight_decay, eval_every=eval_every,
-        selection=f"best validation {select}", seed=seed)
+        select=select, device=device, num_threads=num_threads, seed=seed)
     if len(columns) > 1:
         details["train_size"] = [int(s[0].numel()) for s in columns]
         details["val_size"] = [int(s[1].numel()) for s in columns]
         details["test_size"] = [int(s[2].numel()) for s in columns]
-    return EvalResult.from_runs("public", res.metrics, details)
+    return EvalResult.from_runs("public", metrics, details)

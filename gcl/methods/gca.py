@@ -43,6 +43,27 @@ def _pair(value: Union[float, Sequence[float]], name: str) -> tuple[float, float
     return value
 
 
+def _views(scheme: str, edge_rates: Sequence[float],
+           feature_rates: Sequence[Optional[float]], threshold: float,
+           feature_weighting: str) -> list[Callable[[Data], Data]]:
+    """GCA's view makers (gCooL's too), one per pair of rates: an edge drop,
+    then a feature mask unless its rate is :obj:`None`; GRACE's uniform ones
+    for ``scheme="uniform"``, else the adaptive ones on centrality ``scheme``
+    with cap ``threshold``.
+    """
+    views = []
+    for pe, pf in zip(edge_rates, feature_rates):
+        if scheme == "uniform":
+            edge = EdgeDrop(pe)
+            feature = None if pf is None else FeatureMask(pf)
+        else:
+            edge = AdaptiveEdgeDrop(pe, scheme, threshold)
+            feature = None if pf is None else AdaptiveFeatureMask(
+                pf, scheme, threshold, feature_weighting)
+        views.append(edge if feature is None else Compose([edge, feature]))
+    return views
+
+
 class GCA(GRACE):
     r"""GCA from `"Graph Contrastive Learning with Adaptive Augmentation"
     <https://arxiv.org/abs/2010.14945>`_ (Zhu et al., WWW 2021), following
@@ -169,16 +190,8 @@ class GCA(GRACE):
         edge_rates = _pair(drop_edge, "drop_edge")
         feature_rates = (None, None) if drop_feature is None else \
             _pair(drop_feature, "drop_feature")
-        views = []
-        for pe, pf in zip(edge_rates, feature_rates):
-            if scheme == "uniform":
-                edge = EdgeDrop(pe)
-                feature = None if pf is None else FeatureMask(pf)
-            else:
-                edge = AdaptiveEdgeDrop(pe, scheme, threshold)
-                feature = None if pf is None else AdaptiveFeatureMask(
-                    pf, scheme, threshold, feature_weighting)
-            views.append(edge if feature is None else Compose([edge, feature]))
+        views = _views(scheme, edge_rates, feature_rates, threshold,
+                       feature_weighting)
         return cls(encoder, proj_channels, views, tau, official_rng,
                    zero_columns, block_size, cache_mb)
 

@@ -11,16 +11,10 @@ import torch.nn.functional as F
 from torch import Tensor
 from torch_geometric.data import Data
 
-from gcl.augment import (
-    AdaptiveEdgeDrop,
-    AdaptiveFeatureMask,
-    Compose,
-    EdgeDrop,
-    FeatureMask,
-)
 from gcl.community import deca_loss
 from gcl.losses import info_nce, resc_loss
 from gcl.losses.resc import _check_similarity
+from gcl.methods.gca import _pair, _views
 from gcl.methods.two_view import TwoViewMethod
 from gcl.nn import GCNEncoder, ProjectionHead
 
@@ -74,16 +68,6 @@ def soft_assignment(h: Tensor, centers: Tensor, tau: float,
     d2 = ((h * h).sum(1, keepdim=True) + (phi * phi).sum(1)[None, :]
           - 2.0 * h @ phi.t()).clamp(min=0.0)
     return torch.softmax(-d2 / (tau * tau), dim=1)
-
-
-def _pair(value: Union[float, Sequence[float]], name: str) -> tuple[float, float]:
-    if isinstance(value, (int, float)):
-        return float(value), float(value)
-    value = tuple(float(v) for v in value)
-    if len(value) != 2:
-        raise ValueError(f"{name} must be one rate or two (one per view), "
-                         f"got {value}")
-    return value
 
 
 def _check_communal_args(tau: float, num_communities: int, stride: float,
@@ -269,15 +253,9 @@ class GCOOL(TwoViewMethod):
         encoder = GCNEncoder(in_channels, hidden_channels, num_layers,
                              hidden_channels=first_hidden, activation=activation,
                              degree=degree)
-        views = []
-        for pe, pf in zip(_pair(drop_edge, "drop_edge"),
-                          _pair(drop_feature, "drop_feature")):
-            if scheme == "uniform":
-                views.append(Compose([EdgeDrop(pe), FeatureMask(pf)]))
-            else:
-                views.append(Compose([
-                    AdaptiveEdgeDrop(pe, scheme, threshold),
-                    AdaptiveFeatureMask(pf, scheme, threshold, feature_weighting)]))
+        views = _views(scheme, _pair(drop_edge, "drop_edge"),
+                       _pair(drop_feature, "drop_feature"), threshold,
+                       feature_weighting)
         return cls(encoder, proj_channels or hidden_channels, views, tau,
                    num_communities, lam, gamma, stride, alpha_rate, similarity,
                    symmetric_node_loss, deca_self_loops, block_size)
