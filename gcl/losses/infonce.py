@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from gcl.losses._blockwise import cross_logsumexp
+from gcl.losses._blockwise import _check_tau, cross_logsumexp
 from gcl.losses.distributed import gathered_info_nce, negatives_group
 
 __all__ = ["InfoNCE", "info_nce", "info_nce_per_node"]
@@ -227,8 +227,7 @@ def info_nce_per_node(
             f"{tuple(z1.shape)} and {tuple(z2.shape)}")
     if z1.size(0) < 2:
         raise ValueError("InfoNCE needs at least 2 nodes (one negative)")
-    if not tau > 0:
-        raise ValueError(f"temperature tau must be positive, got {tau}")
+    _check_tau(tau)
     n = z1.size(0)
     if bias is not None:
         if bias.shape != (n,):
@@ -343,8 +342,7 @@ class _InfoNCEModule(torch.nn.Module):
                  symmetric: bool = True, block_size: Optional[int] = None,
                  cache_mb: float = 0.0):
         super().__init__()
-        if not tau > 0:
-            raise ValueError(f"temperature tau must be positive, got {tau}")
+        _check_tau(tau)
         self.tau = tau
         self.intra_view = intra_view
         self.symmetric = symmetric

@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from gcl.losses._blockwise import cross_logsumexp
+from gcl.losses._blockwise import _check_tau, cross_logsumexp
 
 __all__ = ["LIGHTGCL_SETTINGS", "LightGCLLoss", "cross_logsumexp",
            "lightgcl_code_loss", "lightgcl_paper_loss"]
@@ -188,8 +188,7 @@ class LightGCLLoss(torch.nn.Module):
         if setting not in LIGHTGCL_SETTINGS:
             raise ValueError(f"setting must be one of {LIGHTGCL_SETTINGS}, got "
                              f"{setting!r}")
-        if not tau > 0:
-            raise ValueError(f"temperature tau must be positive, got {tau}")
+        _check_tau(tau)
         self.setting, self.tau, self.block_size = setting, float(tau), block_size
         self.cache_mb = cache_mb
 

@@ -8,6 +8,8 @@ import torch
 from torch import Tensor
 from torch_geometric.utils import scatter
 
+from gcl.losses._blockwise import _check_tau
+
 __all__ = ["ReSC", "community_centers", "resc_loss", "resc_loss_per_node"]
 
 _SIMILARITIES = ("cos", "rbf")
@@ -93,8 +95,7 @@ def resc_loss_per_node(
     if h1.dim() != 2 or h1.shape != h2.shape:
         raise ValueError(f"ReSC expects two [N, d] embeddings of the same shape, "
                          f"got {tuple(h1.shape)} and {tuple(h2.shape)}")
-    if not tau > 0:
-        raise ValueError(f"temperature tau must be positive, got {tau}")
+    _check_tau(tau)
     sim = _check_similarity(similarity)
     if gamma < 0:
         raise ValueError(f"gamma must be non-negative, got {gamma}")
@@ -188,8 +189,7 @@ class ReSC(torch.nn.Module):
     def __init__(self, tau: float = 0.5, similarity: str = "cos",
                  gamma: float = 8e-5):
         super().__init__()
-        if not tau > 0:
-            raise ValueError(f"temperature tau must be positive, got {tau}")
+        _check_tau(tau)
         self.tau = tau
         self.similarity = _check_similarity(similarity)
         self.gamma = gamma

@@ -7,6 +7,7 @@ from typing import Optional
 import torch
 from torch import Tensor
 
+from gcl.losses._blockwise import _check_tau
 from gcl.losses.infonce import _InfoNCEModule, info_nce
 
 __all__ = ["TeamUp", "team_up_gamma", "team_up_loss"]
@@ -96,8 +97,7 @@ def team_up_loss(
     Returns:
         torch.Tensor: The scalar mean loss.
     """
-    if not tau > 0:
-        raise ValueError(f"temperature tau must be positive, got {tau}")
+    _check_tau(tau)
     n = z1.size(0) if z1.dim() == 2 else -1
     if strength.shape != (n,):
         raise ValueError(f"strength must have shape [N] = [{n}], got "

@@ -126,8 +126,9 @@ def test_module_and_errors():
     assert loss(z, z).ndim == 0
     with pytest.raises(ValueError, match="same shape"):
         info_nce(z, torch.randn(4, 4))
-    with pytest.raises(ValueError, match="tau"):
-        InfoNCE(tau=0.0)
+    for bad in (0.0, -1.0, float("inf"), float("nan")):
+        with pytest.raises(ValueError, match="tau must be a positive number"):
+            InfoNCE(tau=bad)
     with pytest.raises(ValueError, match="bias"):
         info_nce(z, z, bias=torch.zeros(3))
     with pytest.raises(ValueError, match="at least 2"):

@@ -96,8 +96,9 @@ def test_errors():
         resc_loss(h1, h2, r1[:3], r2)
     with pytest.raises(ValueError, match="outside"):
         resc_loss(h1, h2, r1.argmax(1) + 10, r2.argmax(1), num_communities=4)
-    with pytest.raises(ValueError, match="tau"):
-        resc_loss(h1, h2, r1, r2, tau=0)
+    for bad in (0, float("inf")):
+        with pytest.raises(ValueError, match="tau must be a positive number"):
+            resc_loss(h1, h2, r1, r2, tau=bad)
 
 
 def official_node_contrast(h1, h2, tau):

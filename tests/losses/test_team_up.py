@@ -119,5 +119,6 @@ def test_errors():
         team_up_loss(z1, z2, torch.full((10,), float("nan")), 1.0)
     with pytest.raises(ValueError, match="tau"):
         team_up_loss(z1, z2, s, 1.0, tau=0.0)
-    with pytest.raises(ValueError, match="tau"):
-        TeamUp(tau=-1)
+    for bad in (-1, float("inf")):
+        with pytest.raises(ValueError, match="tau must be a positive number"):
+            TeamUp(tau=bad)
