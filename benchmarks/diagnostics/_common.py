@@ -13,12 +13,14 @@ re-typed; what it compares; its table). This module holds the rest:
 
 - the command line: :func:`lockstep_parser`;
 - importing official files: :func:`patch_source`, :func:`load_patched`,
-  :func:`stub_module`, :func:`skip_jittable`;
+  :func:`official_function`, :func:`stub_module`, :func:`skip_jittable`;
 - the same start on both sides: :func:`seed_all`, :func:`load_dense`,
   :func:`official_activation`, :func:`copy_gcn_weights`,
   :func:`copy_grace_weights`, :func:`adam_pair`;
 - the same views: :class:`BernoulliCapture`, :func:`from_same_rng`,
-  :func:`replay_views`, :func:`swapped_augmentors`;
+  :func:`replay_views`, :func:`swapped_augmentors`, :func:`patched` (a
+  function replaced inside a ``with`` block, e.g. by one that hands both
+  sides the same random draws);
 - the per-step differences: :func:`max_abs_diff`, :func:`max_weight_diff`
   and :class:`Worst`.
 """
@@ -26,6 +28,7 @@ re-typed; what it compares; its table). This module holds the rest:
 from __future__ import annotations
 
 import argparse
+import ast
 import sys
 import types
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -120,6 +123,24 @@ def load_patched(path: str, name: str, patches: Patches = (),
     sys.modules[name] = module
     exec(compile(text, path, "exec"), module.__dict__)
     return module
+
+
+def official_function(path: str, name: str,
+                      namespace: dict[str, Any] | None = None) -> Callable:
+    """A top-level function of an official script that cannot be imported
+    (it trains when run), compiled from the file's own text alone: the rest
+    of the script does not run. Names the function uses from the script's
+    globals go in ``namespace``.
+    """
+    with open(path) as f:
+        tree = ast.parse(f.read(), path)
+    found = [node for node in tree.body
+             if isinstance(node, ast.FunctionDef) and node.name == name]
+    if len(found) != 1:
+        raise RuntimeError(f"{path}: {len(found)} top-level functions {name!r}")
+    scope = dict(namespace or {})
+    exec(compile(ast.Module(body=found, type_ignores=[]), path, "exec"), scope)
+    return scope[name]
 
 
 def stub_module(name: str, **attrs: Any) -> types.ModuleType:
@@ -248,6 +269,19 @@ def swapped_augmentors(method, augmentors: list) -> Iterator[None]:
         yield
     finally:
         method.augmentors = own
+
+
+@contextmanager
+def patched(owner: Any, name: str, value: Any) -> Iterator[Any]:
+    """Sets ``owner.name = value`` inside the ``with`` block (a module's
+    function, a method's helper), then restores the original, which the
+    block receives (``with patched(torch, "rand", fake) as rand:``)."""
+    orig = getattr(owner, name)
+    setattr(owner, name, value)
+    try:
+        yield orig
+    finally:
+        setattr(owner, name, orig)
 
 
 # ------------------------------------------------------------ the differences

@@ -57,6 +57,21 @@ def official_adj_norm(train: torch.Tensor, num_users: int, num_items: int):
                                    mat.shape).coalesce()
 
 
+def subsample_users(data: InteractionData, users: int) -> InteractionData:
+    """The training interactions of the first ``users`` users (all when 0),
+    items renumbered to those they touch (no test split)."""
+    if not users:
+        return data
+    keep = data.train[0] < users
+    train = data.train[:, keep]
+    items = torch.unique(train[1])
+    remap = torch.full((data.num_items,), -1, dtype=torch.long)
+    remap[items] = torch.arange(items.numel())
+    return InteractionData(users, items.numel(),
+                           torch.stack([train[0], remap[train[1]]]),
+                           name=f"{data.name}[:{users}]")
+
+
 def main() -> None:
     parser = common.lockstep_parser(__doc__, "folder with the official model.py")
     parser.add_argument("--dataset", default="LastFM")
@@ -70,16 +85,7 @@ def main() -> None:
     sys.path.insert(0, args.official)
     import model as official  # noqa: E402  (the official model.py)
 
-    data = load_interactions(args.dataset)
-    if args.users:
-        keep = data.train[0] < args.users
-        train = data.train[:, keep]
-        items = torch.unique(train[1])
-        remap = torch.full((data.num_items,), -1, dtype=torch.long)
-        remap[items] = torch.arange(items.numel())
-        data = InteractionData(args.users, items.numel(),
-                               torch.stack([train[0], remap[train[1]]]),
-                               name=f"{data.name}[:{args.users}]")
+    data = subsample_users(load_interactions(args.dataset), args.users)
     print(data)
     torch.manual_seed(args.seed)
     ours = LightGCL(data.num_users, data.num_items, "code",

@@ -115,3 +115,33 @@ def test_copy_grace_weights_and_adam_pair(common):
     for opt, model in ((opt_o, off), (opt_g, other)):
         assert opt.defaults["lr"] == 1e-3 and opt.defaults["weight_decay"] == 1e-5
         assert opt.param_groups[0]["params"] == list(model.parameters())
+
+
+def test_patched(common):
+    rand = torch.rand
+    with common.patched(torch, "rand", lambda *size: torch.zeros(size)) as orig:
+        assert orig is rand
+        assert torch.equal(torch.rand(3), torch.zeros(3))
+    assert torch.rand is rand
+    with pytest.raises(KeyError):  # restored when the block raises too
+        with common.patched(torch, "rand", None):
+            raise KeyError
+    assert torch.rand is rand
+
+
+def test_official_function(common, tmp_path):
+    path = tmp_path / "main.py"
+    path.write_text("import sys\nRAN = sys.exit('the script ran')\n"
+                    "def decay(opt):\n    for g in opt.param_groups:\n"
+                    "        lr = g['lr'] * FACTOR\n        if lr > 0.5:\n"
+                    "            g['lr'] = lr\n    return lr\n")
+    decay = common.official_function(str(path), "decay", dict(FACTOR=0.9))
+
+    class Opt:
+        param_groups = [{"lr": 0.6}]
+
+    opt = Opt()
+    assert decay(opt) == pytest.approx(0.54) and opt.param_groups[0]["lr"] == 0.54
+    assert decay(opt) == pytest.approx(0.486) and opt.param_groups[0]["lr"] == 0.54
+    with pytest.raises(RuntimeError, match="0 top-level functions 'nope'"):
+        common.official_function(str(path), "nope")
