@@ -44,6 +44,9 @@ from gcl.app.config import apply_overrides, config_family, load_config
 __all__ = ["render", "run_bench", "run_dir_tag", "summarize", "update_readme"]
 
 _START, _END = "<!-- results:start -->", "<!-- results:end -->"
+# Where a results page's notes begin: their diagnostic tables stay out of the
+# README's results block.
+_NOTES = "<!-- notes:start -->"
 # A hand-kept results page that tabulates some methods itself says so in a
 # comment, e.g. ``<!-- tabulates: lightgcn simgcl (python benchmarks/x.py) -->``:
 # ``gcl bench`` then writes those methods' records but leaves the pages alone.
@@ -421,7 +424,7 @@ def render(method: str, runs_dir: str | Path = "benchmarks/runs",
     lines += ["", f"gcl commits of these runs: {', '.join(commits)}.", ""]
     notes = Path(results_dir).parent / "notes" / f"{method}.md"
     if notes.exists():  # hand-written context, kept beside the generated table
-        lines += [notes.read_text()]
+        lines += [_NOTES, notes.read_text()]
     lines += ["<!-- --8<-- [end:body] -->", ""]
     out = Path(results_dir) / f"{method}.md"
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -506,7 +509,8 @@ def _comparison(method: str, groups: dict, runs_dir: str | Path,
 def update_readme(results_dir: str | Path = "benchmarks/results",
                   readme: str | Path = "README.md") -> bool:
     """Copies the tables of ``<results_dir>/*.md`` between the README's
-    ``<!-- results:start -->`` and ``<!-- results:end -->`` markers.
+    ``<!-- results:start -->`` and ``<!-- results:end -->`` markers (a page's
+    tables after ``<!-- notes:start -->``, its notes' diagnostics, stay out).
 
     Returns whether the README was updated (it is left alone when it or its
     markers are absent).
@@ -522,7 +526,7 @@ def update_readme(results_dir: str | Path = "benchmarks/results",
         if "_ogb" in path.stem:  # companion tables, shown inside <method>.md
             continue
         rows, prev = [], False
-        for line in path.read_text().splitlines():
+        for line in path.read_text().split(_NOTES, 1)[0].splitlines():
             is_row = line.startswith("|")
             if is_row and rows and not prev:
                 rows.append("")  # a new table: keep them apart

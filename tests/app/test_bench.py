@@ -35,12 +35,15 @@ def test_update_readme_block(tmp_path):
 
     results = tmp_path / "results"
     results.mkdir()
-    (results / "grace.md").write_text("# t\n\n| a | b |\n|---|---|\n| 1 | 2 |\n")
+    (results / "grace.md").write_text(
+        "# t\n\n| a | b |\n|---|---|\n| 1 | 2 |\n<!-- notes:start -->\n"
+        "| diag | nostic |\n|---|---|\n| 3 | 4 |\n")
     readme = tmp_path / "README.md"
     readme.write_text("x\n<!-- results:start -->\nold\n<!-- results:end -->\ny\n")
     assert update_readme(results, readme)
     text = readme.read_text()
     assert "| 1 | 2 |" in text and "old" not in text and text.endswith("y\n")
+    assert "| 3 | 4 |" not in text  # the notes' tables stay on the page
     assert not update_readme(results, tmp_path / "missing.md")
 
 
