@@ -9,7 +9,12 @@ from gcl.losses.bpr import (
     l2_reg_batch_norm,
     l2_reg_full,
 )
-from gcl.losses.distributed import gather_negatives, row_info_nce
+from gcl.losses.distributed import (
+    extra_negatives,
+    gather_negatives,
+    num_extra_negatives,
+    row_info_nce,
+)
 from gcl.losses.heco import HeCoLoss, heco_loss, positive_pairs
 from gcl.losses.infonce import InfoNCE, info_nce, info_nce_per_node
 from gcl.losses.lightgcl import (
@@ -71,6 +76,7 @@ __all__ = [
     "cluster_negative_weights",
     "community_centers",
     "heco_loss",
+    "extra_negatives",
     "gather_negatives",
     "influence_matrix",
     "info_nce",
@@ -78,6 +84,7 @@ __all__ = [
     "kmeans_prototypes",
     "meta_nodes",
     "ncontrast_loss",
+    "num_extra_negatives",
     "pamc_loss",
     "pcl_density",
     "positive_pairs",

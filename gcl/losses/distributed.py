@@ -1,5 +1,5 @@
-r"""InfoNCE across processes: negatives gathered from every rank, anchors
-split by rows.
+r"""InfoNCE over more rows than its anchors: negatives gathered from every
+process, and extra rows that are negatives only.
 
 Under :func:`gather_negatives` (which :func:`gcl.fit` enters with
 ``distributed=True``), every InfoNCE-shaped loss of :mod:`gcl.losses`
@@ -18,6 +18,14 @@ global batch of :math:`N = n W` rows over :math:`W` processes:
   every process, the mean of the processes' losses is the global loss, and
   the gradients that :class:`~torch.nn.parallel.DistributedDataParallel`
   averages are exactly those of the global loss.
+
+Under :func:`extra_negatives` (which :func:`gcl.fit` enters with
+``num_negatives``), the last :math:`M` of the ``[B + M, d]`` rows of those
+losses' inputs are negatives only (sampled global negatives of a node
+batch): the anchors are the first :math:`B` rows, each against all
+:math:`B + M` rows, through the same row machinery (:func:`row_info_nce`).
+Both contexts combine: the anchors are then this process's first rows, the
+samples every process's anchor rows and extra rows.
 """
 
 from __future__ import annotations
@@ -30,9 +38,11 @@ import torch
 import torch.distributed as dist
 from torch import Tensor
 
-__all__ = ["gather_negatives", "negatives_group", "row_info_nce"]
+__all__ = ["gather_negatives", "negatives_group", "extra_negatives",
+           "num_extra_negatives", "row_info_nce"]
 
 _ACTIVE: list = []  # stack of process groups (None = the default group)
+_EXTRA: list[int] = []  # stack of extra-negative row counts
 
 
 @contextmanager
@@ -63,6 +73,53 @@ def negatives_group() -> tuple[bool, Optional[Any]]:
     its group.
     """
     return (True, _ACTIVE[-1]) if _ACTIVE else (False, None)
+
+
+@contextmanager
+def extra_negatives(num: int) -> Iterator[None]:
+    r"""Within this context, the last ``num`` rows of the inputs of every
+    InfoNCE-shaped loss of :mod:`gcl.losses` (:func:`~gcl.losses.info_nce`,
+    hence GRACE's, GCA's, CSGCL's Team-up and gCooL's node term) are
+    negatives only.
+
+    With inputs :math:`u, v` of :math:`B + M` rows (``M = num``), the
+    anchors are the first :math:`B` rows and the loss is
+
+    .. math::
+        \ell(u_i, v_i) = -\log \frac{e^{\theta(u_i, v_i)/\tau + c_i}}
+        {\sum_{j=1}^{B+M} e^{\theta(u_i, v_j)/\tau + c_j}
+        + \sum_{j \leq B+M, j \neq i} e^{\theta(u_i, u_j)/\tau + c_j}},
+        \qquad i \leq B,
+
+    averaged over the :math:`B` anchors (and, symmetric, over both
+    directions): the extra rows are never anchors and never positives.
+    ``bias`` :math:`c` (CSGCL's :math:`\gamma S_j / \tau`) has all
+    :math:`B + M` rows. Mini-batch training uses it for sampled global
+    negatives (:func:`gcl.fit`'s ``num_negatives``); an objective with
+    other terms restricts them to the anchors with
+    :func:`num_extra_negatives` (gCooL's DeCA and ReSC).
+
+    Args:
+        num (int): Number :math:`M \geq 0` of trailing negative-only rows.
+
+    Raises:
+        ValueError: If ``num`` is not an integer :math:`\geq 0`.
+    """
+    if isinstance(num, bool) or int(num) != num or num < 0:
+        raise ValueError(f"extra_negatives needs a number of rows >= 0, "
+                         f"got {num!r}")
+    _EXTRA.append(int(num))
+    try:
+        yield
+    finally:
+        _EXTRA.pop()
+
+
+def num_extra_negatives() -> int:
+    """The number of trailing negative-only rows of :func:`extra_negatives`
+    (0 outside it).
+    """
+    return _EXTRA[-1] if _EXTRA else 0
 
 
 class _RowInfoNCEFunction(torch.autograd.Function):
@@ -197,17 +254,29 @@ def _plain_gather(x: Tensor, group: Optional[Any]) -> list[Tensor]:
 
 def gathered_info_nce(u: Tensor, v: Tensor, tau: float, intra_view: bool,
                       symmetric: bool, bias: Optional[Tensor],
-                      block_size: Optional[int], group: Optional[Any]
+                      block_size: Optional[int], group: Optional[Any],
+                      gather: bool = True, extra: int = 0
                       ) -> tuple[Tensor, Optional[Tensor]]:
-    """The local anchors' losses of both directions against all processes'
-    rows (row-normalised ``u``, ``v``; see the module docstring).
+    """The local anchors' losses of both directions against all rows
+    (row-normalised ``u``, ``v``; see the module docstring): the first
+    ``len(u) - extra`` rows are the anchors; with ``gather`` the samples are
+    every process's rows, anchor rows first, then extra rows.
     """
-    n = u.size(0)
-    u_all, start = _gather_rows(u, group)
-    v_all, _ = _gather_rows(v, group)
+    n = u.size(0) - extra
+    if gather:
+        u_all, start = _gather_rows(u[:n], group)
+        v_all, _ = _gather_rows(v[:n], group)
+        if extra:
+            u_all = torch.cat([u_all, _gather_rows(u[n:], group)[0]])
+            v_all = torch.cat([v_all, _gather_rows(v[n:], group)[0]])
+    else:
+        u_all, v_all, start = u, v, 0
     b_all = None
     if bias is not None:
-        b_all = torch.cat(_plain_gather(bias.detach().to(u.dtype), group))
+        b_all = bias.detach().to(u.dtype)
+        if gather:
+            parts = [b_all[:n], b_all[n:]] if extra else [b_all]
+            b_all = torch.cat([torch.cat(_plain_gather(p, group)) for p in parts])
     loss1 = row_info_nce(u_all, v_all, start, n, tau, intra_view, b_all,
                          block_size)
     loss2 = row_info_nce(v_all, u_all, start, n, tau, intra_view, b_all,

@@ -9,7 +9,11 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from gcl.losses._blockwise import _check_tau, cross_logsumexp
-from gcl.losses.distributed import gathered_info_nce, negatives_group
+from gcl.losses.distributed import (
+    gathered_info_nce,
+    negatives_group,
+    num_extra_negatives,
+)
 
 __all__ = ["InfoNCE", "info_nce", "info_nce_per_node"]
 
@@ -216,10 +220,14 @@ def info_nce_per_node(
     Under :func:`gcl.losses.gather_negatives` (distributed training) the
     inputs are this process's rows and the losses those of its anchors
     against the rows of every process (:mod:`gcl.losses.distributed`).
+    Under :func:`gcl.losses.extra_negatives` (``M`` rows) the last ``M``
+    rows are negatives only: the losses are those of the first ``N - M``
+    rows.
 
     Returns:
-        ``(loss1, loss2)``: the loss of every view-1 anchor, shape ``[N]``, and
-        of every view-2 anchor (``None`` when ``symmetric=False``).
+        ``(loss1, loss2)``: the loss of every view-1 anchor, shape ``[N]``
+        (``[N - M]`` with extra negatives), and of every view-2 anchor
+        (``None`` when ``symmetric=False``).
     """
     if z1.dim() != 2 or z1.shape != z2.shape:
         raise ValueError(
@@ -240,9 +248,14 @@ def info_nce_per_node(
     u = F.normalize(z1, dim=1)
     v = F.normalize(z2, dim=1)
     gather, group = negatives_group()
-    if gather:  # distributed: local anchors against every process's rows
+    extra = num_extra_negatives()
+    if extra >= n:
+        raise ValueError(f"InfoNCE with {extra} extra negative rows needs at "
+                         f"least one anchor row, got {n} rows")
+    if gather or extra:  # anchors against more rows: distributed, extras
         return gathered_info_nce(u, v, float(tau), bool(intra_view),
-                                 bool(symmetric), bias, block_size, group)
+                                 bool(symmetric), bias, block_size, group,
+                                 gather, extra)
     brange = 0.0 if bias is None else float(bias.max() - bias.min())
     if intra_view and symmetric and 2.0 / tau + brange < 60.0:
         block = block_size or _default_block(2 * n, z1.device)
@@ -285,6 +298,10 @@ def info_nce(
     and :math:`\mathcal{L} = \frac{1}{2N}\sum_i [\ell(u_i, v_i) +
     \ell(v_i, u_i)]`. The positive stays in the denominator, the self-pair
     :math:`j = i` of the intra-view term does not (GRACE's official code).
+    Under :func:`gcl.losses.extra_negatives` (mini-batch training with
+    sampled global negatives) the last :math:`M` rows join every
+    denominator but are never anchors: the mean runs over the first
+    :math:`N - M` rows.
 
     The loss is computed in blocks of rows with a stable log-sum-exp and a
     custom backward that recomputes the blocks, so memory is
