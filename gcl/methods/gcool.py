@@ -12,7 +12,7 @@ from torch import Tensor
 from torch_geometric.data import Data
 
 from gcl.community import deca_loss
-from gcl.losses import info_nce, resc_loss
+from gcl.losses import info_nce, num_extra_negatives, resc_loss
 from gcl.losses.resc import _check_similarity
 from gcl.methods.gca import _pair, _views
 from gcl.methods.two_view import TwoViewMethod
@@ -304,7 +304,10 @@ class GCOOL(TwoViewMethod):
         gCooL's loss has no node-batch form: DeCA measures edge densities of
         the whole view and ReSC contrasts with community centres averaged
         over all nodes, so ``nodes`` (POT's ``nce_batch``) is refused; POT's
-        ``pot_batch``, which restricts only the POT term, works.
+        ``pot_batch``, which restricts only the POT term, works. Under
+        :func:`gcl.losses.extra_negatives` (mini-batch sampled global
+        negatives) the last rows join the node term as negatives and DeCA
+        and ReSC use the seeds' rows only.
         """
         if nodes is not None:
             raise ValueError(
@@ -315,6 +318,9 @@ class GCOOL(TwoViewMethod):
         h1, h2 = self.projector(z1), self.projector(z2)
         out = {"node": self.node_loss(h1, h2)}
         loss = out["node"]
+        extra = num_extra_negatives()  # sampled negatives: node term only
+        if extra:
+            h1, h2 = h1[:-extra], h2[:-extra]
         alpha, coef = self.schedule()
         if alpha > 0:
             r1, r2 = self.assign(h1), self.assign(h2)

@@ -3,6 +3,7 @@ r"""The base of two-view contrastive methods and its step record."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Optional, Union
 
@@ -11,6 +12,7 @@ from torch import Tensor
 from torch_geometric.data import Data
 
 from gcl.augment import Compose, fit_augmentors, restrict_augmentors
+from gcl.losses import extra_negatives
 from gcl.methods.base import Method
 
 __all__ = ["TwoViewMethod", "TwoViewStep", "VIEW_ORDERS"]
@@ -227,6 +229,25 @@ class TwoViewMethod(Method):
         with its edges reordered (by ``e_id``); the step then equals
         :meth:`step` on the full graph in that edge order.
 
+        **Sampled global negatives.** A batch from
+        :class:`gcl.train.GlobalNegativesLoader` (:func:`gcl.fit`'s
+        ``num_negatives``) is the disjoint union of the seeds' subgraph and
+        the subgraph of :math:`M` nodes drawn uniformly from the whole graph,
+        whose rows start at ``batch.negatives_start``
+        (``batch.num_negatives`` = :math:`M`). Both are viewed (one draw of
+        each view over the union) and encoded together; the objective gets
+        the :math:`B` seeds' rows followed by the :math:`M` drawn nodes'
+        rows (and their global ids) under
+        :func:`gcl.losses.extra_negatives`, so its InfoNCE terms average over
+        the :math:`B` seeds, each against all :math:`B + M` rows of the
+        other view and the :math:`B + M - 1` others of its own view
+        (:math:`\ell_i = -\log \frac{e^{\theta(u_i, v_i)/\tau}}
+        {\sum_{j \leq B+M} e^{\theta(u_i, v_j)/\tau} + \sum_{j \leq B+M,
+        j \neq i} e^{\theta(u_i, u_j)/\tau}}`); the drawn nodes are never
+        anchors or positives. An objective's other terms use the first
+        ``len(z1) - num_extra_negatives()`` rows (gCooL's DeCA and ReSC);
+        the views it gets are those of the seeds.
+
         Returns:
             TwoViewStep: The batch loss, the two views of the whole subgraph
             and the encoder outputs of all its nodes (seeds first).
@@ -244,8 +265,16 @@ class TwoViewMethod(Method):
                                          batch.num_nodes)
         views, zs = self._encode_views(batch, augmentors)
         seed_views = tuple(_seed_graph(view, size) for view in views)
-        nodes = batch.n_id[:size] if self.batch_node_ids else None
-        out = self.objective(zs[0][:size], zs[1][:size], seed_views, nodes)
+        rows = slice(0, size)
+        extra = int(batch.get("num_negatives") or 0)
+        if extra:  # the seeds, then the drawn nodes (negatives only)
+            first = int(batch.negatives_start)
+            dev = batch.n_id.device
+            rows = torch.cat([torch.arange(size, device=dev),
+                              torch.arange(first, first + extra, device=dev)])
+        nodes = batch.n_id[rows] if self.batch_node_ids else None
+        with extra_negatives(extra) if extra else nullcontext():
+            out = self.objective(zs[0][rows], zs[1][rows], seed_views, nodes)
         if isinstance(out, dict):
             terms = dict(out)
             return TwoViewStep(terms.pop("loss"), views, zs, terms)

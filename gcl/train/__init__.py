@@ -20,7 +20,12 @@ from gcl.train.memory import (
     check_full_batch_memory,
     estimate_full_batch_memory,
 )
-from gcl.train.sampling import TorchNeighborSampler, neighbor_loader
+from gcl.train.sampling import (
+    GlobalNegativesLoader,
+    TorchNeighborSampler,
+    draw_nodes,
+    neighbor_loader,
+)
 
 __all__ = [
     "fit",
@@ -31,6 +36,8 @@ __all__ = [
     "resolve_device",
     "neighbor_loader",
     "TorchNeighborSampler",
+    "GlobalNegativesLoader",
+    "draw_nodes",
     "InsufficientMemoryError",
     "available_memory",
     "estimate_full_batch_memory",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import operator
 import time
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
@@ -35,7 +36,11 @@ from gcl.train.early_stopping import EarlyStopping
 from gcl.train.errors import NonFiniteLossError
 from gcl.train.history import History
 from gcl.train.memory import check_full_batch_memory
-from gcl.train.sampling import check_num_neighbors, neighbor_loader
+from gcl.train.sampling import (
+    GlobalNegativesLoader,
+    check_num_neighbors,
+    neighbor_loader,
+)
 
 __all__ = ["fit", "resolve_device"]
 
@@ -75,6 +80,7 @@ def fit(
     progress: bool = True,
     batch_size: Optional[int] = None,
     num_neighbors: Optional[Sequence[int]] = None,
+    num_negatives: Optional[int] = None,
     num_workers: int = 0,
     distributed: bool = False,
     check_memory: bool = True,
@@ -107,6 +113,28 @@ def fit(
     come from the batch. The epoch's loss is the mean of its batch losses;
     ``set_epoch`` (the schedules) still runs once per epoch. Two-view
     methods (GRACE, GCA, CSGCL, gCooL) and POT around one support it.
+
+    **Sampled global negatives** (``num_negatives`` :math:`= M`, with
+    ``batch_size`` :math:`= B`): each batch also draws :math:`M` nodes
+    uniformly at random from the whole graph (afresh per batch, from torch's
+    generator), samples their ``num_neighbors`` subgraphs the same way and
+    encodes their two views with the seeds'
+    (:class:`~gcl.train.GlobalNegativesLoader`); their embeddings are
+    negatives only (:func:`gcl.losses.extra_negatives`). The InfoNCE
+    terms average over the :math:`B` seeds, each anchor :math:`u_i` against
+    the :math:`B + M` rows of the other view and the :math:`B + M - 1`
+    others of its own:
+
+    .. math::
+        \ell_i = -\log \frac{e^{\theta(u_i, v_i)/\tau + c_i}}
+        {\sum_{j \leq B+M} e^{\theta(u_i, v_j)/\tau + c_j}
+        + \sum_{j \leq B+M, j \neq i} e^{\theta(u_i, u_j)/\tau + c_j}}
+
+    (:math:`c_j` CSGCL's Team-up bias :math:`\gamma S_j / \tau` of node
+    :math:`j`'s strength, 0 otherwise). gCooL's DeCA and ReSC and POT's
+    term stay on the seeds. With ``distributed`` every process draws its
+    own :math:`M` nodes and the negatives of all processes are gathered
+    like their seeds.
 
     **Distributed** (``distributed=True``, under ``torchrun``): every
     process trains on its share of each epoch's seeds, the method is wrapped
@@ -187,6 +215,10 @@ def fit(
             of a mini-batch, ``-1`` for all. (default: :obj:`None`, 10 per
             encoder layer; all neighbours when ``distributed`` without
             ``batch_size``)
+        num_negatives (int, optional): Nodes :math:`M` drawn uniformly from
+            the whole graph per mini-batch as extra negatives (see above);
+            needs ``batch_size``. (default: :obj:`None`, negatives from the
+            batch only)
         num_workers (int, optional): Loader worker processes.
             (default: :obj:`0`)
         distributed (bool, optional): Train with ``torch.distributed``
@@ -214,6 +246,7 @@ def fit(
     if minibatch:
         num_neighbors = _check_batching(method, batch_size, num_neighbors,
                                         distributed, num_workers)
+    _check_num_negatives(num_negatives, batch_size, data)
     method.check_input(data)
     rank = 0
     if distributed:
@@ -233,6 +266,10 @@ def fit(
         method = method.to(dev)
         loader, dist_sampler = _loader(data, batch_size, num_neighbors,
                                        distributed, seed, num_workers)
+        if num_negatives is not None:
+            loader = GlobalNegativesLoader(loader, data, num_negatives,
+                                           num_neighbors,
+                                           num_workers=num_workers)
         model = BatchObjective(method)
         if distributed:
             _check_same_graph(data, dev)
@@ -344,6 +381,29 @@ def _check_batching(method: Method, batch_size: Optional[int],
         return check_num_neighbors(num_neighbors)
     layers = int(getattr(method.encoder, "num_layers", 2))
     return [-1 if batch_size is None else 10] * layers
+
+
+def _check_num_negatives(num_negatives: Optional[int],
+                         batch_size: Optional[int], data: Data) -> None:
+    """Validates ``num_negatives`` (sampled global negatives per batch)."""
+    if num_negatives is None:
+        return
+    try:
+        ok = not isinstance(num_negatives, bool) and \
+            operator.index(num_negatives) >= 1
+    except TypeError:
+        ok = False
+    if not ok:
+        raise ValueError(f"num_negatives must be a positive integer (nodes "
+                         f"drawn per batch as extra negatives), got "
+                         f"{num_negatives!r}")
+    if batch_size is None:
+        raise ValueError("num_negatives (sampled global negatives) needs "
+                         "mini-batch training: set batch_size too")
+    n = getattr(data, "num_nodes", None)
+    if n is not None and num_negatives > n:
+        raise ValueError(f"num_negatives={num_negatives} exceeds the graph's "
+                         f"{n} nodes")
 
 
 def _loader(data: Data, batch_size: Optional[int], num_neighbors: list[int],

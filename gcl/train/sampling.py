@@ -10,11 +10,16 @@ same output: a :class:`~torch_geometric.data.Data` subgraph whose first
 ``batch_size`` nodes are the seeds, with ``n_id`` (global node ids), ``e_id``
 (global edge ids), ``batch_size``, ``num_sampled_nodes`` and
 ``num_sampled_edges``.
+
+:class:`GlobalNegativesLoader` adds to every batch of such a loader the
+sampled subgraph of nodes drawn uniformly from the whole graph, used as
+negatives only (:func:`gcl.fit`'s ``num_negatives``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import copy
+from collections.abc import Iterator, Sequence
 from typing import Any, Optional
 
 import torch
@@ -24,7 +29,8 @@ from torch_geometric.loader import NeighborLoader, NodeLoader
 from torch_geometric.sampler import BaseSampler, NodeSamplerInput, SamplerOutput
 from torch_geometric.typing import WITH_PYG_LIB, WITH_TORCH_SPARSE
 
-__all__ = ["TorchNeighborSampler", "neighbor_loader", "check_num_neighbors"]
+__all__ = ["TorchNeighborSampler", "neighbor_loader", "check_num_neighbors",
+           "GlobalNegativesLoader", "draw_nodes"]
 
 
 def check_num_neighbors(num_neighbors: Sequence[int]) -> list[int]:
@@ -192,3 +198,132 @@ def neighbor_loader(data: Data, batch_size: int, num_neighbors: Sequence[int],
     return NodeLoader(data, TorchNeighborSampler(data, fanout),
                       input_nodes=input_nodes, batch_size=int(batch_size),
                       shuffle=shuffle, drop_last=drop_last, **kwargs)
+
+
+def draw_nodes(num_nodes: int, num: int) -> Tensor:
+    r"""``num`` distinct nodes of ``range(num_nodes)``, uniformly at random
+    (every ordered ``num``-subset is equally likely), from torch's generator.
+
+    Costs :math:`O(\text{num})` when ``num`` is below half the nodes (the
+    first distinct values of :math:`2 \cdot \text{num}` uniform draws,
+    redrawn in the rare case of too few), else one permutation.
+
+    Raises:
+        ValueError: If ``num`` is not in ``[1, num_nodes]``.
+    """
+    n, m = int(num_nodes), int(num)
+    if not 1 <= m <= n:
+        raise ValueError(f"cannot draw {num} distinct nodes of {num_nodes}")
+    if 2 * m >= n:
+        return torch.randperm(n)[:m]
+    while True:
+        cand = torch.randint(n, (2 * m,))
+        uniq, inv = torch.unique(cand, return_inverse=True)
+        if uniq.numel() >= m:
+            first = torch.full((uniq.numel(),), cand.numel())
+            first.scatter_reduce_(0, inv, torch.arange(cand.numel()), "amin")
+            return uniq[torch.argsort(first)][:m]
+
+
+class _FreshDraws(torch.utils.data.Sampler):
+    """``num_batches`` consecutive draws of ``num`` distinct nodes
+    (:func:`draw_nodes`), a fresh draw per batch, drawn when the loader
+    asks for them.
+    """
+
+    def __init__(self, num_nodes: int, num: int, num_batches: int):
+        self.num_nodes, self.num, self.num_batches = num_nodes, num, num_batches
+
+    def __iter__(self) -> Iterator[int]:
+        for _ in range(self.num_batches):
+            yield from draw_nodes(self.num_nodes, self.num).tolist()
+
+    def __len__(self) -> int:
+        return self.num * self.num_batches
+
+
+class GlobalNegativesLoader:
+    r"""Node batches with sampled global negatives: each batch of ``loader``
+    joined with the sampled subgraph of ``num_negatives`` nodes drawn
+    uniformly at random from the whole graph.
+
+    For every batch of :math:`B` seeds, :math:`M` = ``num_negatives``
+    distinct nodes are drawn afresh (:func:`draw_nodes`, torch's
+    generator, so seeded runs repeat; they may include seeds of the
+    batch), their ``num_neighbors`` subgraph is sampled like the seeds'
+    (:func:`neighbor_loader`, the same back end), and the batch is the
+    **disjoint union** of the two subgraphs: the seeds' subgraph as
+    ``loader`` gave it (seeds first), then the drawn nodes' subgraph (drawn
+    nodes first, from row ``negatives_start``), with ``num_negatives`` =
+    :math:`M` set. Node and edge attributes (``x``, ``n_id``, ``e_id``,
+    ``edge_index`` shifted, edge weights ...) are concatenated; the other
+    attributes (``batch_size`` :math:`= B`, ...) are those of the seeds'
+    batch. A node in both subgraphs appears twice, once in each
+    neighbourhood, so the seeds' rows are computed on the same subgraph as
+    without the negatives, and the two samplings stay independent (one
+    loader over seeds and drawn nodes together would need them distinct).
+
+    :meth:`gcl.methods.TwoViewMethod.batch_step` draws the two views over
+    the union (one feature mask per view, as on the full graph) and uses
+    the drawn nodes' embeddings as negatives only
+    (:func:`gcl.losses.extra_negatives`).
+
+    Args:
+        loader: The seeds' batches (e.g. :func:`neighbor_loader`).
+        data (Data): The graph ``loader`` samples from (on the CPU).
+        num_negatives (int): Drawn nodes :math:`M` per batch,
+            :math:`1 \leq M \leq N`.
+        num_neighbors (Sequence[int]): Neighbours sampled per hop of the
+            drawn nodes (use the seeds').
+        backend (str, optional): The sampling back end (see
+            :func:`neighbor_loader`). (default: :obj:`"auto"`)
+        **kwargs: Further :class:`torch.utils.data.DataLoader` options of
+            the drawn nodes' loader (``num_workers``, ...).
+    """
+
+    def __init__(self, loader, data: Data, num_negatives: int,
+                 num_neighbors: Sequence[int], backend: str = "auto",
+                 **kwargs: Any):
+        if isinstance(num_negatives, bool) or int(num_negatives) != num_negatives \
+                or not 1 <= num_negatives <= data.num_nodes:
+            raise ValueError(f"num_negatives must be an integer in [1, "
+                             f"{data.num_nodes}] (the number of nodes), got "
+                             f"{num_negatives!r}")
+        self.loader = loader
+        self.num_negatives = int(num_negatives)
+        draws = _FreshDraws(data.num_nodes, self.num_negatives, len(loader))
+        self.negatives = neighbor_loader(data, self.num_negatives, num_neighbors,
+                                         shuffle=False, drop_last=True,
+                                         backend=backend, sampler=draws,
+                                         **kwargs)
+        self._node_keys = {k for k in data.keys() if data.is_node_attr(k)
+                           and k != "edge_index"} | {"n_id"}
+        self._edge_keys = {k for k in data.keys() if data.is_edge_attr(k)
+                           and k != "edge_index"} | {"e_id"}
+
+    def __len__(self) -> int:
+        return len(self.loader)
+
+    def __iter__(self) -> Iterator[Data]:
+        for batch, negatives in zip(self.loader, self.negatives):
+            yield self.join(batch, negatives)
+
+    def join(self, batch: Data, negatives: Data) -> Data:
+        """The disjoint union of a seeds' batch and a drawn nodes' batch
+        (see the class docstring).
+        """
+        out = copy.copy(batch)
+        first = batch.num_nodes
+        for key in batch.keys():
+            if key in self._node_keys or key in self._edge_keys:
+                out[key] = torch.cat([batch[key], negatives[key]], dim=0)
+        out.edge_index = torch.cat([batch.edge_index,
+                                    negatives.edge_index + first], dim=1)
+        out.num_nodes = first + negatives.num_nodes
+        out.negatives_start = first
+        out.num_negatives = int(negatives.batch_size)
+        return out
+
+    def __repr__(self) -> str:
+        return (f"{type(self).__name__}(num_negatives={self.num_negatives}, "
+                f"batches={len(self)})")
