@@ -12,7 +12,7 @@ from torch_geometric.datasets import FakeDataset
 
 import gcl
 from gcl.augment import Compose, EdgeDrop, FeatureMask
-from gcl.losses import gather_negatives
+from gcl.losses import extra_negatives, gather_negatives, info_nce
 from gcl.methods import CSGCL, GCOOL, GRACE, batch_step
 from gcl.nn import GCNEncoder
 from gcl.train import neighbor_loader
@@ -52,6 +52,16 @@ def make(name, data):
     m.prepare(data)
     m.set_epoch(120)  # CSGCL: gamma = 1.2, a non-trivial Team-up bias
     return m
+
+
+def extra_rows():
+    """Rows of two processes: 3 seeds each (rows 0-5), then 2 extra
+    negatives each (rows 6-9), and a Team-up-like bias.
+    """
+    g = torch.Generator().manual_seed(7)
+    z1 = torch.randn(10, 4, generator=g, dtype=torch.float64)
+    z2 = torch.randn(10, 4, generator=g, dtype=torch.float64)
+    return z1, z2, torch.rand(10, generator=g, dtype=torch.float64)
 
 
 def union_batch(data, size=2 * 12):
@@ -123,6 +133,21 @@ def _worker(rank, port, out_dir):
                 batch_size=16, num_neighbors=[3, 3], distributed=True)
     result["gcool_loss"] = h.loss
     result["gcool_centers"] = g.centers.detach().clone()
+    # extra negatives across processes: this rank's seed and extra rows
+    z1, z2, bias = extra_rows()
+    rows = torch.cat([torch.arange(rank * 3, rank * 3 + 3),
+                      torch.arange(6 + rank * 2, 6 + rank * 2 + 2)])
+    u1, u2 = z1[rows].requires_grad_(), z2[rows].requires_grad_()
+    with gather_negatives(), extra_negatives(2):
+        loss = info_nce(u1, u2, 0.5, bias=bias[rows], block_size=2)
+    loss.backward()
+    result["extra"] = {"loss": all_reduce_mean(float(loss.detach()),
+                                               torch.device("cpu")),
+                       "rows": rows, "grads": (u1.grad, u2.grad)}
+    h = gcl.fit(GRACE.from_config(data.num_features, 12, 6), data, epochs=2,
+                lr=0.01, seed=0, progress=False, batch_size=16,
+                num_neighbors=[3, 3], num_negatives=8, distributed=True)
+    result["negatives_loss"] = h.loss
     torch.save(result, os.path.join(out_dir, f"rank{rank}.pt"))
     dist.destroy_process_group()
 
@@ -170,3 +195,26 @@ def test_distributed_fit(spawned):
     state = gcl.train.Checkpoint(out / "ckpt.pt").load()  # rank 0 wrote it
     assert state["epoch"] == 2
     assert state["history"]["loss"] == a["fit_loss"]
+
+
+def test_extra_negatives_across_processes(spawned):
+    # the global loss: all 6 seeds as anchors against all 10 rows
+    _, ranks = spawned
+    z1, z2, bias = extra_rows()
+    z1.requires_grad_()
+    z2.requires_grad_()
+    with extra_negatives(4):  # rows: every rank's seeds, then its extras
+        ref = info_nce(z1, z2, 0.5, bias=bias)
+    g1, g2 = torch.autograd.grad(ref, [z1, z2])
+    for res in ranks:
+        got = res["extra"]
+        assert abs(got["loss"] - ref.item()) < 1e-12
+        # each rank's rows get the gradients of every rank's loss: W times
+        # the global mean's
+        torch.testing.assert_close(got["grads"][0], WORLD * g1[got["rows"]],
+                                   rtol=1e-10, atol=1e-12)
+        torch.testing.assert_close(got["grads"][1], WORLD * g2[got["rows"]],
+                                   rtol=1e-10, atol=1e-12)
+    a, b = ranks
+    assert len(a["negatives_loss"]) == 2
+    assert a["negatives_loss"] == b["negatives_loss"]
