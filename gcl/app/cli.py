@@ -35,15 +35,24 @@ def _add_batching(p: argparse.ArgumentParser) -> None:
     p.add_argument("--num-neighbors", type=int, nargs="+", default=None,
                    metavar="K", help="neighbours sampled per hop of a "
                    "mini-batch, -1 for all (default: 10 per encoder layer)")
+    p.add_argument("--num-negatives", type=int, default=None, metavar="M",
+                   help="with --batch-size: also draw M nodes uniformly from "
+                   "the whole graph per batch, sample their neighbourhoods and "
+                   "use them as negatives only (default: negatives from the "
+                   "batch)")
 
 
 def _batch_overrides(args: argparse.Namespace) -> list[str]:
-    """``--batch-size`` and ``--num-neighbors`` as config overrides."""
+    """``--batch-size``, ``--num-neighbors`` and ``--num-negatives`` as
+    config overrides.
+    """
     out = []
     if args.batch_size is not None:
         out.append(f"train.batch_size={args.batch_size}")
     if args.num_neighbors is not None:
         out.append(f"train.num_neighbors={list(args.num_neighbors)}")
+    if args.num_negatives is not None:
+        out.append(f"train.num_negatives={args.num_negatives}")
     return out
 
 

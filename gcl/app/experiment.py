@@ -336,10 +336,12 @@ def _cluster_rules(model: Method, data: Any, history: History,
 
 def _batching(cfg: dict[str, Any]) -> dict[str, Any]:
     """The mini-batch and distributed options of :func:`fit` in the config's
-    ``train`` section (``batch_size``, ``num_neighbors``, ``distributed``).
+    ``train`` section (``batch_size``, ``num_neighbors``, ``num_negatives``,
+    ``distributed``).
     """
     train = cfg["train"]
-    return {k: train[k] for k in ("batch_size", "num_neighbors", "distributed")
+    return {k: train[k] for k in ("batch_size", "num_neighbors",
+                                  "num_negatives", "distributed")
             if train.get(k) is not None}
 
 
