@@ -28,7 +28,8 @@ def batch_step(method: Method, batch: Data) -> TwoViewStep:
     - A :class:`~gcl.methods.TwoViewMethod` runs its
       :meth:`~gcl.methods.TwoViewMethod.batch_step`: views of the subgraph
       from the augmentors fitted on the full graph, the objective on the
-      batch's seed nodes (negatives from the batch).
+      batch's seed nodes (negatives from the batch, plus the drawn nodes of
+      a :class:`gcl.train.GlobalNegativesLoader` batch, negatives only).
     - :class:`~gcl.methods.POT` adds its term to its base method's batch
       step, through POT's public interface (``base``, ``kappa``, ``scores``):
       the bounds :math:`L \leq \hat{A}' \leq U` are those of the subgraph
@@ -36,8 +37,9 @@ def batch_step(method: Method, batch: Data) -> TwoViewStep:
       subgraph's degrees), from the drop rates of the subgraph's edges, so
       they are recomputed per batch in :math:`O(|E_{\text{batch}}|)`; the
       scores are taken on the seeds (the first ``pot_batch`` of them when
-      set). POT's ``nce_batch`` is a node batch of full-batch training and
-      is not used: the loader's batches replace it.
+      set), never on sampled global negatives. POT's ``nce_batch`` is a
+      node batch of full-batch training and is not used: the loader's
+      batches replace it.
 
     Args:
         method (Method): The method (prepared on the full graph).

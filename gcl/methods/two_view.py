@@ -240,13 +240,17 @@ class TwoViewMethod(Method):
         rows (and their global ids) under
         :func:`gcl.losses.extra_negatives`, so its InfoNCE terms average over
         the :math:`B` seeds, each against all :math:`B + M` rows of the
-        other view and the :math:`B + M - 1` others of its own view
-        (:math:`\ell_i = -\log \frac{e^{\theta(u_i, v_i)/\tau}}
-        {\sum_{j \leq B+M} e^{\theta(u_i, v_j)/\tau} + \sum_{j \leq B+M,
-        j \neq i} e^{\theta(u_i, u_j)/\tau}}`); the drawn nodes are never
-        anchors or positives. An objective's other terms use the first
-        ``len(z1) - num_extra_negatives()`` rows (gCooL's DeCA and ReSC);
-        the views it gets are those of the seeds.
+        other view and the :math:`B + M - 1` others of its own view:
+
+        .. math::
+            \ell_i = -\log \frac{e^{\theta(u_i, v_i)/\tau}}
+            {\sum_{j \leq B+M} e^{\theta(u_i, v_j)/\tau}
+            + \sum_{j \leq B+M, j \neq i} e^{\theta(u_i, u_j)/\tau}},
+            \qquad i \leq B;
+
+        the drawn nodes are never anchors or positives. An objective's other
+        terms use the first ``len(z1) - num_extra_negatives()`` rows
+        (gCooL's DeCA and ReSC); the views it gets are those of the seeds.
 
         Returns:
             TwoViewStep: The batch loss, the two views of the whole subgraph
