@@ -19,7 +19,7 @@ negatives only (:func:`gcl.fit`'s ``num_negatives``).
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Optional
 
 import torch
@@ -269,7 +269,8 @@ class GlobalNegativesLoader:
     (:func:`gcl.losses.extra_negatives`).
 
     Args:
-        loader: The seeds' batches (e.g. :func:`neighbor_loader`).
+        loader (Iterable[Data]): The seeds' batches (e.g.
+            :func:`neighbor_loader`), with a length.
         data (Data): The graph ``loader`` samples from (on the CPU).
         num_negatives (int): Drawn nodes :math:`M` per batch,
             :math:`1 \leq M \leq N`.
@@ -281,7 +282,7 @@ class GlobalNegativesLoader:
             the drawn nodes' loader (``num_workers``, ...).
     """
 
-    def __init__(self, loader, data: Data, num_negatives: int,
+    def __init__(self, loader: Iterable[Data], data: Data, num_negatives: int,
                  num_neighbors: Sequence[int], backend: str = "auto",
                  **kwargs: Any):
         if isinstance(num_negatives, bool) or int(num_negatives) != num_negatives \
