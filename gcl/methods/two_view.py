@@ -3,7 +3,6 @@ r"""The base of two-view contrastive methods and its step record."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Optional, Union
 
@@ -277,7 +276,7 @@ class TwoViewMethod(Method):
             rows = torch.cat([torch.arange(size, device=dev),
                               torch.arange(first, first + extra, device=dev)])
         nodes = batch.n_id[rows] if self.batch_node_ids else None
-        with extra_negatives(extra) if extra else nullcontext():
+        with extra_negatives(extra):  # 0: every row an anchor, as before
             out = self.objective(zs[0][rows], zs[1][rows], seed_views, nodes)
         if isinstance(out, dict):
             terms = dict(out)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import operator
 import time
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
@@ -38,6 +37,7 @@ from gcl.train.history import History
 from gcl.train.memory import check_full_batch_memory
 from gcl.train.sampling import (
     GlobalNegativesLoader,
+    check_num_negatives,
     check_num_neighbors,
     neighbor_loader,
 )
@@ -388,22 +388,10 @@ def _check_num_negatives(num_negatives: Optional[int],
     """Validates ``num_negatives`` (sampled global negatives per batch)."""
     if num_negatives is None:
         return
-    try:
-        ok = not isinstance(num_negatives, bool) and \
-            operator.index(num_negatives) >= 1
-    except TypeError:
-        ok = False
-    if not ok:
-        raise ValueError(f"num_negatives must be a positive integer (nodes "
-                         f"drawn per batch as extra negatives), got "
-                         f"{num_negatives!r}")
+    check_num_negatives(num_negatives, getattr(data, "num_nodes", None))
     if batch_size is None:
         raise ValueError("num_negatives (sampled global negatives) needs "
                          "mini-batch training: set batch_size too")
-    n = getattr(data, "num_nodes", None)
-    if n is not None and num_negatives > n:
-        raise ValueError(f"num_negatives={num_negatives} exceeds the graph's "
-                         f"{n} nodes")
 
 
 def _loader(data: Data, batch_size: Optional[int], num_neighbors: list[int],

@@ -19,6 +19,7 @@ negatives only (:func:`gcl.fit`'s ``num_negatives``).
 from __future__ import annotations
 
 import copy
+import operator
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Optional
 
@@ -30,7 +31,7 @@ from torch_geometric.sampler import BaseSampler, NodeSamplerInput, SamplerOutput
 from torch_geometric.typing import WITH_PYG_LIB, WITH_TORCH_SPARSE
 
 __all__ = ["TorchNeighborSampler", "neighbor_loader", "check_num_neighbors",
-           "GlobalNegativesLoader", "draw_nodes"]
+           "GlobalNegativesLoader", "check_num_negatives", "draw_nodes"]
 
 
 def check_num_neighbors(num_neighbors: Sequence[int]) -> list[int]:
@@ -200,6 +201,28 @@ def neighbor_loader(data: Data, batch_size: int, num_neighbors: Sequence[int],
                       shuffle=shuffle, drop_last=drop_last, **kwargs)
 
 
+def check_num_negatives(num_negatives: Any, num_nodes: Optional[int]) -> int:
+    """``num_negatives`` (sampled global negatives per batch) as an ``int``.
+
+    Raises:
+        ValueError: If it is not an integer in ``[1, num_nodes]`` (no upper
+            bound when ``num_nodes`` is :obj:`None`).
+    """
+    try:
+        ok = not isinstance(num_negatives, bool) and \
+            operator.index(num_negatives) >= 1
+    except TypeError:
+        ok = False
+    if not ok:
+        raise ValueError(f"num_negatives must be a positive integer (nodes "
+                         f"drawn per batch as extra negatives), got "
+                         f"{num_negatives!r}")
+    if num_nodes is not None and num_negatives > num_nodes:
+        raise ValueError(f"num_negatives={num_negatives} exceeds the graph's "
+                         f"{num_nodes} nodes")
+    return int(num_negatives)
+
+
 def draw_nodes(num_nodes: int, num: int) -> Tensor:
     r"""``num`` distinct nodes of ``range(num_nodes)``, uniformly at random
     (every ordered ``num``-subset is equally likely), from torch's generator.
@@ -285,13 +308,8 @@ class GlobalNegativesLoader:
     def __init__(self, loader: Iterable[Data], data: Data, num_negatives: int,
                  num_neighbors: Sequence[int], backend: str = "auto",
                  **kwargs: Any):
-        if isinstance(num_negatives, bool) or int(num_negatives) != num_negatives \
-                or not 1 <= num_negatives <= data.num_nodes:
-            raise ValueError(f"num_negatives must be an integer in [1, "
-                             f"{data.num_nodes}] (the number of nodes), got "
-                             f"{num_negatives!r}")
         self.loader = loader
-        self.num_negatives = int(num_negatives)
+        self.num_negatives = check_num_negatives(num_negatives, data.num_nodes)
         draws = _FreshDraws(data.num_nodes, self.num_negatives, len(loader))
         self.negatives = neighbor_loader(data, self.num_negatives, num_neighbors,
                                          shuffle=False, drop_last=True,
