@@ -11,13 +11,17 @@ Two cores keep memory at :math:`O(N \cdot \text{block})`:
   so the backward pass recomputes one block at a time;
 * :func:`cross_logsumexp`, the row log-sum-exps of :math:`a b^\top / \tau`
   alone (LightGCL's contrastive term, one-directional inter-view InfoNCE),
-  which may keep its exponentiated blocks for the backward pass.
+  which may keep its exponentiated blocks for the backward pass;
+* :func:`pair_dots`, the dot products :math:`a_i^\top b_j` of a fixed set
+  of index pairs (HeCo's positives) as a sampled dense-dense product, with
+  no ``[P, d]`` gather.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
-from typing import Optional
+from typing import NamedTuple, Optional
 
 import torch
 from torch import Tensor
@@ -111,6 +115,101 @@ class _CrossLSE(torch.autograd.Function):
 def _cross_lse(u: Tensor, v: Tensor, tau: float, block: int) -> tuple[Tensor, Tensor]:
     """Row and column log-sum-exps of ``u @ v.T / tau`` (see :class:`_CrossLSE`)."""
     return _CrossLSE.apply(u, v, float(tau), int(block))
+
+
+class PairPattern(NamedTuple):
+    r"""Index pairs :math:`(i_p, j_p)` laid out for :func:`pair_dots`: sorted
+    by row (``row``, ``col``; ``order`` maps the sorted pairs back to the
+    caller's, ``None`` when they were sorted already), as CSR (``crow``),
+    and transposed (``crow_t``, ``col_t``, with ``perm_t`` taking the
+    row-sorted pairs to column-sorted order). Build it with
+    :func:`pair_pattern`.
+    """
+
+    row: Tensor
+    col: Tensor
+    crow: Tensor
+    crow_t: Tensor
+    col_t: Tensor
+    perm_t: Tensor
+    order: Optional[Tensor]
+    shape: tuple[int, int]
+
+
+def pair_pattern(index: Tensor, num_rows: int, num_cols: int) -> PairPattern:
+    """Lays out the pairs ``index`` (``[2, P]``, valid indices) for
+    :func:`pair_dots`: one stable sort by row when they are not row-sorted
+    already, one stable sort by column for the transpose.
+    """
+    row, col = index[0], index[1]
+    order = None
+    if row.numel() > 1 and bool((row[1:] < row[:-1]).any()):
+        order = torch.argsort(row, stable=True)
+        row, col = row[order], col[order]
+    crow = torch.zeros(num_rows + 1, dtype=torch.long, device=row.device)
+    crow[1:] = torch.bincount(row, minlength=num_rows).cumsum(0)
+    perm_t = torch.argsort(col, stable=True)
+    crow_t = torch.zeros(num_cols + 1, dtype=torch.long, device=row.device)
+    crow_t[1:] = torch.bincount(col, minlength=num_cols).cumsum(0)
+    col_t = row.index_select(0, perm_t)
+    return PairPattern(row, col, crow, crow_t, col_t, perm_t, order,
+                       (num_rows, num_cols))
+
+
+def _csr(crow: Tensor, col: Tensor, value: Tensor, shape: tuple[int, int]) -> Tensor:
+    with warnings.catch_warnings():  # "Sparse CSR tensor support is in beta state"
+        warnings.filterwarnings("ignore", message=".*[Ss]parse CSR.*")
+        return torch.sparse_csr_tensor(crow, col, value, shape, check_invariants=False)
+
+
+class _PairDots(torch.autograd.Function):
+    r""":math:`s_p = a_{i_p}^\top b_{j_p}` over the row-sorted pairs of a
+    :class:`PairPattern`: forward by :func:`torch.sparse.sampled_addmm`
+    (work :math:`O(P d)`, no ``[P, d]`` gather), backward by two sparse
+    products, :math:`\partial a = G b` and :math:`\partial b = G^\top a`
+    with :math:`G` the ``[N, M]`` matrix of the incoming gradients on the
+    pattern (its transpose read from the pattern's column-sorted copy).
+    """
+
+    @staticmethod
+    def forward(ctx, a, b, pattern):
+        zeros = a.new_zeros(pattern.col.numel())
+        mask = _csr(pattern.crow, pattern.col, zeros, pattern.shape)
+        out = torch.sparse.sampled_addmm(mask, a, b.t(), beta=0.0).values()
+        ctx.save_for_backward(a, b)
+        ctx.pattern = pattern
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        pat = ctx.pattern
+        ga = gb = None
+        if ctx.needs_input_grad[0]:
+            ga = _csr(pat.crow, pat.col, grad.contiguous(), pat.shape) @ b
+        if ctx.needs_input_grad[1]:
+            shape_t = (pat.shape[1], pat.shape[0])
+            gb = _csr(pat.crow_t, pat.col_t, grad.index_select(0, pat.perm_t),
+                      shape_t) @ a
+        return ga, gb, None
+
+
+def pair_dots(a: Tensor, b: Tensor, pattern: PairPattern,
+              row_sorted: bool = False) -> Tensor:
+    r"""Dot products :math:`a_{i_p}^\top b_{j_p}` of the pairs of
+    ``pattern`` (:func:`pair_pattern`), differentiable in ``a`` and ``b``:
+    in the caller's pair order, or in the pattern's row-sorted order
+    (``pattern.row``, ``pattern.col``) with ``row_sorted=True``.
+
+    Same values as ``(a[i] * b[j]).sum(1)`` without its two ``[P, d]``
+    gathers (and their scatter-adds in the backward pass): with HeCo's
+    DBLP positives (:math:`P` = 4 M pairs, :math:`d` = 64) about 0.1 s
+    forward and 0.1 s backward on one CPU thread instead of 3 s and 2.5 s.
+    """
+    out = _PairDots.apply(a, b, pattern)
+    if pattern.order is not None and not row_sorted:
+        out = out.new_empty(out.shape).index_copy(0, pattern.order, out)
+    return out
 
 
 def _rows_checkpointed(fn: Callable[[int, int], Tensor], n: int, block: int) -> Tensor:

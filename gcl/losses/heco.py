@@ -8,9 +8,19 @@ from typing import Optional
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+from torch.utils.weak import WeakIdKeyDictionary
 from torch_geometric.utils import scatter
 
-from gcl.losses._blockwise import _block, _check_pair, _check_tau, _cross_lse, _shape
+from gcl.losses._blockwise import (
+    PairPattern,
+    _block,
+    _check_pair,
+    _check_tau,
+    _cross_lse,
+    _shape,
+    pair_dots,
+    pair_pattern,
+)
 
 __all__ = ["HeCoLoss", "heco_loss", "positive_pairs"]
 
@@ -70,6 +80,33 @@ def positive_pairs(
     return index, pos_weight
 
 
+# Validated, row-sorted positive pairs by the identity of their ``pos`` tensor
+# (HeCo passes the same pairs every step): (pos._version, N, prepared).
+_PREPARED = WeakIdKeyDictionary()
+
+
+def _prepared_pairs(pos: Tensor, n: int, pos_weight: Optional[Tensor]
+                    ) -> tuple[Tensor, PairPattern, Optional[Tensor]]:
+    """``positive_pairs`` laid out for :func:`pair_dots`: the row-sorted
+    anchors, the :class:`PairPattern` and the weights in the same order.
+    Without ``pos_weight`` the result is kept per ``pos`` tensor and reused
+    until ``pos`` changes in place (its version counter) or ``N`` changes.
+    """
+    memo = pos_weight is None and isinstance(pos, Tensor)
+    if memo:
+        hit = _PREPARED.get(pos)
+        if hit is not None and hit[0] == pos._version and hit[1] == n:
+            return hit[2]
+    index, weight = positive_pairs(pos, n, pos_weight)
+    pattern = pair_pattern(index, n, n)
+    if weight is not None and pattern.order is not None:
+        weight = weight[pattern.order]
+    out = (pattern.row, pattern, weight)
+    if memo:
+        _PREPARED[pos] = (pos._version, n, out)
+    return out
+
+
 def _scatter_logsumexp(x: Tensor, index: Tensor, n: int,
                        weight: Optional[Tensor] = None) -> Tensor:
     r""":math:`\log \sum_{p: \text{index}_p = i} w_p e^{x_p}` for every
@@ -125,7 +162,9 @@ def heco_loss(
     of :math:`z^{mp} {z^{sc}}^\top` (rows and columns of each block; the
     transpose is never formed) with a custom backward that recomputes the
     blocks, so memory is :math:`O(N \cdot \text{block} + P)` for :math:`P`
-    positive pairs; the positives are gathered pairwise.
+    positive pairs; the positives' cosines come from a sampled dense-dense
+    product over the pairs (:func:`torch.sparse.sampled_addmm`), never a
+    ``[P, d]`` gather.
 
     Args:
         z_mp (torch.Tensor): Meta-path-view embeddings (after the projection
@@ -155,7 +194,7 @@ def heco_loss(
     if not eps >= 0.0:
         raise ValueError(f"eps must be non-negative, got {eps}")
     n = z_mp.size(0)
-    index, weight = positive_pairs(pos, n, pos_weight)
+    row, pattern, weight = _prepared_pairs(pos, n, pos_weight)
     if weight is not None:
         weight = weight.to(z_mp.dtype)
     block = _block(n, block_size)
@@ -166,10 +205,12 @@ def heco_loss(
         log_eps = torch.tensor(math.log(eps), dtype=u.dtype, device=u.device)
         lse_mp = torch.logaddexp(lse_mp, log_eps)
         lse_sc = torch.logaddexp(lse_sc, log_eps)
-    i, j = index
-    # mp anchors: theta(z_mp_i, z_sc_j); sc anchors: theta(z_sc_i, z_mp_j).
-    pos_mp = _scatter_logsumexp((u[i] * v[j]).sum(dim=1) / tau, i, n, weight)
-    pos_sc = _scatter_logsumexp((v[i] * u[j]).sum(dim=1) / tau, i, n, weight)
+    # mp anchors: theta(z_mp_i, z_sc_j); sc anchors: theta(z_sc_i, z_mp_j);
+    # both over the row-sorted pairs.
+    s_mp = pair_dots(u, v, pattern, row_sorted=True) / tau
+    s_sc = pair_dots(v, u, pattern, row_sorted=True) / tau
+    pos_mp = _scatter_logsumexp(s_mp, row, n, weight)
+    pos_sc = _scatter_logsumexp(s_sc, row, n, weight)
     loss_mp = (lse_mp - pos_mp).mean()
     loss_sc = (lse_sc - pos_sc).mean()
     return lam * loss_mp + (1.0 - lam) * loss_sc

@@ -14,12 +14,18 @@ import torch.nn.functional as F
 from torch import Tensor
 from torch_geometric.data import HeteroData
 from torch_geometric.nn import HeteroDictLinear
-from torch_geometric.utils import coalesce, spmm, to_torch_csr_tensor
+from torch_geometric.utils import coalesce, to_torch_csr_tensor
 
 from gcl.datasets import add_metapaths, pathsim_topk
 from gcl.losses import kmeans_prototypes, proto_nce, weighted_info_nce
 from gcl.methods.hetero_two_view import HeteroTwoViewMethod, node_widths
-from gcl.nn import MetaPathGCN, SemanticAttention, TanhProjection, meta_path_adjacency
+from gcl.nn import (
+    MetaPathGCN,
+    SemanticAttention,
+    TanhProjection,
+    meta_path_adjacency,
+    spmm,
+)
 
 __all__ = ["MEOW", "MEOWViews"]
 
@@ -326,7 +332,7 @@ class MEOWViews(HeteroTwoViewMethod):
         views, twins = [], []
         for name, ctx in zip(self.metapaths, g["contexts"]):
             key, types = self._tkey(name), self.paths[name]
-            means = [spmm(inc, h[types[k]], reduce="sum")
+            means = [spmm(inc, h[types[k]])
                      for k, inc in enumerate(ctx, start=1)]
             views.append(F.elu(h[key] + self._context(name, means)))
             twins.append(F.elu(h_mask[key] + self._context(name, means)))

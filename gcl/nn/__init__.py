@@ -17,6 +17,7 @@ from gcl.nn.projection_head import ProjectionHead
 from gcl.nn.schema_encoder import IntraTypeAttention, NetworkSchemaEncoder
 from gcl.nn.semantic_attention import SemanticAttention
 from gcl.nn.sparse_linear import SparseInputLinear, sparse_linear
+from gcl.nn.spmm import spmm
 from gcl.nn.tanh_projection import TanhProjection
 
 __all__ = [
@@ -45,4 +46,5 @@ __all__ = [
     "pretrain_autoencoder",
     "sdcn_encoder_state_dict",
     "sparse_linear",
+    "spmm",
 ]

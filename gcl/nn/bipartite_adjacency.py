@@ -2,36 +2,15 @@ r"""The user-item matrix as a sparse operator with a cheap transpose."""
 
 from __future__ import annotations
 
-import warnings
 from typing import Optional, Union
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from gcl.nn.spmm import _SpMM, csr_tensor
+
 __all__ = ["BipartiteAdjacency"]
-
-
-def _csr(crow: Tensor, col: Tensor, value: Tensor, shape: tuple[int, int]) -> Tensor:
-    with warnings.catch_warnings():  # "sparse CSR support is in beta"
-        warnings.simplefilter("ignore")
-        return torch.sparse_csr_tensor(crow, col, value, shape,
-                                       check_invariants=False)
-
-
-class _SpMM(torch.autograd.Function):
-    """``a @ x`` for a constant CSR ``a`` whose transpose ``a_t`` is given,
-    so the backward is ``a_t @ grad`` (no transpose built per step).
-    """
-
-    @staticmethod
-    def forward(ctx, a, a_t, x):
-        ctx.a_t = a_t
-        return torch.sparse.mm(a, x)
-
-    @staticmethod
-    def backward(ctx, grad):
-        return None, None, torch.sparse.mm(ctx.a_t, grad.contiguous())
 
 
 class BipartiteAdjacency:
@@ -109,8 +88,8 @@ class BipartiteAdjacency:
         them).
         """
         if self._mats is None:
-            a = _csr(self.crow, self.col, self.value, self.shape)
-            a_t = _csr(self.crow_t, self.row_t, self.value[self.perm],
+            a = csr_tensor(self.crow, self.col, self.value, self.shape)
+            a_t = csr_tensor(self.crow_t, self.row_t, self.value[self.perm],
                        (self.shape[1], self.shape[0]))
             self._mats = (a, a_t)
         return self._mats

@@ -13,8 +13,21 @@ from torch_geometric.nn import GCNConv
 
 from gcl.nn.meta_path_gcn import MetaPathAdj, _propagation
 from gcl.nn.semantic_attention import SemanticAttention
+from gcl.nn.spmm import spmm
 
 __all__ = ["MetaPathEncoder"]
+
+
+class _GCNConv(GCNConv):
+    """PyG's ``GCNConv`` whose sparse propagation reuses the matrix's kept
+    transpose in the backward pass (:func:`gcl.nn.spmm.spmm`); same
+    parameters, same values.
+    """
+
+    def message_and_aggregate(self, adj_t, x: Tensor) -> Tensor:
+        if isinstance(adj_t, Tensor) and adj_t.layout != torch.strided:
+            return spmm(adj_t, x)
+        return super().message_and_aggregate(adj_t, x)
 
 
 class MetaPathEncoder(torch.nn.Module):
@@ -56,7 +69,7 @@ class MetaPathEncoder(torch.nn.Module):
         self.channels = channels
         self.num_meta_paths = num_meta_paths
         self.convs = torch.nn.ModuleList(
-            GCNConv(channels, channels, normalize=False, bias=True)
+            _GCNConv(channels, channels, normalize=False, bias=True)
             for _ in range(num_meta_paths))
         self.acts = torch.nn.ModuleList(torch.nn.PReLU() for _ in range(num_meta_paths))
         self.attention = SemanticAttention(channels, attn_drop)

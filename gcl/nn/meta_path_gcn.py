@@ -9,7 +9,9 @@ from typing import Optional, Union
 import torch
 import torch.nn.functional as F
 from torch import Tensor
-from torch_geometric.utils import scatter, spmm, to_torch_csr_tensor
+from torch_geometric.utils import scatter, to_torch_csr_tensor
+
+from gcl.nn.spmm import spmm
 
 __all__ = ["MetaPathGCN", "meta_path_adjacency"]
 
@@ -112,9 +114,8 @@ def _propagation(adj: MetaPathAdj, num_nodes: int, dtype: torch.dtype) -> Tensor
 
 
 def _propagate(adj: Tensor, x: Tensor) -> Tensor:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        return spmm(adj, x, reduce="sum")
+    """``adj @ x``; the backward pass reuses ``adj``'s kept transpose."""
+    return spmm(adj, x)
 
 
 class MetaPathGCN(torch.nn.Module):
