@@ -31,7 +31,7 @@ from gcl.eval._node_classification import (
 from gcl.eval._over_epochs import REPORTING_RULES, report_over_epochs
 from gcl.eval._pot import pot_fixed_protocol, pot_protocol
 from gcl.eval._protocols import PROTOCOLS, node_classification
-from gcl.eval._ranking import Interactions, load_interactions, ranking, ranking_split
+from gcl.eval._ranking import ranking, ranking_split
 from gcl.eval._result import EvalResult
 from gcl.eval._splits import get_masks, masks_to_splits, random_split
 
@@ -47,8 +47,6 @@ __all__ = [
     "match_clusters",
     "ranking",
     "ranking_split",
-    "load_interactions",
-    "Interactions",
     "labels_per_class",
     "heco_protocol",
     "load_heco_splits",

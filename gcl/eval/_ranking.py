@@ -5,85 +5,26 @@ LightGCN splits (Gowalla, Yelp2018, Amazon-book): every user ranks *all*
 items by the inner product of the embeddings, the user's training items are
 excluded from the ranking, and the top-:math:`K` list is scored against the
 user's test items. Interaction data load with
-:func:`gcl.datasets.load_interactions` (the ``load_interactions`` of this
-module is a deprecated alias kept for old code).
+:func:`gcl.datasets.load_interactions`.
 """
 
 from __future__ import annotations
 
 import math
-import warnings
-from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 import torch
 from torch import Tensor
 
 from gcl.datasets.interaction_data import InteractionData
-from gcl.datasets.rec import read_lightgcn_file
 from gcl.eval._result import EvalResult
 from gcl.eval._validation import as_tensor, check_embeddings, check_positive_int
 
-__all__ = ["MASKINGS", "ranking", "ranking_split", "load_interactions",
-           "Interactions"]
+__all__ = ["MASKINGS", "ranking", "ranking_split"]
 
 #: How :func:`ranking` masks the known items of a user.
 MASKINGS = ("remove", "zero")
-
-
-class Interactions(NamedTuple):
-    """User-item interactions of a LightGCN-format data set, as the
-    deprecated :func:`load_interactions` returns them (new code:
-    :class:`gcl.datasets.InteractionData`).
-
-    Attributes:
-        train (torch.Tensor): ``[2, M_train]`` (user, item) pairs, int64.
-        test (torch.Tensor): ``[2, M_test]`` (user, item) pairs, int64.
-        num_users (int): ``1 +`` the largest user id in either file.
-        num_items (int): ``1 +`` the largest item id in either file.
-    """
-
-    train: Tensor
-    test: Tensor
-    num_users: int
-    num_items: int
-
-
-def load_interactions(path_dir: str | Path) -> Interactions:
-    r"""Reads ``train.txt`` and ``test.txt`` in the LightGCN text format.
-
-    .. deprecated::
-        Use :func:`gcl.datasets.load_interactions` (a name or a folder),
-        which returns a :class:`~gcl.datasets.InteractionData` with the same
-        ``train``, ``test``, ``num_users`` and ``num_items`` (its counts
-        come from ``user_list.txt``/``item_list.txt`` when the folder has
-        them). This alias warns and keeps returning the tuple.
-
-    Each line is ``user item item ...`` with 0-based ids (the format of
-    ``kuandeng/LightGCN`` and ``gusye1234/LightGCN-PyTorch``); a line with a
-    user and no items adds no interaction. The files are parsed in one
-    vectorised pass (no Python loop over lines).
-
-    Args:
-        path_dir (str or Path): Folder holding ``train.txt`` and ``test.txt``,
-            e.g. ``shared/data/rec/gowalla``.
-
-    Returns:
-        Interactions: ``(train, test, num_users, num_items)``; ``train`` and
-        ``test`` are ``[2, M]`` int64 (user, item) tensors.
-    """
-    warnings.warn("gcl.eval.load_interactions is deprecated: use "
-                  "gcl.datasets.load_interactions(folder), which returns an "
-                  "InteractionData (.train, .test, .num_users, .num_items)",
-                  DeprecationWarning, stacklevel=2)
-    path_dir = Path(path_dir)
-    train = read_lightgcn_file(path_dir / "train.txt")
-    test = read_lightgcn_file(path_dir / "test.txt")
-    both = torch.cat([train, test], dim=1)
-    if both.numel() == 0:
-        raise ValueError(f"no interactions in {path_dir}")
-    return Interactions(train, test, int(both[0].max()) + 1, int(both[1].max()) + 1)
 
 
 def _to_csr(inter: Any, num_users: int, num_items: int, name: str,

@@ -8,7 +8,7 @@ import scipy.sparse as sp
 import torch
 
 from gcl.datasets import load_interactions as datasets_load_interactions
-from gcl.eval import load_interactions, ranking, ranking_split
+from gcl.eval import ranking, ranking_split
 
 
 def brute_force(user_emb, item_emb, train, test, ks, zero=False):
@@ -178,20 +178,6 @@ def test_errors():
         ranking(user_emb, item_emb, train, torch.zeros(2, 0, dtype=torch.long))
     with pytest.raises(ValueError, match="sparse matrix"):
         ranking(user_emb, item_emb, sp.csr_matrix((3, 3)), test)
-
-
-def test_load_interactions(tmp_path):
-    (tmp_path / "train.txt").write_text("0 1 2 3\n1 0\n2\n3 4 1\n")
-    (tmp_path / "test.txt").write_text("0 5\n1 2 3\n")
-    with pytest.warns(DeprecationWarning, match="gcl.datasets.load_interactions"):
-        inter = load_interactions(tmp_path)
-    assert inter.train.tolist() == [[0, 0, 0, 1, 3, 3], [1, 2, 3, 0, 4, 1]]
-    assert inter.test.tolist() == [[0, 1, 1], [5, 2, 3]]
-    assert (inter.num_users, inter.num_items) == (4, 6)
-    train, test, num_users, num_items = inter  # tuple-unpackable
-    assert train.dtype == torch.long
-    with pytest.raises(FileNotFoundError), pytest.warns(DeprecationWarning):
-        load_interactions(tmp_path / "missing")
 
 
 def _data_root():
