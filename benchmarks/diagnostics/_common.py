@@ -12,8 +12,10 @@ Each script keeps what belongs to its method (the official training step,
 re-typed; what it compares; its table). This module holds the rest:
 
 - the command line: :func:`lockstep_parser`;
-- importing official files: :func:`patch_source`, :func:`load_patched`,
-  :func:`official_function`, :func:`stub_module`, :func:`skip_jittable`;
+- importing official files: :func:`patch_source`, :func:`read_official`,
+  :func:`load_patched`, :func:`official_function`, :func:`stub_module`,
+  :func:`skip_jittable`, :func:`log_patches`, and MEOW's k-means on faiss-cpu
+  (:data:`MEOW_KMEANS_CPU_PATCHES`);
 - the same start on both sides: :func:`seed_all`, :func:`load_dense`,
   :func:`official_activation`, :func:`copy_gcn_weights`,
   :func:`copy_grace_weights`, :func:`adam_pair`;
@@ -29,9 +31,10 @@ from __future__ import annotations
 
 import argparse
 import ast
+import os
 import sys
 import types
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -40,6 +43,20 @@ import torch
 import torch.nn.functional as F
 
 Patches = Sequence[tuple[str, str]]
+
+#: Text patches that run MEOW's ``run_kmeans`` (``code_meow/module/cluster.py``
+#: of ``jianxiangyu/MEOW``) on faiss-cpu: ``.cuda()`` removed and the GPU index
+#: (``StandardGpuResources``, ``GpuIndexFlatConfig``, ``GpuIndexFlatIP``)
+#: replaced by the CPU ``faiss.IndexFlatIP(d)``; ``clus.gpu = True`` is left
+#: (an inert attribute on faiss-cpu).
+MEOW_KMEANS_CPU_PATCHES: Patches = (
+    (".cuda()", ""),
+    ("res = faiss.StandardGpuResources()", "pass"),
+    ("cfg = faiss.GpuIndexFlatConfig()", "pass"),
+    ("cfg.useFloat16 = False", "pass"),
+    ("cfg.device = 0", "pass"),
+    ("index = faiss.GpuIndexFlatIP(res, d, cfg)", "index = faiss.IndexFlatIP(d)"),
+)
 
 
 # ---------------------------------------------------------------- command line
@@ -100,6 +117,14 @@ def patch_source(text: str, patches: Patches, where: str,
     return text
 
 
+def read_official(root: str, rel: str, patches: Patches = ()) -> str:
+    """The text of the official file ``root/rel`` with ``\\r`` dropped and
+    the text patches applied (:func:`patch_source`, errors named by ``rel``).
+    """
+    with open(os.path.join(root, rel)) as f:
+        return patch_source(f.read().replace("\r", ""), patches, rel)
+
+
 def load_patched(path: str, name: str, patches: Patches = (),
                  attrs: dict[str, Any] | None = None) -> types.ModuleType:
     """Executes an official source file, patched in memory, as module
@@ -151,6 +176,15 @@ def stub_module(name: str, **attrs: Any) -> types.ModuleType:
     for key, value in attrs.items():
         setattr(module, key, value)
     return sys.modules.setdefault(name, module)
+
+
+def log_patches(patches: Mapping[str, Patches],
+                log: Callable[[str], Any] = print) -> None:
+    """Logs every text patch as ``patch <file>: <old> -> <new>``, by file,
+    in order."""
+    for rel, pairs in patches.items():
+        for old, new in pairs:
+            log(f"patch {rel}: {old!r} -> {new!r}")
 
 
 def skip_jittable() -> None:

@@ -51,8 +51,10 @@ import ast
 import importlib.util
 import math
 import os
+import sys
 import time
 import types
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -68,15 +70,11 @@ from gcl.losses import (
 )
 from gcl.nn import ProjectionHead
 
+sys.path.insert(0, str(Path(__file__).parent))
+import _common as common  # noqa: E402
+
 PATCHES = {
-    "code_meow/module/cluster.py": [
-        (".cuda()", ""),
-        ("res = faiss.StandardGpuResources()", "pass"),
-        ("cfg = faiss.GpuIndexFlatConfig()", "pass"),
-        ("cfg.useFloat16 = False", "pass"),
-        ("cfg.device = 0", "pass"),
-        ("index = faiss.GpuIndexFlatIP(res, d, cfg)", "index = faiss.IndexFlatIP(d)"),
-    ],
+    "code_meow/module/cluster.py": common.MEOW_KMEANS_CPU_PATCHES,
     "code_meow/module/contrast.py": [(".cuda()", "")],
     "code_adameow/module/adameow.py": [(".cuda()", "")],
 }
@@ -85,12 +83,7 @@ PATCHES = {
 def load_official(path, rel, names, namespace, cls=None):
     """Executes functions ``names`` (methods of class ``cls`` if given) of
     ``path/rel`` after the text patches of ``PATCHES[rel]``."""
-    with open(os.path.join(path, rel)) as f:
-        src = f.read().replace("\r", "")
-    for old, new in PATCHES.get(rel, []):
-        if old not in src:
-            raise RuntimeError(f"{rel}: patch target {old!r} not found")
-        src = src.replace(old, new)
+    src = common.read_official(path, rel, PATCHES.get(rel, []))
     tree = ast.parse(src, filename=rel)
     body = tree.body
     if cls is not None:
@@ -294,9 +287,7 @@ def main():
     load_official(args.meow, "code_adameow/module/adameow.py", ["weight_InfoNce"], ns,
                   cls="AdaMEOW")
     log(f"torch {torch.__version__}, faiss {faiss.__version__}, float64 losses")
-    for rel, patches in PATCHES.items():
-        for old, new in patches:
-            log(f"patch {rel}: {old!r} -> {new!r}")
+    common.log_patches(PATCHES, log)
     results = {"MEOW": meow_lockstep(ns, args, log),
                "AdaMEOW": adameow_lockstep(ns, args, log)}
     if args.heco:

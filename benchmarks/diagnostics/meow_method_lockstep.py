@@ -76,8 +76,10 @@ import contextlib
 import io
 import os
 import random
+import sys
 import time
 import warnings
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -90,6 +92,9 @@ from gcl.losses import Prototypes
 from gcl.methods import build_method
 from gcl.nn import meta_path_adjacency
 
+sys.path.insert(0, str(Path(__file__).parent))
+import _common as common  # noqa: E402
+
 MODULES = ["preprocess", "encoder", "cluster", "contrast", "meow"]
 PATCHES = {
     "code_meow/module/preprocess.py": [
@@ -97,14 +102,7 @@ PATCHES = {
         ("adj_torch = torch.from_numpy(adj_norm_coo).float()",
          "adj_torch = torch.from_numpy(adj_norm_coo).double()"),
     ],
-    "code_meow/module/cluster.py": [
-        (".cuda()", ""),
-        ("res = faiss.StandardGpuResources()", "pass"),
-        ("cfg = faiss.GpuIndexFlatConfig()", "pass"),
-        ("cfg.useFloat16 = False", "pass"),
-        ("cfg.device = 0", "pass"),
-        ("index = faiss.GpuIndexFlatIP(res, d, cfg)", "index = faiss.IndexFlatIP(d)"),
-    ],
+    "code_meow/module/cluster.py": common.MEOW_KMEANS_CPU_PATCHES,
     "code_meow/module/contrast.py": [(".cuda()", ""), ("from .cluster import *", "")],
     "code_meow/module/meow.py": [
         ("self.nei_index = [i.cuda() for i in nei_index]",
@@ -141,12 +139,7 @@ def load_official(root, data_dir):
     rels = [f"code_meow/module/{m}.py" for m in MODULES]
     rels.append("code_meow/utils/load_data.py")
     for rel in rels:
-        with open(os.path.join(root, rel)) as f:
-            src = f.read().replace("\r", "")
-        for old, new in PATCHES.get(rel, []):
-            if old not in src:
-                raise RuntimeError(f"{rel}: patch target {old!r} not found")
-            src = src.replace(old, new)
+        src = common.read_official(root, rel, PATCHES.get(rel, []))
         exec(compile(src, rel, "exec"), ns)
     return ns
 
@@ -261,9 +254,7 @@ def main():
     ns = load_official(args.meow, args.data or os.path.join(args.meow, "data/acm"))
     log(f"torch {torch.__version__}, numpy {np.__version__}, faiss "
         f"{faiss.__version__}, float64, {args.steps} steps, official seed {args.seed}")
-    for rel, patches in PATCHES.items():
-        for old, new in patches:
-            log(f"patch {rel}: {old!r} -> {new!r}")
+    common.log_patches(PATCHES, log)
 
     # ---------------- official set-up, as code_meow/main.py -----------------
     cfg = load_config("meow", "ACM-HeCo")

@@ -31,6 +31,26 @@ def test_patch_source(common):
         common.patch_source(text, [("a", "c")], "f.py", once=True)
 
 
+def test_read_official_and_log_patches(common, tmp_path):
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m" / "cluster.py").write_text(
+        "x = y.cuda()\r\nres = faiss.StandardGpuResources()\r\n")
+    patches = {"m/cluster.py": [(".cuda()", ""),
+                                ("res = faiss.StandardGpuResources()", "pass")]}
+    text = common.read_official(str(tmp_path), "m/cluster.py",
+                                patches["m/cluster.py"])
+    assert text == "x = y\npass\n"
+    with pytest.raises(RuntimeError, match="m/cluster.py: patch target found 0"):
+        common.read_official(str(tmp_path), "m/cluster.py", [("absent", "")])
+    lines = []
+    common.log_patches(patches, lines.append)
+    assert lines == ["patch m/cluster.py: '.cuda()' -> ''",
+                     "patch m/cluster.py: 'res = faiss.StandardGpuResources()' "
+                     "-> 'pass'"]
+    olds = [old for old, _ in common.MEOW_KMEANS_CPU_PATCHES]
+    assert olds[0] == ".cuda()" and "GpuIndexFlatIP" in olds[-1]
+
+
 def test_load_patched(common, tmp_path):
     path = tmp_path / "official.py"
     path.write_text("import torch\nSCALE = 2.0\n"
