@@ -12,6 +12,7 @@ from torch_geometric.utils import add_remaining_self_loops, scatter, to_torch_cs
 
 from gcl.nn.activation import activation_resolver
 from gcl.nn.sparse_linear import SparseInputLinear
+from gcl.nn.spmm import spmm
 
 __all__ = ["GCNEncoder", "out_degree_norm"]
 
@@ -34,6 +35,19 @@ def out_degree_norm(edge_index: Tensor, edge_weight: Optional[Tensor],
     deg = scatter(edge_weight, row, 0, dim_size=num_nodes, reduce="sum")
     dinv = deg.pow(-0.5).masked_fill_(deg == 0, 0.0)
     return edge_index, dinv[row] * edge_weight * dinv[col]
+
+
+class _GCNConv(GCNConv):
+    """PyG's ``GCNConv`` whose sparse propagation reuses the matrix's kept
+    transpose in the backward pass (:func:`gcl.nn.spmm.spmm`); same
+    parameters, same values.
+    """
+
+    def message_and_aggregate(self, adj_t, x: Tensor) -> Tensor:
+        if isinstance(adj_t, Tensor) and adj_t.layout != torch.strided \
+                and not adj_t.requires_grad:
+            return spmm(adj_t, x)
+        return super().message_and_aggregate(adj_t, x)
 
 
 class GCNEncoder(torch.nn.Module):
@@ -105,7 +119,7 @@ class GCNEncoder(torch.nn.Module):
         widths = ([in_channels] + [self.hidden_channels] * (num_layers - 1)
                   + [out_channels])
         self.convs = torch.nn.ModuleList(
-            GCNConv(a, b, cached=cached, normalize=degree == "in")
+            _GCNConv(a, b, cached=cached, normalize=degree == "in")
             for a, b in zip(widths[:-1], widths[1:]))
         # Sparse bag-of-words features: X W through CSR products
         self.convs[0].lin = SparseInputLinear.replacing(self.convs[0].lin)

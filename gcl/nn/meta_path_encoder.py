@@ -9,25 +9,12 @@ from typing import Union
 
 import torch
 from torch import Tensor
-from torch_geometric.nn import GCNConv
 
+from gcl.nn.gcn_encoder import _GCNConv
 from gcl.nn.meta_path_gcn import MetaPathAdj, _propagation
 from gcl.nn.semantic_attention import SemanticAttention
-from gcl.nn.spmm import spmm
 
 __all__ = ["MetaPathEncoder"]
-
-
-class _GCNConv(GCNConv):
-    """PyG's ``GCNConv`` whose sparse propagation reuses the matrix's kept
-    transpose in the backward pass (:func:`gcl.nn.spmm.spmm`); same
-    parameters, same values.
-    """
-
-    def message_and_aggregate(self, adj_t, x: Tensor) -> Tensor:
-        if isinstance(adj_t, Tensor) and adj_t.layout != torch.strided:
-            return spmm(adj_t, x)
-        return super().message_and_aggregate(adj_t, x)
 
 
 class MetaPathEncoder(torch.nn.Module):

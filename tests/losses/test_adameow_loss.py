@@ -78,3 +78,11 @@ def test_invalid_input():
         adameow_loss(z1, z2, "mlp")
     with pytest.raises(ValueError, match="tau"):
         AdaMEOWLoss(6, tau=0)
+
+
+def test_default_block_keeps_the_hidden_layer_near_8_mib():
+    from gcl.losses.adameow import _cache_block
+
+    assert _cache_block(4019, 16, 4) == 32  # ACM: 32 x 4019 x 16 x 4 B = 7.9 MiB
+    assert _cache_block(10, 16, 8) == 10  # never more rows than N
+    assert _cache_block(10**9, 16, 4) == 1  # never fewer than one
