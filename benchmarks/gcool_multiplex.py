@@ -1,5 +1,15 @@
 """gCooL on multiplex graphs: HeCo's meta-path graphs as the views.
 
+**Prefer** ``gcl bench gcool_multiplex --datasets ACM-HeCo DBLP-HeCo
+AMiner-HeCo Freebase-HeCo --task classification clustering``: the same model
+and defaults (``gcl/configs/gcool_multiplex/``) on the same graphs (the
+``HeteroData`` of ``gcl.datasets.load``, whose meta-path graphs the model reads
+as these relations), with HeCo's full protocol (50 probe runs), k-means
+clustering, and records that ``benchmarks/hetero_table.py`` puts beside
+HeCo, MEOW and AdaMEOW. This script is kept for its earlier records and for
+experiments with its flags (a subset of meta-paths, per-relation
+assignments); its records are in its own format and not tabulated there.
+
 Trains :class:`gcl.methods.GCOOLMultiplex` (one GCN encoder per meta-path
 graph, one community assignment shared by all relations, DeCA per relation,
 ReSC and the node term across relation pairs, embedding = mean over

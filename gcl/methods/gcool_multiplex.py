@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import copy
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from itertools import combinations
-from typing import Optional, Union
+from typing import Any, Optional, Union
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
-from torch_geometric.data import Data
-from torch_geometric.utils import to_torch_csr_tensor
+from torch_geometric.data import Data, HeteroData
+from torch_geometric.utils import remove_self_loops, to_torch_csr_tensor
 
 from gcl.augment import Compose, EdgeDrop, FeatureMask
 from gcl.community import deca_loss
@@ -24,6 +24,7 @@ from gcl.methods.gcool import (
     gcool_schedule,
     soft_assignment,
 )
+from gcl.methods.hetero_two_view import check_hetero_input, node_widths
 from gcl.nn import GCNEncoder, ProjectionHead
 
 __all__ = ["GCOOLMultiplex"]
@@ -71,16 +72,31 @@ class GCOOLMultiplex(Method):
     official one-directional single-view quirk). The embedding is the mean
     over relations, :math:`z = \frac{1}{R}\sum_r f_r(X, A_r)`.
 
-    The graph is a :class:`~torch_geometric.data.Data` with ``x`` and a dict
-    ``relations`` of ``edge_index`` per relation (as
-    :func:`gcl.datasets.load_heco_multiplex` returns).
+    The graph is either
+
+    - a :class:`~torch_geometric.data.HeteroData` as
+      :func:`gcl.datasets.load` returns for ``"ACM-HeCo"`` etc. (what
+      ``gcl bench gcool_multiplex`` trains on; needs ``target``): the
+      relations are the meta-path graphs ``data[target, name, target]`` for
+      every name of ``relations``, the features ``data[target].x``, and the
+      embedding is that of the target nodes. Only the support of a meta-path
+      graph is used (its ``edge_weight``, HeCo's path counts, is ignored)
+      and its self-loops are dropped, as
+      :func:`gcl.datasets.load_heco_multiplex` reads HeCo's files, so both
+      inputs give the same graphs; this view is computed once per graph and
+      cached (:meth:`relation_graphs` is the one place that reads either
+      input);
+    - or a :class:`~torch_geometric.data.Data` with ``x`` and a dict
+      ``relations`` of ``edge_index`` per relation (as
+      :func:`gcl.datasets.load_heco_multiplex` returns), used as given.
 
     Args:
         encoders (Sequence[torch.nn.Module]): One encoder per relation, each
             with ``out_channels`` :math:`h`.
         proj_channels (int): Hidden size of the shared projection head.
-        relations (Sequence[str]): Relation names, keys of
-            ``data.relations``, in the order of ``encoders``.
+        relations (Sequence[str]): Relation names, in the order of
+            ``encoders``: keys of ``data.relations``, or meta-path names
+            ``(target, name, target)`` of a ``HeteroData``.
         augmentors (Sequence[Callable], optional): One view maker per relation
             applied to ``Data(x, edge_index=A_r)`` (statistics-free ones
             only, e.g. :class:`~gcl.augment.EdgeDrop`). (default:
@@ -100,7 +116,14 @@ class GCOOLMultiplex(Method):
             (default: :obj:`True`)
         block_size (int, optional): Rows per block of the node term.
             (default: :obj:`None`)
+        target (str, optional): The node type whose meta-path graphs are the
+            relations when the input is a ``HeteroData`` (ACM: ``"paper"``).
+            (default: :obj:`None`, ``Data`` input only)
     """
+
+    #: The centres get no gradient once the community terms are off
+    #: (:math:`\alpha(t) = 0`), as in :class:`~gcl.methods.GCOOL`.
+    may_skip_parameters: bool = True
 
     def __init__(self, encoders: Sequence[torch.nn.Module], proj_channels: int,
                  relations: Sequence[str],
@@ -110,7 +133,8 @@ class GCOOLMultiplex(Method):
                  alpha_rate: float = 0.2, similarity: str = "cos",
                  symmetric_node_loss: bool = True,
                  shared_assignment: bool = True,
-                 block_size: Optional[int] = None):
+                 block_size: Optional[int] = None,
+                 target: Optional[str] = None):
         super().__init__()
         relations = [str(r) for r in relations]
         if len(relations) < 2 or len(set(relations)) != len(relations):
@@ -128,17 +152,20 @@ class GCOOLMultiplex(Method):
         _check_communal_args(tau, num_communities, stride, alpha_rate)
         out = widths.pop()
         self.relations = relations
+        self.target = None if target is None else str(target)
         self.encoders = torch.nn.ModuleList(encoders)
         self.projector = ProjectionHead(out, proj_channels, normalize=True)
         self.augmentors = list(augmentors) if augmentors is not None else None
         self.shared_assignment = bool(shared_assignment)
         self.duplicate_free_: dict[str, bool] = {}
         self._adj: dict[int, tuple] = {}
+        self._hetero: tuple = (None, None)  # (graph key, relation edge_index)
         _init_communal(self, out, tau, num_communities, lam, gamma, stride,
                        alpha_rate, similarity, symmetric_node_loss, block_size)
 
     @classmethod
-    def from_config(cls, in_channels: int, relations: Sequence[str],
+    def from_config(cls, in_channels: Union[int, Mapping[str, int]],
+                    relations: Optional[Sequence[str]] = None,
                     hidden_channels: int = 64,
                     first_hidden: Optional[int] = None,
                     proj_channels: Optional[int] = None, num_layers: int = 2,
@@ -150,7 +177,10 @@ class GCOOLMultiplex(Method):
                     alpha_rate: float = 0.2, similarity: str = "cos",
                     symmetric_node_loss: bool = True,
                     shared_assignment: bool = True,
-                    block_size: Optional[int] = None) -> GCOOLMultiplex:
+                    block_size: Optional[int] = None,
+                    target: Optional[str] = None,
+                    metapaths: Optional[Sequence[str]] = None
+                    ) -> GCOOLMultiplex:
         r"""Builds the model with one :class:`~gcl.nn.GCNEncoder` per relation
         (:math:`F \to` ``first_hidden`` :math:`\to` ``hidden_channels``).
         ``drop_edge`` / ``drop_feature`` are uniform rates (one, or one per
@@ -158,7 +188,28 @@ class GCOOLMultiplex(Method):
         each relation's normalised adjacency is built once and cached
         (``GCNEncoder(cached=True)``): the dense meta-path graphs (millions
         of edges) dominate a step otherwise.
+
+        For a ``HeteroData`` (the configs in
+        ``gcl/configs/gcool_multiplex/``), give ``target`` and the meta-path
+        names as ``metapaths`` (the keys HeCo's configs use; another name of
+        ``relations``), and ``in_channels`` may be the width per node type
+        (``data.num_features``): the target's width is used.
         """
+        if metapaths is not None:
+            if relations is not None:
+                raise ValueError("give the relations either as relations or "
+                                 "as metapaths, not both")
+            relations = metapaths
+        if relations is None:
+            raise ValueError("GCOOLMultiplex needs its relations (the "
+                             "meta-path names: relations=... or "
+                             "metapaths=...)")
+        if isinstance(in_channels, Mapping) and target is None:
+            raise ValueError("in_channels is a width per node type: give the "
+                             "target node type whose meta-path graphs are the "
+                             "relations (target=...)")
+        if target is not None:
+            in_channels = node_widths(in_channels, [str(target)])[str(target)]
         relations = list(relations)
         fixed = not (any(_rates(drop_edge)) or any(_rates(drop_feature)))
         encoders = [GCNEncoder(in_channels, hidden_channels, num_layers,
@@ -183,7 +234,7 @@ class GCOOLMultiplex(Method):
         return cls(encoders, proj_channels or hidden_channels, relations,
                    augmentors, tau, num_communities, lam, gamma, stride,
                    alpha_rate, similarity, symmetric_node_loss,
-                   shared_assignment, block_size)
+                   shared_assignment, block_size, target)
 
     def reset_parameters(self) -> None:
         """Resets the encoders, the projection head and the centres."""
@@ -193,15 +244,44 @@ class GCOOLMultiplex(Method):
         torch.nn.init.normal_(self.centers)
         self.duplicate_free_ = {}
 
-    def prepare(self, data: Data) -> None:
+    def check_input(self, data: Union[Data, HeteroData]) -> None:
+        """Validates ``data``: a ``HeteroData`` with :func:`~gcl.methods.
+        hetero_two_view.check_hetero_input` (the ``target`` type, its
+        features and the meta-path graphs of :attr:`relations`), a ``Data``
+        as every homogeneous method (its ``relations`` are checked when
+        read).
+
+        Raises:
+            ValueError: Naming what is wrong with ``data``.
+        """
+        if not isinstance(data, HeteroData):
+            super().check_input(data)
+            return
+        if self.target is None:
+            raise ValueError(
+                "GCOOLMultiplex got a HeteroData but has no target node type: "
+                "build it with target=... (the node type whose meta-path "
+                "graphs are the relations), or pass a Data with a relations "
+                "dict (gcl.datasets.load_heco_multiplex)")
+        x = data[self.target].get("x") if self.target in data.node_types \
+            else None
+        width = getattr(self.encoders[0], "in_channels", None)
+        if not isinstance(width, int) or width < 1:  # unknown: no width check
+            width = x.size(-1) if isinstance(x, Tensor) and x.dim() == 2 else 1
+        dtype = next(p.dtype for p in self.parameters() if p.is_floating_point())
+        check_hetero_input(data, type(self).__name__, self.target,
+                           self.relations, {self.target: width}, dtype)
+
+    def prepare(self, data: Union[Data, HeteroData]) -> None:
         """Notes once which relation graphs have no duplicate edges, so that
         DeCA can skip de-duplicating them every step.
         """
-        n = data.x.size(0)
+        graphs = self.relation_graphs(data)
+        n = graphs[0].num_nodes
         self.duplicate_free_ = {
             r: bool(torch.unique(g.edge_index[0] * n + g.edge_index[1]).numel()
                     == g.edge_index.size(1))
-            for r, g in zip(self.relations, self.relation_graphs(data))}
+            for r, g in zip(self.relations, graphs)}
 
     def set_epoch(self, epoch: int) -> None:
         r"""Sets the schedule step :math:`t = \text{epoch} - 1`."""
@@ -213,10 +293,17 @@ class GCOOLMultiplex(Method):
         return gcool_schedule(self.t if t is None else t, self.stride,
                               self.alpha_rate)
 
-    def relation_graphs(self, data: Data) -> list[Data]:
+    def relation_graphs(self, data: Union[Data, HeteroData]) -> list[Data]:
         """One ``Data(x, edge_index)`` per relation, in :attr:`relations`
-        order.
+        order: the one place that reads the input graph.
+
+        From a ``HeteroData``: ``x = data[target].x`` and the support of the
+        meta-path graph ``data[target, name, target]`` without its
+        self-loops (see the class docstring), computed once per graph.
+        From a ``Data``: ``data.x`` and ``data.relations[name]`` as given.
         """
+        if isinstance(data, HeteroData):
+            return self._hetero_graphs(data)
         rel = data.get("relations")
         if not isinstance(rel, dict):
             raise ValueError("the multiplex graph needs data.relations, a dict "
@@ -236,6 +323,29 @@ class GCOOLMultiplex(Method):
                                  f"with nodes in 0..{n - 1}")
             out.append(Data(x=data.x, edge_index=ei, num_nodes=n))
         return out
+
+    def _hetero_graphs(self, data: HeteroData) -> list[Data]:
+        """The relation graphs of a ``HeteroData``, cached per graph (keyed
+        on the meta-path tensors), so the encoders' cached adjacencies stay
+        valid from step to step.
+        """
+        if self.target is None or self.target not in data.node_types:
+            self.check_input(data)  # names the problem
+        t = self.target
+        x, n = data[t].get("x"), data[t].num_nodes
+        stores = [data[t, r, t] if (t, r, t) in data.edge_types else None
+                  for r in self.relations]
+        key: Any = (t, n, tuple(
+            None if s is None else (s.edge_index.data_ptr(),
+                                    s.edge_index.size(1),
+                                    str(s.edge_index.device))
+            for s in stores))
+        if self._hetero[0] != key:
+            self.check_input(data)
+            rels = [remove_self_loops(s.edge_index)[0] for s in stores]
+            self._hetero = (key, rels)
+        return [Data(x=x, edge_index=ei, num_nodes=n)
+                for ei in self._hetero[1]]
 
     def encode(self, data: Data) -> Tensor:
         """The mean over relations of the relation encoders' outputs."""
@@ -317,4 +427,6 @@ class GCOOLMultiplex(Method):
                 f"encoder={self.encoders[0]}, tau={self.tau}, "
                 f"num_communities={self.num_communities}, lam={self.lam}, "
                 f"stride={self.stride}, alpha_rate={self.alpha_rate}, "
-                f"shared_assignment={self.shared_assignment})")
+                f"shared_assignment={self.shared_assignment}"
+                + ("" if self.target is None else f", target={self.target!r}")
+                + ")")

@@ -11,6 +11,7 @@ from gcl.methods.base import Method
 from gcl.methods.csgcl import CSGCL
 from gcl.methods.gca import GCA
 from gcl.methods.gcool import GCOOL
+from gcl.methods.gcool_multiplex import GCOOLMultiplex
 from gcl.methods.grace import GRACE
 from gcl.methods.heco import HeCo
 from gcl.methods.lightgcl import LightGCL
@@ -30,7 +31,8 @@ METHODS: dict[str, type[Method]] = {"grace": GRACE, "gca": GCA,
                                     "pamc": PamC, "lightgcn": LightGCN,
                                     "simgcl": SimGCL, "lightgcl": LightGCL,
                                     "heco": HeCo, "meow": MEOW,
-                                    "adameow": AdaMEOW}
+                                    "adameow": AdaMEOW,
+                                    "gcool_multiplex": GCOOLMultiplex}
 
 #: Methods that train on :class:`~gcl.datasets.InteractionData` (ranking
 #: task); their ``from_config`` takes ``num_users`` and ``num_items``.
@@ -39,7 +41,8 @@ RECOMMENDERS: tuple[str, ...] = ("lightgcn", "simgcl", "lightgcl")
 #: Methods that train on a :class:`~torch_geometric.data.HeteroData` (meta-path
 #: views of a target node type); their ``from_config`` takes the feature width
 #: of every node type (``data.num_features``, a dict) as ``in_channels``.
-HETEROGENEOUS: tuple[str, ...] = ("heco", "meow", "adameow")
+#: (``gcool_multiplex`` also trains on a ``Data`` with a ``relations`` dict.)
+HETEROGENEOUS: tuple[str, ...] = ("heco", "meow", "adameow", "gcool_multiplex")
 
 #: Other names of methods: ``grace_pot`` is POT around GRACE (the ``pot``
 #: configs, which hold ``base: grace``).

@@ -50,3 +50,19 @@ def test_rows(table):
     assert "85.00 ± 0.00" in meow
     assert any("seeds common to every row: 1 (the rows' seeds differ"
                in x for x in lines)
+
+
+def test_gcool_multiplex_rows_from_gcl_bench(table):
+    # gcl bench gcool_multiplex's layout: <method>/<dataset>/<variant>/seed<k>
+    write(table.RUNS, "gcool_multiplex", 0, 0.70, nmi=0.3)
+    # the standalone script's old layout (<method>/acm/seed0.json) is not read
+    old = table.RUNS / "gcool_multiplex" / "acm" / "seed0.json"
+    old.parent.mkdir(parents=True)
+    old.write_text(json.dumps({"seed": 0}))
+    table.main()
+    lines = table.OUT.read_text().splitlines()
+    row = next(x for x in lines if x.startswith("| ACM-HeCo | gCooL (multiplex) |"))
+    cells = [c.strip() for c in row.split("|")[1:-1]]
+    assert cells[2] == "70.00 ± 0.00"
+    assert cells[11:] == ["30.00 ± 0.00", "15.00 ± 0.00", "0", "1 of 1", "10"]
+    assert sum(x.startswith("| ACM-HeCo |") for x in lines) == 2  # + paper row

@@ -7,13 +7,16 @@ from pathlib import Path
 import pytest
 import torch
 import torch.nn.functional as F
-from torch_geometric.data import Data
+import yaml
+from torch_geometric.data import Data, HeteroData
 from torch_geometric.utils import to_undirected
 
 import gcl
+from gcl.app.config import CONFIG_DIR, list_configs, load_config
 from gcl.community import deca_loss
+from gcl.datasets import HECO_SCHEMAS, add_metapaths
 from gcl.losses import info_nce, resc_loss
-from gcl.methods import GCOOLMultiplex
+from gcl.methods import HETEROGENEOUS, METHODS, GCOOLMultiplex, build_method
 from gcl.nn import GCNEncoder
 
 
@@ -133,3 +136,171 @@ def test_real_aminer_smoke():
                            splits=load_heco_splits(heco_dir("aminer", root), (20,)),
                            runs=1, epochs=20)
     assert 0 <= res.metrics["macro_f1@20"] <= 1
+
+
+# --------------------------------------------------------------------- #
+# HeteroData input (gcl bench gcool_multiplex)
+# --------------------------------------------------------------------- #
+
+def toy_hetero(seed=0, n=30):
+    """Papers, authors and subjects; PAP and PSP composed with path counts and
+    the diagonal, as gcl.datasets.load("ACM-HeCo") returns them."""
+    g = torch.Generator().manual_seed(seed)
+    data = HeteroData()
+    data["paper"].x = torch.rand(n, 6, generator=g)
+    data["paper"].y = torch.arange(n) % 3
+    data["author"].x = torch.rand(9, 4, generator=g)
+    data["subject"].x = torch.eye(3)
+    pa = torch.unique(torch.stack([torch.arange(n).repeat(2),
+                                   torch.randint(0, 9, (2 * n,), generator=g)]),
+                      dim=1).contiguous()
+    ps = torch.stack([torch.arange(n), torch.randint(0, 3, (n,), generator=g)])
+    for (a, b), ei in {("paper", "author"): pa, ("paper", "subject"): ps}.items():
+        data[a, "to", b].edge_index = ei
+        data[b, "to", a].edge_index = ei.flip(0).contiguous()
+    data = add_metapaths(data, {
+        "pap": [("paper", "to", "author"), ("author", "to", "paper")],
+        "psp": [("paper", "to", "subject"), ("subject", "to", "paper")]})
+    data.target_node_type = "paper"
+    return data
+
+
+def as_multiplex(hetero):
+    """The same graph as load_heco_multiplex gives it: binary meta-path graphs
+    without the diagonal (brute force, through a dense 0/1 matrix)."""
+    x = hetero["paper"].x
+    n = x.size(0)
+    rel = {}
+    for m in ("pap", "psp"):
+        a = torch.zeros(n, n, dtype=torch.bool)
+        a[tuple(hetero["paper", m, "paper"].edge_index)] = True
+        a.fill_diagonal_(False)
+        rel[m] = a.nonzero().t()
+    return Data(x=x, y=hetero["paper"].y, relations=rel,
+                edge_index=torch.cat(list(rel.values()), 1).unique(dim=1))
+
+
+def build_hetero(data, **kw):
+    cfg = dict(target="paper", metapaths=["pap", "psp"], hidden_channels=8,
+               first_hidden=12, num_communities=3, stride=10)
+    cfg.update(kw)
+    return GCOOLMultiplex.from_config(data.num_features, **cfg)
+
+
+@pytest.mark.parametrize("shared", [True, False])
+def test_hetero_input_equals_data_relations(shared):
+    hetero = toy_hetero()
+    plain = as_multiplex(hetero)
+    pap = hetero["paper", "pap", "paper"]
+    # the toy's meta-path graph has what the conversion must drop
+    assert (pap.edge_index[0] == pap.edge_index[1]).any()
+    assert pap.edge_weight.max() > 1
+    m = build_hetero(hetero, shared_assignment=shared)
+    assert m.encoders[0].in_channels == 6  # the target's width of the dict
+    for g, r in zip(m.relation_graphs(hetero), ("pap", "psp")):
+        assert torch.equal(g.edge_index, plain.relations[r])
+        assert g.x is hetero["paper"].x and g.num_nodes == 30
+    for epoch in (1, 2, 12):  # DeCA only; DeCA and ReSC; node term only
+        m.set_epoch(epoch)
+        m.prepare(hetero)
+        a = m.losses(hetero)
+        m.prepare(plain)
+        b = m.losses(plain)
+        assert set(a) == set(b)
+        for k in a:
+            assert torch.allclose(a[k], b[k], rtol=1e-6, atol=1e-7), (epoch, k)
+    z = m.embed(hetero)
+    assert z.shape == (30, 8)
+    assert torch.allclose(z, m.embed(plain), atol=1e-6)
+    # the whole training loop: same seed, same losses on either input
+    h1 = gcl.fit(build_hetero(hetero, shared_assignment=shared), hetero,
+                 epochs=3, lr=0.01, seed=0, progress=False)
+    h2 = gcl.fit(build_hetero(hetero, shared_assignment=shared), plain,
+                 epochs=3, lr=0.01, seed=0, progress=False)
+    assert h1.loss == pytest.approx(h2.loss, rel=1e-5)
+
+
+def test_hetero_graphs_cached_per_graph():
+    hetero = toy_hetero()
+    m = build_hetero(hetero)
+    first = m.relation_graphs(hetero)
+    again = m.relation_graphs(hetero)
+    assert all(a.edge_index is b.edge_index for a, b in zip(first, again))
+    other = toy_hetero(seed=1)
+    new = m.relation_graphs(other)
+    assert torch.equal(new[0].edge_index,
+                       as_multiplex(other).relations["pap"])
+    m.set_epoch(1)
+    assert torch.isfinite(m(other))
+
+
+def test_hetero_errors():
+    hetero = toy_hetero()
+    m = build_hetero(hetero)
+    bad = toy_hetero()
+    del bad["paper", "psp", "paper"]
+    with pytest.raises(ValueError, match="psp"):
+        m(bad)
+    with pytest.raises(ValueError, match="psp"):
+        gcl.fit(m, bad, epochs=1, progress=False)
+    bad = toy_hetero()
+    bad["paper"].x = bad["paper"].x[:, :4]
+    with pytest.raises(ValueError, match=r"expects \[N, 6\]"):
+        m.embed(bad)
+    with pytest.raises(ValueError, match="no target node type"):
+        build(multiplex())(hetero)  # a Data-only model
+    with pytest.raises(ValueError, match="target"):
+        GCOOLMultiplex.from_config(hetero.num_features, ["pap", "psp"])
+    with pytest.raises(ValueError, match="not both"):
+        GCOOLMultiplex.from_config(6, ["pap"], metapaths=["pap", "psp"])
+    with pytest.raises(ValueError, match="relations"):
+        GCOOLMultiplex.from_config(6)
+    with pytest.raises(ValueError, match="no width"):
+        build_hetero(hetero, target="venue")
+
+
+def test_registered_for_gcl_bench():
+    assert METHODS["gcool_multiplex"] is GCOOLMultiplex
+    assert "gcool_multiplex" in HETEROGENEOUS
+    assert list_configs("gcool_multiplex")["gcool_multiplex"] == [
+        "ACM-HeCo", "AMiner-HeCo", "DBLP-HeCo", "Freebase-HeCo"]
+
+
+@pytest.mark.parametrize("dataset", ["ACM-HeCo", "AMiner-HeCo", "DBLP-HeCo",
+                                     "Freebase-HeCo"])
+def test_configs_build(dataset):
+    cfg = load_config("gcool_multiplex", dataset)
+    heco = yaml.safe_load((CONFIG_DIR / "heco" / f"{dataset}.yaml").read_text())
+    assert cfg["eval"] == heco["eval"]  # the HeCo protocol and probe
+    assert cfg["model"]["target"] == heco["model"]["target"]
+    assert cfg["model"]["metapaths"] == heco["model"]["metapaths"]
+    schema = HECO_SCHEMAS[dataset]
+    assert cfg["model"]["num_communities"] == schema.num_classes
+    assert cfg["train"] == {"epochs": 500, "lr": 0.0005, "weight_decay": 1e-5}
+    assert cfg["paper"]["value"] is None and cfg["paper"]["source"]
+    assert "gcl choices" in cfg["source"]
+    widths = {t: 5 + i for i, t in enumerate(schema.num_nodes)}
+    m = build_method(cfg, widths)
+    assert isinstance(m, GCOOLMultiplex) and m.target == schema.target
+    assert m.relations == heco["model"]["metapaths"]
+    assert all(e.in_channels == widths[schema.target] for e in m.encoders)
+    assert m.augmentors is None and m.shared_assignment
+    assert (m.tau, m.lam, m.stride, m.alpha_rate) == (0.5, 1.0, 500, 0.2)
+    assert m.encoders[0].out_channels == 64
+
+
+def test_real_acm_hetero_matches_multiplex_loader():
+    root = os.environ.get("GCL_DATA")
+    if not root or not (Path(root) / "heco" / "acm").is_dir():
+        pytest.skip("set GCL_DATA to shared/data to run the real-data check")
+    from gcl.datasets import load, load_heco_multiplex
+
+    cfg = load_config("gcool_multiplex", "ACM-HeCo")
+    hetero = load("ACM-HeCo", root=root, **cfg["data"])
+    plain = load_heco_multiplex("acm", root=root)
+    m = build_method(cfg, hetero.num_features)
+    # gcl bench trains on the graphs benchmarks/gcool_multiplex.py used
+    for g, r in zip(m.relation_graphs(hetero), cfg["model"]["metapaths"]):
+        assert torch.equal(g.edge_index, plain.relations[r])
+        assert torch.equal(g.x, plain.x)
+    assert torch.equal(hetero["paper"].y, plain.y)
