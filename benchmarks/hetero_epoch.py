@@ -50,6 +50,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from speed_harness import (  # noqa: E402
     MemoryWindow,
     cpu_model,
+    full_batch_step,
     markdown_table,
     peak_mb,
     run_child,
@@ -111,18 +112,9 @@ def measure(method_name: str, dataset: str, mode: str, epochs: int,
     optimizer = torch.optim.Adam(method.parameters(), lr=cfg["train"]["lr"],
                                  weight_decay=cfg["train"].get("weight_decay", 0.0))
 
-    def step(epoch: int) -> float:
-        method.train()
-        method.set_epoch(epoch)
-        optimizer.zero_grad()
-        loss = method(data)
-        loss.backward()
-        optimizer.step()
-        return float(loss.detach())
-
     window = MemoryWindow()
     window.start()
-    timing = time_steps(step, epochs - 1, warmup=1)
+    timing = time_steps(full_batch_step(method, data, optimizer), epochs - 1, warmup=1)
     pos = method.graph(data).get("pos")
     return {
         "method": method_name, "dataset": dataset, "mode": mode,

@@ -50,6 +50,7 @@ from speed_harness import (  # noqa: E402
     MemoryWindow,
     cpu_model,
     fmt,
+    full_batch_step,
     markdown_table,
     peak_mb,
     rss_mb,
@@ -139,16 +140,13 @@ def measure(dataset: str, epochs: int = 3, threads: int = 2,
     kmeans: list[tuple[float, float]] = []
     per_epoch: list[list[tuple[float, float]]] = []
 
-    def step(epoch: int) -> float:  # one epoch of gcl.fit's full-batch loop
+    fit_step = full_batch_step(method, data, optimizer)
+
+    def step(epoch: int) -> float:  # one epoch, its k-means calls kept apart
         start = len(kmeans)
-        method.train()
-        method.set_epoch(epoch)
-        optimizer.zero_grad()
-        loss = method(data)
-        loss.backward()
-        optimizer.step()
+        loss = fit_step(epoch)
         per_epoch.append(kmeans[start:])
-        return float(loss.detach())
+        return loss
 
     window = MemoryWindow()
     window.start()

@@ -82,6 +82,23 @@ class MemoryWindow:
         return peak_mb() - self.base
 
 
+def full_batch_step(method, data, optimizer) -> Callable[[int], float]:
+    """``step(epoch)``: one epoch of :func:`gcl.fit`'s full-batch loop
+    (``train()``, ``set_epoch``, one optimiser step on ``method(data)``);
+    returns the loss, for :func:`time_steps`."""
+
+    def step(epoch: int) -> float:
+        method.train()
+        method.set_epoch(epoch)
+        optimizer.zero_grad()
+        loss = method(data)
+        loss.backward()
+        optimizer.step()
+        return float(loss.detach())
+
+    return step
+
+
 def time_steps(step: Callable[[int], float], epochs: int, warmup: int = 1,
                first_epoch: int = 1) -> dict[str, Any]:
     """Runs ``step(epoch)`` for ``warmup + epochs`` consecutive epochs from
