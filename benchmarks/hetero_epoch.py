@@ -78,7 +78,7 @@ def use_heco_reference() -> None:
     def prepared(pos, n, pos_weight):
         index, weight = heco_loss_module.positive_pairs(pos, n, pos_weight)
         row, col = index
-        return row, PairPattern(row, col, *([None] * 5), (n, n)), weight
+        return PairPattern(row, col, *([None] * 5), (n, n)), weight
 
     def gather_dots(a, b, pattern, row_sorted=False):
         return (a[pattern.row] * b[pattern.col]).sum(dim=1)

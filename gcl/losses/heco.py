@@ -86,9 +86,9 @@ _PREPARED = WeakIdKeyDictionary()
 
 
 def _prepared_pairs(pos: Tensor, n: int, pos_weight: Optional[Tensor]
-                    ) -> tuple[Tensor, PairPattern, Optional[Tensor]]:
-    """``positive_pairs`` laid out for :func:`pair_dots`: the row-sorted
-    anchors, the :class:`PairPattern` and the weights in the same order.
+                    ) -> tuple[PairPattern, Optional[Tensor]]:
+    """``positive_pairs`` laid out for :func:`pair_dots`: the
+    :class:`PairPattern` (row-sorted) and the weights in its order.
     Without ``pos_weight`` the result is kept per ``pos`` tensor and reused
     until ``pos`` changes in place (its version counter) or ``N`` changes.
     """
@@ -101,7 +101,7 @@ def _prepared_pairs(pos: Tensor, n: int, pos_weight: Optional[Tensor]
     pattern = pair_pattern(index, n, n)
     if weight is not None and pattern.order is not None:
         weight = weight[pattern.order]
-    out = (pattern.row, pattern, weight)
+    out = (pattern, weight)
     if memo:
         _PREPARED[pos] = (pos._version, n, out)
     return out
@@ -194,7 +194,7 @@ def heco_loss(
     if not eps >= 0.0:
         raise ValueError(f"eps must be non-negative, got {eps}")
     n = z_mp.size(0)
-    row, pattern, weight = _prepared_pairs(pos, n, pos_weight)
+    pattern, weight = _prepared_pairs(pos, n, pos_weight)
     if weight is not None:
         weight = weight.to(z_mp.dtype)
     block = _block(n, block_size)
@@ -209,8 +209,8 @@ def heco_loss(
     # both over the row-sorted pairs.
     s_mp = pair_dots(u, v, pattern, row_sorted=True) / tau
     s_sc = pair_dots(v, u, pattern, row_sorted=True) / tau
-    pos_mp = _scatter_logsumexp(s_mp, row, n, weight)
-    pos_sc = _scatter_logsumexp(s_sc, row, n, weight)
+    pos_mp = _scatter_logsumexp(s_mp, pattern.row, n, weight)
+    pos_sc = _scatter_logsumexp(s_sc, pattern.row, n, weight)
     loss_mp = (lse_mp - pos_mp).mean()
     loss_sc = (lse_sc - pos_sc).mean()
     return lam * loss_mp + (1.0 - lam) * loss_sc
