@@ -48,7 +48,9 @@ class EvalResult:
         metrics (dict[str, float]): Mean of each metric over the runs. The first
             key is the headline metric.
         std (dict[str, float]): Population standard deviation (``ddof=0``, as
-            ``np.std`` in the official GRACE/GCA code) of each metric.
+            ``np.std`` in the official GRACE/GCA code) of each metric, across
+            the runs unless ``details["std"]`` names another spread (full
+            ranking's is across users).
         per_split (list[dict[str, float]]): The metrics of every run (split or
             seed), in order.
         details (dict, optional): Protocol facts: split sizes, chosen
@@ -115,7 +117,9 @@ class EvalResult:
         if len(keys) > 1:
             text += " (" + ", ".join(self._fmt(k) for k in keys[1:]) + ")"
         unit = "run" if self.num_runs == 1 else "runs"
-        return f"{text} over {self.num_runs} {unit}"
+        spread = self.details.get("std")
+        note = f"; ± is the {spread}" if isinstance(spread, str) else ""
+        return f"{text} over {self.num_runs} {unit}{note}"
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-serialisable dictionary of all fields."""

@@ -117,6 +117,9 @@ def test_hand_computed_single_user():
     assert res.metrics["ndcg@4"] == pytest.approx(
         (1 / math.log2(3) + 1 / math.log2(5)) / idcg2)
     assert res.details["num_eval_users"] == 1
+    # One run: the printed spread is the one across users, and says so.
+    assert str(res).endswith(
+        "over 1 run; ± is the population std across evaluated users")
 
 
 def test_training_items_never_in_top_k():
