@@ -16,7 +16,8 @@ import torch
 from torch import Tensor
 from torch.utils.weak import WeakIdKeyDictionary
 
-# CSR transposes by the identity of their matrix (dropped with the matrix).
+# ``(version, transpose)`` by the identity of their matrix (dropped with the
+# matrix); the version counter catches in-place changes of its values.
 _TRANSPOSES = WeakIdKeyDictionary()
 
 
@@ -46,14 +47,15 @@ class _SpMM(torch.autograd.Function):
 
 def transpose(a: Tensor) -> Tensor:
     """The CSR transpose of the sparse matrix ``a``, built on the first call
-    for this tensor object and kept while it lives.
+    for this tensor object and kept while it lives (built again after an
+    in-place change of ``a``'s values).
     """
-    a_t = _TRANSPOSES.get(a)
-    if a_t is None:
+    version, a_t = _TRANSPOSES.get(a, (None, None))
+    if a_t is None or version != a._version:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             a_t = a.t().to_sparse_csr()
-        _TRANSPOSES[a] = a_t
+        _TRANSPOSES[a] = (a._version, a_t)
     return a_t
 
 

@@ -38,6 +38,17 @@ def test_transpose_is_built_once_and_dropped_with_its_matrix():
     assert len(_TRANSPOSES) == size - 1
 
 
+@pytest.mark.parametrize("layout", ["csr", "coo"])
+def test_in_place_change_of_values_rebuilds_the_transpose(layout):
+    dense, a = _matrix(5, 4, layout)
+    x = torch.randn(4, 3, dtype=torch.float64, requires_grad=True)
+    w = torch.randn(5, 3, dtype=torch.float64)
+    spmm(a, x).sum().backward()  # keeps the transpose of the old values
+    a.values().mul_(3.0)
+    (grad,) = torch.autograd.grad((spmm(a, x) * w).sum(), x)
+    torch.testing.assert_close(grad, 3.0 * dense.t() @ w)
+
+
 def test_spmm_without_gradient_builds_no_transpose():
     _, a = _matrix(4, 4, "csr")
     out = spmm(a, torch.ones(4, 1, dtype=torch.float64))
