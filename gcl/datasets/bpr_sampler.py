@@ -122,16 +122,19 @@ class BPRSampler:
         return f"BPRSampler(mode={self.mode!r}, batch_size={self.batch_size})"
 
     def _keys(self, data: InteractionData) -> tuple[Tensor, Tensor, Tensor]:
-        """Sorted training keys, CSR indptr and items; cached per data."""
+        """Sorted training keys, CSR indptr and items; cached per training
+        tensor (rebuilt after an in-place change of it).
+        """
         train = data.train
-        if self._cache is None or self._cache[0] is not train:
+        if (self._cache is None or self._cache[0] is not train
+                or self._cache[1] != train._version):
             key = torch.unique(train[0] * data.num_items + train[1])
             indptr = torch.zeros(data.num_users + 1, dtype=torch.long,
                                  device=key.device)
             indptr[1:] = torch.cumsum(torch.bincount(
                 key // data.num_items, minlength=data.num_users), 0)
-            self._cache = (train, key, indptr)
-        _, key, indptr = self._cache
+            self._cache = (train, train._version, key, indptr)
+        _, _, key, indptr = self._cache
         return key, indptr, key % data.num_items
 
     def __call__(self, data: InteractionData,

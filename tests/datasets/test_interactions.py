@@ -135,6 +135,17 @@ def test_sampler_triples(mode):
     assert torch.equal(torch.cat([b[2] for b in again]), neg)
 
 
+def test_sampler_sees_an_in_place_change_of_the_training_pairs():
+    data = small(users=12, items=30, m=120)
+    sampler = BPRSampler("interaction", batch_size=1000)
+    sampler(data)  # caches the keys of these pairs
+    data.train[1] = (data.train[1] + 1) % 30  # every item moved in place
+    users, pos, neg = sampler(data)[0]
+    train = set((data.train[0] * 30 + data.train[1]).tolist())
+    assert sorted((users * 30 + pos).tolist()) == sorted(train)
+    assert not any(k in train for k in (users * 30 + neg).tolist())
+
+
 def test_sample_negatives_distinct_within_a_user():
     # user 0 has items 0..4 of 8: its three free items, each once
     keys = torch.tensor([0, 1, 2, 3, 4, 8 + 7])
