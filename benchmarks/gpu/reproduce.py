@@ -20,7 +20,8 @@ skipped and why, and the estimate of what is left.
 
 Usage (a GPU machine; ``GCL_DATA`` holds ``pyg/{Photo,Computers,CS}/raw``)::
 
-    python benchmarks/gpu/reproduce.py --out /tmp/gpu --budget 540
+    python benchmarks/gpu/reproduce.py --out /tmp/gpu --budget 540 \
+        --jobs 4 --checkpoint-dir /tmp/gpu/checkpoints
     # on CPU, a smoke test with tiny epochs:
     python benchmarks/gpu/reproduce.py --out /tmp/gpu --budget 120 \
         --epochs 2 --device cpu
@@ -29,11 +30,28 @@ Usage (a GPU machine; ``GCL_DATA`` holds ``pyg/{Photo,Computers,CS}/raw``)::
         --methods lightgcl lightgcl_paper simgcl lightgcn \
         --datasets Gowalla --seeds 0 --task ranking
 
+``--jobs N`` keeps up to N runs going at once on the one device, each its
+own process, in the same priority order (a run starts when a slot frees and
+its estimate fits the time left). The graphs here are small for a GPU: a
+GRACE epoch on Photo took 48 ms on an H100 (2026-11-26 record), of which
+the arithmetic of the loss (about 50 GFLOP with its backward pass) is a few
+milliseconds, so runs side by side should share the device at little cost
+to each; the first call with ``--jobs`` measures it (compare its seconds
+per epoch with the one-job records). Each
+record then notes in ``machine["concurrent_runs"]`` the most runs that were
+alive with it, and the tables print it beside the device, since its seconds
+per epoch are shared ones.
+
+``--checkpoint-dir DIR`` has every run checkpoint into DIR every
+``--checkpoint-seconds`` (default 30) and resume from there: a run the
+budget cuts off continues in the next call on the same warm machine, and its
+estimate counts only the epochs left. Without it such a run is lost.
+
 A recommender's config caps the epochs and early stopping on validation
 usually ends the run sooner, so the estimate (seconds per epoch times the
-configured epochs) is an upper bound; a run killed at the budget is lost
-(no checkpoint), so give LightGCN's 1000-epoch Gowalla run a call of its own
-(see ``benchmarks/results/lightgcl.md`` for the expected minutes).
+configured epochs) is an upper bound; LightGCN's 1000-epoch Gowalla run
+needs more than one call (see ``benchmarks/results/lightgcl.md`` for the
+expected minutes), so give it ``--checkpoint-dir``.
 
 Merge the records into ``benchmarks/runs`` (same layout) and render with
 ``gcl bench <method> --render-only``.
@@ -94,6 +112,25 @@ def estimate(method: str, dataset: str, epochs: int,
     return None
 
 
+def checkpoint_path(root: Path, method: str, dataset: str, tag: str,
+                    seed: int) -> Path:
+    """Where ``gcl bench --checkpoint-dir root`` keeps a run's checkpoint."""
+    return root / method / dataset / tag / f"seed{seed}.pt"
+
+
+def resumed_epoch(path: Path) -> int:
+    """The epoch a run's checkpoint holds, 0 when there is none (or it cannot
+    be read: ``gcl bench`` then decides what to do with the file)."""
+    if not path.exists():
+        return 0
+    try:
+        import torch
+
+        return int(torch.load(path, map_location="cpu", weights_only=True)["epoch"])
+    except Exception:  # noqa: BLE001 - an unreadable file is gcl bench's to report
+        return 0
+
+
 def bench_command(method: str, dataset: str, seed: int,
                   args: argparse.Namespace, runs: Path) -> list[str]:
     """The ``gcl bench`` command of one run (its own process)."""
@@ -103,7 +140,43 @@ def bench_command(method: str, dataset: str, seed: int,
            "--device", args.device, "--task", *args.task]
     if args.epochs is not None:
         cmd += ["--epochs", str(args.epochs)]
+    if getattr(args, "checkpoint_dir", None) is not None:
+        cmd += ["--checkpoint-dir", str(args.checkpoint_dir),
+                "--checkpoint-seconds", str(args.checkpoint_seconds)]
     return cmd
+
+
+def mark_shared(record: Path, runs_at_once: int) -> None:
+    """Notes in a record's ``machine`` how many runs shared the device with
+    it (at most), so its seconds per epoch are read as shared ones."""
+    if runs_at_once < 2 or not record.exists():
+        return
+    rec = json.loads(record.read_text())
+    rec.setdefault("machine", {})["concurrent_runs"] = runs_at_once
+    tmp = record.with_suffix(".tmp")
+    tmp.write_text(json.dumps(rec, indent=2))
+    tmp.replace(record)
+
+
+class _Job:
+    """One ``gcl bench`` process and what the summary needs of it."""
+
+    def __init__(self, name: str, record: Path, cmd: list[str], log: Path):
+        self.name, self.record = name, record
+        self.t0 = time.monotonic()
+        self.log = open(log, "w")
+        self.proc = subprocess.Popen(cmd, stdout=self.log,
+                                     stderr=subprocess.STDOUT,
+                                     start_new_session=True)
+        self.at_once = 1  # the most runs alive together during this one
+
+    def seconds(self) -> float:
+        return round(time.monotonic() - self.t0, 1)
+
+    def kill(self) -> None:
+        os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait()
+        self.log.close()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -125,7 +198,18 @@ def main(argv: list[str] | None = None) -> int:
                    help="start no run with fewer seconds left (default 20)")
     p.add_argument("--known", type=Path, nargs="*", default=[],
                    help="runs folders whose records count as done")
+    p.add_argument("--jobs", type=int, default=1,
+                   help="runs at once on the one device (default 1); each "
+                   "record notes how many shared the device with it")
+    p.add_argument("--checkpoint-dir", type=Path, default=None,
+                   help="checkpoint every run there and resume from it, so a "
+                   "run the budget cuts off continues in the next call on "
+                   "the same machine (default: none, such a run is lost)")
+    p.add_argument("--checkpoint-seconds", type=float, default=30.0,
+                   help="checkpoint period with --checkpoint-dir (default 30)")
     args = p.parse_args(argv)
+    if args.jobs < 1:
+        p.error(f"--jobs must be at least 1, got {args.jobs}")
 
     start = time.monotonic()
     runs = args.out / "runs"
@@ -134,46 +218,78 @@ def main(argv: list[str] | None = None) -> int:
     tag = "config" if args.epochs is None else f"e{args.epochs}"
     roots = [runs, *args.known]
     done, ran, unfinished, skipped = [], [], [], []
-
+    pending = []
     for method, dataset, seed in plan(args.methods, args.datasets, args.seeds):
-        name = f"{method}/{dataset}/seed{seed}"
         if any(has_tasks(_record(r, method, dataset, tag, seed), args.task)
                for r in roots):
-            done.append(name)
-            continue
-        left = args.budget - (time.monotonic() - start)
-        epochs = args.epochs or _epochs(method, dataset)
-        est = estimate(method, dataset, epochs, roots, tag)
-        if left < args.min_left or (est is not None and est > left):
-            skipped.append({"run": name, "estimate_s": est,
-                            "left_s": round(left, 1)})
-            continue
-        cmd = bench_command(method, dataset, seed, args, runs)
-        t0 = time.monotonic()
-        print(f"[{t0 - start:6.0f}s] {name} (estimate "
-              f"{'?' if est is None else f'{est:.0f}s'}, left {left:.0f}s)",
-              flush=True)
-        with open(logs / f"{method}_{dataset}_seed{seed}.log", "w") as log:
-            proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
-                                    start_new_session=True)
-            try:
-                rc = proc.wait(timeout=max(left - 5, 0.5))
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-                rc = None
-        secs = round(time.monotonic() - t0, 1)
-        if rc is None:
-            unfinished.append({"run": name, "seconds": secs})
-            print(f"         budget reached: {name} killed after {secs}s", flush=True)
+            done.append(f"{method}/{dataset}/seed{seed}")
         else:
-            ok = _record(runs, method, dataset, tag, seed).exists()
-            ran.append({"run": name, "seconds": secs, "rc": rc, "record": ok})
-            print(f"         rc={rc} record={ok} in {secs}s", flush=True)
+            pending.append((method, dataset, seed))
+
+    def left() -> float:
+        return args.budget - (time.monotonic() - start)
+
+    def launch() -> _Job | None:
+        """Starts the first pending run that fits the time left; the runs
+        that no longer fit are skipped (the time left only shrinks)."""
+        while pending:
+            method, dataset, seed = pending.pop(0)
+            name = f"{method}/{dataset}/seed{seed}"
+            epochs = args.epochs or _epochs(method, dataset)
+            est = estimate(method, dataset, epochs, roots, tag)
+            done_epochs = 0
+            if args.checkpoint_dir is not None:
+                done_epochs = resumed_epoch(checkpoint_path(
+                    args.checkpoint_dir, method, dataset, tag, seed))
+                if est is not None and done_epochs:
+                    est *= max(epochs - done_epochs, 0) / epochs
+                    est += 15.0  # start and evaluation stay whole
+            now = left()
+            if now < args.min_left or (est is not None and est > now):
+                skipped.append({"run": name, "estimate_s": est,
+                                "left_s": round(now, 1)})
+                continue
+            print(f"[{args.budget - now:6.0f}s] {name} (estimate "
+                  f"{'?' if est is None else f'{est:.0f}s'}, left {now:.0f}s"
+                  + (f", resumes at epoch {done_epochs}" if done_epochs else "")
+                  + ")", flush=True)
+            return _Job(name, _record(runs, method, dataset, tag, seed),
+                        bench_command(method, dataset, seed, args, runs),
+                        logs / f"{method}_{dataset}_seed{seed}.log")
+        return None
+
+    alive: list[_Job] = []
+    while pending or alive:
+        while len(alive) < args.jobs and (job := launch()) is not None:
+            alive.append(job)
+            for other in alive:
+                other.at_once = max(other.at_once, len(alive))
+        if not alive:
+            break
+        time.sleep(0.2)
+        for job in list(alive):
+            rc = job.proc.poll()
+            if rc is None and left() > 5:
+                continue
+            alive.remove(job)
+            if rc is None:  # the budget is reached
+                job.kill()
+                unfinished.append({"run": job.name, "seconds": job.seconds()})
+                print(f"         budget reached: {job.name} killed after "
+                      f"{job.seconds()}s", flush=True)
+                continue
+            job.log.close()
+            ok = job.record.exists()
+            if ok:
+                mark_shared(job.record, job.at_once)
+            ran.append({"run": job.name, "seconds": job.seconds(), "rc": rc,
+                        "record": ok, "runs_at_once": job.at_once})
+            print(f"         {job.name}: rc={rc} record={ok} in "
+                  f"{job.seconds()}s", flush=True)
 
     todo = [s["run"] for s in skipped] + [u["run"] for u in unfinished]
     summary = {"budget_s": args.budget, "elapsed_s": round(time.monotonic() - start, 1),
-               "tag": tag, "device": args.device, "ran": ran,
+               "tag": tag, "device": args.device, "jobs": args.jobs, "ran": ran,
                "unfinished": unfinished, "skipped": skipped,
                "already_done": done, "left": todo}
     (args.out / "plan.json").write_text(json.dumps(summary, indent=2))

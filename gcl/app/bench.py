@@ -368,6 +368,9 @@ def render(method: str, runs_dir: str | Path = "benchmarks/runs",
             machine = rs[0].get("machine", {})
             hw = machine.get("gpu") or (
                 f"CPU, {machine.get('cpu_threads', '?')} threads")
+            shared = max(r.get("machine", {}).get("concurrent_runs", 1) for r in rs)
+            if shared > 1:  # benchmarks/gpu/reproduce.py --jobs
+                hw += f", up to {shared} runs at once"
             spe = statistics.median(r["seconds_per_epoch"] for r in rs)
             mem = max(r["peak_memory_mb"] for r in rs)
             # a paper that publishes several metrics (HeCo: Macro-F1, Micro-F1

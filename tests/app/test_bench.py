@@ -168,6 +168,26 @@ def test_render_shows_every_published_metric_and_early_stopping(tmp_path):
     assert summarize("heco", tmp_path, metric="macro_f1@20")["ACM-HeCo"]["seeds"] == 2
 
 
+def test_render_names_runs_that_shared_the_device(tmp_path):
+    from gcl.app.bench import render
+
+    for seed, shared in ((0, 3), (1, None)):
+        machine = {"gpu": "NVIDIA H100 80GB HBM3"}
+        if shared:
+            machine["concurrent_runs"] = shared
+        rec = {"method": "grace", "dataset": "Cora", "seed": seed, "epochs": 500,
+               "protocol": "grace", "metrics": {"accuracy": 0.8},
+               "seconds_per_epoch": 0.05, "peak_memory_mb": 10.0,
+               "machine": machine}
+        path = tmp_path / "grace" / "Cora" / "config" / f"seed{seed}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(rec))
+    text = render("grace", tmp_path, tmp_path).read_text()
+    row = next(line for line in text.splitlines()
+               if line.startswith("| Cora | grace |"))
+    assert "| NVIDIA H100 80GB HBM3, up to 3 runs at once |" in row
+
+
 def test_bench_checkpoints_resume_and_are_removed(tmp_path, monkeypatch):
     import gcl.app.bench as bench
 

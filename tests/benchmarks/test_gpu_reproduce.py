@@ -99,3 +99,91 @@ def test_a_run_past_the_budget_is_killed(reproduce, tmp_path, monkeypatch):
     assert [u["run"] for u in plan["unfinished"]] == ["grace/Cora/seed0"]
     assert plan["unfinished"][0]["seconds"] < 10
     assert plan["left"] == ["grace/Cora/seed0"]
+
+
+def _fake_bench(reproduce, seconds):
+    """A bench_command whose process sleeps, then writes the run's record
+    with its start and end times."""
+    def command(method, dataset, seed, args, runs):
+        rec = reproduce._record(runs, method, dataset, f"e{args.epochs}", seed)
+        code = (f"import json, pathlib, time; t = time.time(); "
+                f"time.sleep({seconds}); p = pathlib.Path({str(rec)!r}); "
+                f"p.parent.mkdir(parents=True, exist_ok=True); "
+                f"p.write_text(json.dumps({{'seconds_per_epoch': 0.1, "
+                f"'machine': {{'gpu': 'X'}}, 'start': t, 'end': time.time()}}))")
+        return [sys.executable, "-c", code]
+    return command
+
+
+def test_jobs_run_at_once_and_records_say_so(reproduce, tmp_path, monkeypatch):
+    monkeypatch.setattr(reproduce, "bench_command", _fake_bench(reproduce, 1.5))
+    out = tmp_path / "gpu"
+    assert reproduce.main(["--out", str(out), "--budget", "60", "--jobs", "2",
+                           "--methods", "grace", "--datasets", "Cora",
+                           "--seeds", "0", "1", "2", "--epochs", "1",
+                           "--device", "cpu"]) == 0
+    plan = json.loads((out / "plan.json").read_text())
+    at_once = {r["run"]: r["runs_at_once"] for r in plan["ran"]}
+    assert at_once["grace/Cora/seed0"] == at_once["grace/Cora/seed1"] == 2
+    assert plan["jobs"] == 2 and plan["left"] == []
+    recs = [json.loads((out / f"runs/grace/Cora/e1/seed{s}.json").read_text())
+            for s in range(3)]
+    # seeds 0 and 1 overlapped, seed 2 waited for a free slot
+    assert recs[0]["start"] < recs[1]["end"] and recs[1]["start"] < recs[0]["end"]
+    assert recs[2]["start"] >= min(recs[0]["end"], recs[1]["end"]) - 0.05
+    assert recs[0]["machine"] == {"gpu": "X", "concurrent_runs": 2}
+
+
+def test_one_job_leaves_the_record_as_written(reproduce, tmp_path, monkeypatch):
+    monkeypatch.setattr(reproduce, "bench_command", _fake_bench(reproduce, 0.1))
+    out = tmp_path / "gpu"
+    reproduce.main(["--out", str(out), "--budget", "60", "--methods", "grace",
+                    "--datasets", "Cora", "--seeds", "0", "--epochs", "1",
+                    "--device", "cpu"])
+    rec = json.loads((out / "runs/grace/Cora/e1/seed0.json").read_text())
+    assert rec["machine"] == {"gpu": "X"}
+
+
+def test_jobs_must_be_positive(reproduce, tmp_path):
+    with pytest.raises(SystemExit):
+        reproduce.main(["--out", str(tmp_path), "--jobs", "0"])
+
+
+def test_checkpoint_options_reach_gcl_bench(reproduce, tmp_path):
+    args = reproduce.argparse.Namespace(out=tmp_path, device="cuda", epochs=None,
+                                        task=["classification"],
+                                        checkpoint_dir=tmp_path / "ck",
+                                        checkpoint_seconds=30.0)
+    cmd = reproduce.bench_command("grace", "Photo", 0, args, tmp_path)
+    i = cmd.index("--checkpoint-dir")
+    assert cmd[i + 1:i + 4] == [str(tmp_path / "ck"), "--checkpoint-seconds", "30.0"]
+
+
+def test_a_checkpoint_shortens_the_estimate(reproduce, tmp_path, monkeypatch):
+    """A run cut off by an earlier call's budget is started again when the
+    epochs its checkpoint still needs fit, though the whole run would not."""
+    import torch
+
+    known = tmp_path / "known"
+    rec = known / "grace" / "Cora" / "e100" / "seed9.json"
+    rec.parent.mkdir(parents=True)
+    rec.write_text(json.dumps({"seconds_per_epoch": 1.0, "eval_seconds": 0.0}))
+    ck = tmp_path / "ck"
+    path = reproduce.checkpoint_path(ck, "grace", "Cora", "e100", 0)
+    path.parent.mkdir(parents=True)
+    torch.save({"epoch": 90}, path)
+    assert reproduce.resumed_epoch(path) == 90
+    assert reproduce.resumed_epoch(tmp_path / "none.pt") == 0
+    monkeypatch.setattr(reproduce, "bench_command", lambda *a: [
+        sys.executable, "-c", "pass"])
+    base = ["--budget", "60", "--min-left", "0", "--methods", "grace",
+            "--datasets", "Cora", "--seeds", "0", "--epochs", "100",
+            "--device", "cpu", "--known", str(known)]
+    # 100 epochs x 1 s + 15 s does not fit 60 s: skipped
+    reproduce.main(["--out", str(tmp_path / "a"), *base])
+    plan = json.loads((tmp_path / "a" / "plan.json").read_text())
+    assert plan["left"] == ["grace/Cora/seed0"] and plan["ran"] == []
+    # 10 epochs left in the checkpoint: 10 + 15 + 15 s fits
+    reproduce.main(["--out", str(tmp_path / "b"), *base, "--checkpoint-dir", str(ck)])
+    plan = json.loads((tmp_path / "b" / "plan.json").read_text())
+    assert [r["run"] for r in plan["ran"]] == ["grace/Cora/seed0"]
