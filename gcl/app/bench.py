@@ -511,9 +511,11 @@ def _comparison(method: str, groups: dict, runs_dir: str | Path,
 
 def update_readme(results_dir: str | Path = "benchmarks/results",
                   readme: str | Path = "README.md") -> bool:
-    """Copies the tables of ``<results_dir>/*.md`` between the README's
-    ``<!-- results:start -->`` and ``<!-- results:end -->`` markers (a page's
-    tables after ``<!-- notes:start -->``, its notes' diagnostics, stay out).
+    """Copies the headline table of each ``<results_dir>/*.md`` (its first
+    table) between the README's ``<!-- results:start -->`` and
+    ``<!-- results:end -->`` markers, each under a link to its page and a
+    count of the page's further tables (clustering, baselines, timings); the
+    tables after a page's ``<!-- notes:start -->`` are not counted.
 
     Returns whether the README was updated (it is left alone when it or its
     markers are absent).
@@ -528,17 +530,20 @@ def update_readme(results_dir: str | Path = "benchmarks/results",
     for path in sorted(Path(results_dir).glob("*.md")):
         if "_ogb" in path.stem:  # companion tables, shown inside <method>.md
             continue
-        rows, prev = [], False
+        tables, prev = [], False
         for line in path.read_text().split(_NOTES, 1)[0].splitlines():
             is_row = line.startswith("|")
-            if is_row and rows and not prev:
-                rows.append("")  # a new table: keep them apart
+            if is_row and not prev:
+                tables.append([])
             if is_row:
-                rows.append(line)
+                tables[-1].append(line)
             prev = is_row
-        if rows:
-            blocks.append(f"**{path.stem}** ([details]({path.as_posix()}))\n\n"
-                          + "\n".join(rows))
+        if tables:
+            more = len(tables) - 1
+            more = f"; {more} more table{'s' if more > 1 else ''} there" \
+                if more else ""
+            blocks.append(f"**{path.stem}** ([details]({path.as_posix()}){more})"
+                          "\n\n" + "\n".join(tables[0]))
     head, rest = text.split(_START, 1)
     tail = rest.split(_END, 1)[1]
     readme.write_text(head + _START + "\n" + "\n\n".join(blocks) + "\n" + _END

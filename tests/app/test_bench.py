@@ -36,13 +36,20 @@ def test_update_readme_block(tmp_path):
     results = tmp_path / "results"
     results.mkdir()
     (results / "grace.md").write_text(
-        "# t\n\n| a | b |\n|---|---|\n| 1 | 2 |\n<!-- notes:start -->\n"
+        "# t\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\ntext\n\n| c |\n|---|\n| 5 |\n"
+        "\n| d |\n|---|\n| 6 |\n<!-- notes:start -->\n"
         "| diag | nostic |\n|---|---|\n| 3 | 4 |\n")
+    (results / "pot.md").write_text("# p\n\n| e |\n|---|\n| 7 |\n")
     readme = tmp_path / "README.md"
     readme.write_text("x\n<!-- results:start -->\nold\n<!-- results:end -->\ny\n")
     assert update_readme(results, readme)
     text = readme.read_text()
     assert "| 1 | 2 |" in text and "old" not in text and text.endswith("y\n")
+    # the headline table only, with a link to the page and its other tables
+    assert "| 5 |" not in text and "| 6 |" not in text
+    assert f"**grace** ([details]({(results / 'grace.md').as_posix()}); 2 more " \
+        "tables there)" in text
+    assert f"**pot** ([details]({(results / 'pot.md').as_posix()}))\n\n| e |" in text
     assert "| 3 | 4 |" not in text  # the notes' tables stay on the page
     assert not update_readme(results, tmp_path / "missing.md")
 
