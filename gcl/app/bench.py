@@ -71,7 +71,8 @@ def run_bench(method: str, datasets: Iterable[str], seeds: Sequence[int], *,
               readme: str | Path | None = None,
               tasks: Sequence[str] = ("classification",),
               checkpoint_dir: str | Path | None = None,
-              checkpoint_seconds: float = 300.0) -> list[Path]:
+              checkpoint_seconds: float = 300.0,
+              keep_checkpoints: bool = False) -> list[Path]:
     """Runs every missing (dataset, seed) of ``method`` and renders results.
 
     Args:
@@ -96,12 +97,19 @@ def run_bench(method: str, datasets: Iterable[str], seeds: Sequence[int], *,
             several hours spreads over sessions. Keep it in an ignored
             folder (``runs/`` is). (default: :obj:`None`, no checkpoints)
         checkpoint_seconds (float): See ``checkpoint_dir``. (default: ``300``)
+        keep_checkpoints (bool): Keep each run's last checkpoint after its
+            record is written, so that a later call asking for another
+            ``tasks`` entry (clustering, link) resumes the trained model
+            and only evaluates, instead of training the run again. (default:
+            :obj:`False`)
         tasks (Sequence[str]): Evaluations per run (``gcl train --task``); a
             run recorded without a requested task is run again.
 
     Returns:
         list[Path]: The record files of all requested runs.
     """
+    if keep_checkpoints and checkpoint_dir is None:
+        raise ValueError("keep_checkpoints needs a checkpoint_dir to keep them in")
     method = config_family(method)
     records = []
     tag = run_dir_tag(epochs, overrides)
@@ -130,7 +138,8 @@ def run_bench(method: str, datasets: Iterable[str], seeds: Sequence[int], *,
                                  device=device, progress=progress,
                                  tasks=list(tasks), checkpoint=ckpt,
                                  checkpoint_seconds=checkpoint_seconds,
-                                 overrides=list(overrides))
+                                 overrides=list(overrides),
+                                 keep_checkpoint=keep_checkpoints)
             if code != 0:
                 print(f"[fail] {method} {canonical} seed={seed}: exit "
                       f"{code}", flush=True)
@@ -158,7 +167,8 @@ def _record_run(cfg: dict, path: str, *, root: Optional[str], device: str,
                 progress: bool, tasks: list[str],
                 checkpoint: Optional[Path] = None,
                 checkpoint_seconds: Optional[float] = None,
-                overrides: Sequence[str] = ()) -> None:
+                overrides: Sequence[str] = (),
+                keep_checkpoint: bool = False) -> None:
     """In the child: runs ``cfg``, prints its summary, writes the record
     (with the ``overrides`` that name its variant, when there are any).
     """
@@ -189,7 +199,7 @@ def _record_run(cfg: dict, path: str, *, root: Optional[str], device: str,
         record["overrides"] = list(overrides)
     tmp.write_text(json.dumps(record, indent=2))
     tmp.replace(rec)  # atomic: a record is complete or absent
-    if checkpoint is not None:
+    if checkpoint is not None and not keep_checkpoint:
         checkpoint.unlink(missing_ok=True)  # the record supersedes it
 
 

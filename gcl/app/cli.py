@@ -149,7 +149,8 @@ def _cmd_bench(args: argparse.Namespace) -> int:
               results_dir=args.results_dir, device=args.device, root=args.root,
               progress=args.progress, dry_run=args.dry_run, readme=readme,
               checkpoint_dir=args.checkpoint_dir,
-              checkpoint_seconds=args.checkpoint_seconds)
+              checkpoint_seconds=args.checkpoint_seconds,
+              keep_checkpoints=args.keep_checkpoints)
     if args.plot and not args.dry_run:
         from gcl.app.bench import summarize
         from gcl.viz import plot_comparison
@@ -277,6 +278,10 @@ def build_parser() -> argparse.ArgumentParser:
                    "runs/checkpoints): long runs spread over sessions")
     p.add_argument("--checkpoint-seconds", type=float, default=300.0,
                    help="checkpoint period in seconds (default 300)")
+    p.add_argument("--keep-checkpoints", action="store_true",
+                   help="with --checkpoint-dir: keep each run's last "
+                   "checkpoint, so that asking later for another --task "
+                   "evaluates the trained model instead of training again")
     p.add_argument("--task", nargs="+", default=["classification"],
                    choices=_TASKS,
                    help="evaluations of each run (default classification; "

@@ -224,6 +224,33 @@ def test_bench_checkpoints_resume_and_are_removed(tmp_path, monkeypatch):
     assert not list((tmp_path / "ck2").rglob("*.pt"))
 
 
+def test_kept_checkpoint_adds_a_task_without_training_again(tmp_path, capsys):
+    import gcl.app.bench as bench
+    from gcl.app.cli import main
+
+    kw = dict(epochs=2, overrides=["model.hidden_channels=8",
+                                   "model.proj_channels=8", "eval.runs=1"],
+              runs_dir=tmp_path / "runs", results_dir=tmp_path / "res",
+              checkpoint_dir=tmp_path / "ck", device="cpu", keep_checkpoints=True)
+    (rec,) = bench.run_bench("grace", ["Cora"], [0], **kw)
+    first = json.loads(rec.read_text())
+    ckpt = next((tmp_path / "ck").rglob("seed0.pt"))  # kept
+    assert "clustering" not in first["tasks"] and "resumed_from" not in first
+    bench.run_bench("grace", ["Cora"], [0],
+                    tasks=["classification", "clustering"], **kw)
+    again = json.loads(rec.read_text())
+    # the trained model was resumed at its last epoch and only evaluated
+    assert again["resumed_from"] == 2 and again["epochs"] == 2
+    assert again["final_loss"] == first["final_loss"]
+    assert again["metrics"] == first["metrics"]
+    assert "clustering" in again["tasks"] and ckpt.exists()
+    with pytest.raises(ValueError, match="checkpoint_dir"):
+        bench.run_bench("grace", ["Cora"], [0], keep_checkpoints=True)
+    assert main(["bench", "grace", "--datasets", "Cora", "--keep-checkpoints",
+                 "--runs-dir", str(tmp_path / "r2")]) == 2
+    assert "keep_checkpoints needs a checkpoint_dir" in capsys.readouterr().err
+
+
 def test_record_names_a_resumed_run(tmp_path):
     from gcl.app.config import load_config
     from gcl.app.experiment import run_config
