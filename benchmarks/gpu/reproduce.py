@@ -236,14 +236,12 @@ def main(argv: list[str] | None = None) -> int:
             method, dataset, seed = pending.pop(0)
             name = f"{method}/{dataset}/seed{seed}"
             epochs = args.epochs or _epochs(method, dataset)
-            est = estimate(method, dataset, epochs, roots, tag)
             done_epochs = 0
             if args.checkpoint_dir is not None:
-                done_epochs = resumed_epoch(checkpoint_path(
-                    args.checkpoint_dir, method, dataset, tag, seed))
-                if est is not None and done_epochs:
-                    est *= max(epochs - done_epochs, 0) / epochs
-                    est += 15.0  # start and evaluation stay whole
+                done_epochs = min(epochs, resumed_epoch(checkpoint_path(
+                    args.checkpoint_dir, method, dataset, tag, seed)))
+            # the epochs still to train, plus the whole evaluation
+            est = estimate(method, dataset, epochs - done_epochs, roots, tag)
             now = left()
             if now < args.min_left or (est is not None and est > now):
                 skipped.append({"run": name, "estimate_s": est,

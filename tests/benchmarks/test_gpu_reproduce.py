@@ -183,7 +183,7 @@ def test_a_checkpoint_shortens_the_estimate(reproduce, tmp_path, monkeypatch):
     reproduce.main(["--out", str(tmp_path / "a"), *base])
     plan = json.loads((tmp_path / "a" / "plan.json").read_text())
     assert plan["left"] == ["grace/Cora/seed0"] and plan["ran"] == []
-    # 10 epochs left in the checkpoint: 10 + 15 + 15 s fits
+    # 10 epochs left in the checkpoint: 10 x 1 s + 15 s fits
     reproduce.main(["--out", str(tmp_path / "b"), *base, "--checkpoint-dir", str(ck)])
     plan = json.loads((tmp_path / "b" / "plan.json").read_text())
     assert [r["run"] for r in plan["ran"]] == ["grace/Cora/seed0"]
