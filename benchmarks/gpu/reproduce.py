@@ -114,8 +114,9 @@ def estimate(method: str, dataset: str, epochs: int,
 
 def checkpoint_path(root: Path, method: str, dataset: str, tag: str,
                     seed: int) -> Path:
-    """Where ``gcl bench --checkpoint-dir root`` keeps a run's checkpoint."""
-    return root / method / dataset / tag / f"seed{seed}.pt"
+    """Where ``gcl bench --checkpoint-dir root`` keeps a run's checkpoint
+    (the record's place under ``root``, with ``.pt``)."""
+    return _record(root, method, dataset, tag, seed).with_suffix(".pt")
 
 
 def resumed_epoch(path: Path) -> int:

@@ -1,23 +1,15 @@
 """benchmarks/diagnostics/_common.py: the helpers the lockstep diagnostics
 share (patched imports, same-RNG draws, view replay, worst differences)."""
 
-import importlib.util
 import sys
-from pathlib import Path
 
 import pytest
 import torch
 
-ROOT = Path(__file__).resolve().parents[2]
-
 
 @pytest.fixture(scope="module")
-def common():
-    spec = importlib.util.spec_from_file_location(
-        "_diag_common", ROOT / "benchmarks" / "diagnostics" / "_common.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+def common(load_script):
+    return load_script("benchmarks/diagnostics/_common.py")
 
 
 def test_patch_source(common):

@@ -1,6 +1,5 @@
 """benchmarks/gpu/reproduce.py: order, resume, budget (on CPU, tiny runs)."""
 
-import importlib.util
 import json
 import sys
 from pathlib import Path
@@ -11,12 +10,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
-def reproduce():
-    spec = importlib.util.spec_from_file_location(
-        "gpu_reproduce", ROOT / "benchmarks" / "gpu" / "reproduce.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+def reproduce(load_script):
+    return load_script("benchmarks/gpu/reproduce.py")
 
 
 def test_plan_is_seed_major_and_skips_missing_configs(reproduce):

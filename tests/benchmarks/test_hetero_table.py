@@ -1,21 +1,14 @@
 """benchmarks/hetero_table.py: one row per method and variant, mean ± std
 over seeds, clustering where recorded, HeCo's published row."""
 
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-
 
 @pytest.fixture()
-def table(tmp_path, monkeypatch):
-    spec = importlib.util.spec_from_file_location(
-        "hetero_table", ROOT / "benchmarks" / "hetero_table.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+def table(tmp_path, monkeypatch, load_script):
+    mod = load_script("benchmarks/hetero_table.py")
     monkeypatch.setattr(mod, "RUNS", tmp_path / "runs")
     monkeypatch.setattr(mod, "OUT", tmp_path / "hetero.md")
     return mod

@@ -2,9 +2,7 @@
 (patched loader, shrunk config) counts its epochs and k-means runs, its times
 and peaks are positive and consistent, and the page renders every row."""
 
-import importlib.util
 import math
-from pathlib import Path
 
 import pytest
 import torch
@@ -14,18 +12,13 @@ from gcl.datasets import add_metapaths
 
 pytest.importorskip("faiss")
 
-ROOT = Path(__file__).resolve().parents[2]
 SHRINK = ["model.nei_max=[4, 4, 4]", "model.num_clusters=[3, 5]",
           "model.hidden_channels=8", "model.embed_channels=8"]
 
 
 @pytest.fixture(scope="module")
-def bench():
-    spec = importlib.util.spec_from_file_location(
-        "meow_epoch", ROOT / "benchmarks" / "meow_epoch.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+def bench(load_script):
+    return load_script("benchmarks/meow_epoch.py")
 
 
 def tiny_freebase(n=30, seed=0):

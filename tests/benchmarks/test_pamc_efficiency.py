@@ -3,9 +3,7 @@ Graph-MLP / SCGC memory pattern) is gcl's Ncontrast, value and gradient, and
 its dense epoch variant trains the block-wise variant's objective; its dense
 Gamma, memory estimates, fit rules, tables, target and kept notes."""
 
-import importlib.util
 import types
-from pathlib import Path
 
 import pytest
 import torch
@@ -13,16 +11,10 @@ import torch
 import gcl
 from gcl.losses import influence_matrix, ncontrast_loss
 
-ROOT = Path(__file__).resolve().parents[2]
-
 
 @pytest.fixture(scope="module")
-def bench():
-    spec = importlib.util.spec_from_file_location(
-        "pamc_efficiency", ROOT / "benchmarks" / "pamc_efficiency.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+def bench(load_script):
+    return load_script("benchmarks/pamc_efficiency.py")
 
 
 def graph(n=40, e=90, order=2, seed=0):

@@ -1,22 +1,10 @@
 """benchmarks/pamc_table.py names the k-means rows it cannot show."""
 
-import importlib.util
 import json
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
-def _module():
-    spec = importlib.util.spec_from_file_location(
-        "pamc_table", ROOT / "benchmarks" / "pamc_table.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-def test_missing_rows_are_named(tmp_path):
-    mod = _module()
+def test_missing_rows_are_named(tmp_path, load_script):
+    mod = load_script("benchmarks/pamc_table.py")
     configs = tmp_path / "configs"
     for method, dataset in [("grace", "Cora"), ("csgcl", "Cora"),
                             ("grace", "CiteSeer")]:

@@ -8,8 +8,6 @@ ReSC, the POT term); and from the same torch state the reference draws the
 same views as gcl (the official order of the random draws).
 """
 
-import importlib.util
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,16 +17,10 @@ from torch_geometric.utils import stochastic_blockmodel_graph
 
 from gcl.methods import CSGCL, GCA, GCOOL, build_method
 
-ROOT = Path(__file__).resolve().parents[2]
-
 
 @pytest.fixture(scope="module")
-def refs():
-    spec = importlib.util.spec_from_file_location(
-        "reference_methods", ROOT / "benchmarks" / "reference_methods.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+def refs(load_script):
+    return load_script("benchmarks/reference_methods.py")
 
 
 def graph(dtype=torch.float64):
