@@ -1,11 +1,14 @@
-"""Diagnostic: the official MEOW code on ACM over more seeds, with the
-trap signature of ``benchmarks/notes/meow.md`` (seed 4) logged per epoch.
+"""Diagnostic: the official MEOW code on ACM or IMDB over more seeds, with
+the trap signature of ``benchmarks/notes/meow.md`` (ACM seed 4) logged per
+epoch.
 
 Two steps, each in its own process (the official package names ``utils`` and
 ``module`` are put on ``sys.path``):
 
-``python meow_official_seeds.py run S --code DIR [--pathsim PKL]``
-    runs ``DIR/main.py acm --seed S --turn S`` (``DIR`` is a CPU-patched copy
+``python meow_official_seeds.py run S --code DIR [--dataset D] [--pathsim PKL]``
+    runs ``DIR/main.py D --seed S --turn S`` (``D``: ``acm``, the default, or
+    ``imdb``, the two data sets the official model embeds with
+    ``aggregate_nei_acm``) (``DIR`` is a CPU-patched copy
     of ``jianxiangyu/MEOW``'s ``code_meow``: the patches are listed in the
     notes, "How these numbers were made") with read-only hooks that draw no
     random numbers, so the run is the official one (checked: the losses of
@@ -13,11 +16,13 @@ Two steps, each in its own process (the official package names ``utils`` and
     decimals):
 
     * a forward hook on the semantic attention's softmax: $\\beta$ of the four
-      fine views (PAP, PAP masked, PSP, PSP masked) of every training forward;
+      fine views (ACM: PAP, PAP masked, PSP, PSP masked; IMDB: MAM, MDM, MKM
+      and their masked twins) of every training forward;
     * a wrapper around ``module.contrast.run_kmeans``: per epoch and per
-      k-means run (K = 100, 300), the non-empty clusters, the largest cluster
-      and how many of its members are papers whose row of the normalised PSP
-      top-k graph is empty (the papers no paper keeps; 1252 on ACM);
+      k-means run (ACM K = 100, 300; IMDB 500, 700), the non-empty
+      clusters, the largest cluster and how many of its members are nodes
+      whose row of the normalised top-k graph of the last meta-path is
+      empty (the nodes no node keeps: 1252 papers of ACM's PSP);
     * the official ``evaluate`` is replaced by a no-op (it takes about six
       minutes on CPU); the embeddings are scored by ``score`` instead;
     * optionally ``pathsim`` returns a pickled output of the official
@@ -27,13 +32,14 @@ Two steps, each in its own process (the official package names ``utils`` and
     After training it saves the official ``get_embeds()`` (``S.pkl``, the
     fine view of the last training forward) and the clean-graph embedding of
     the model in evaluation mode (``S_eval.pkl``, what gcl's ``MEOW.embed``
-    computes), and writes ``rec_S.json`` (losses, $\\beta$, clusters).
+    computes), and writes ``rec_D_S.json`` (losses, $\\beta$, clusters).
 
-``python meow_official_seeds.py score S [S ...] --code DIR``
+``python meow_official_seeds.py score S [S ...] --code DIR [--dataset D]``
     (from the repository root, ``PYTHONPATH=.``) scores both embeddings with
-    gcl's ``heco`` protocol (50 runs, lr 0.03, probe seed 0) and prints the
-    record's summary: epochs, the loss with and without the constant
-    $\\frac12\\sum_k \\log(N/K_k)$ that the official ProtoNCE adds (gcl's
+    gcl's ``heco`` protocol (50 runs, the official ``eva_lr``: ACM 0.03, IMDB
+    0.01; probe seed 0) and prints the record's summary: epochs, the loss
+    with and without the constant $\\frac12\\sum_k \\log(N/K_k)$ that the
+    official ProtoNCE adds (gcl's
     ``proto_log_offset: false`` leaves it out), and every 20 epochs the
     attention and clusters.
 """
@@ -46,19 +52,28 @@ import runpy
 import sys
 import time
 
-OFFSET = (math.log(4019 / 100) + math.log(4019 / 300)) / 2
+# data set -> (gcl name, nodes, num_cluster, eva_lr), from the official params.py
+DATASETS = {"acm": ("ACM-HeCo", 4019, (100, 300), 0.03),
+            "imdb": ("IMDB-MEOW", 4275, (500, 700), 0.01)}
+
+
+def offset(dataset):
+    """The constant the official ProtoNCE adds: mean_k log(N / K_k)."""
+    _, n, ks, _ = DATASETS[dataset]
+    return sum(math.log(n / k) for k in ks) / len(ks)
+
 METRICS = [f"{m}@{r}" for m in ("macro_f1", "micro_f1", "auc")
            for r in (20, 40, 60)]
 
 
-def run(seed, code, cache):
+def run(seed, code, cache, dataset):
     import numpy as np
     import torch
     import torch.nn.functional as F
 
     os.chdir(code)
     sys.path.insert(0, code)
-    sys.argv = ["main.py", "acm", "--seed", str(seed), "--turn", str(seed)]
+    sys.argv = ["main.py", dataset, "--seed", str(seed), "--turn", str(seed)]
     import module.contrast as ct
     import module.encoder as enc
     import module.meow as mm
@@ -75,12 +90,12 @@ def run(seed, code, cache):
                 top = pickle.load(f)
         else:
             top = official_pathsim(adjs, max_nei)
-        psp = top[1].tocoo()
-        empty = torch.ones(psp.shape[0], dtype=torch.bool)
-        empty[torch.from_numpy(np.unique(psp.col[psp.data != 0])).long()] = False
+        last = top[-1].tocoo()
+        empty = torch.ones(last.shape[0], dtype=torch.bool)
+        empty[torch.from_numpy(np.unique(last.col[last.data != 0])).long()] = False
         state["empty"] = empty
-        print("papers with an empty row in the normalised PSP graph:",
-              int(empty.sum()))
+        print("nodes with an empty row in the normalised graph of the last "
+              "meta-path:", int(empty.sum()))
         return top
 
     pp.pathsim = pathsim  # main.py's star import reads it after this
@@ -134,39 +149,41 @@ def run(seed, code, cache):
         z = model.att([F.normalize(v, dim=1) for v in zs])
     rec["beta_eval"] = state.pop("beta")
     rec["epochs"] = len(rec["loss"])
-    with open(f"embeds/acm/{seed}_eval.pkl", "wb") as f:
+    with open(f"embeds/{dataset}/{seed}_eval.pkl", "wb") as f:
         pickle.dump(z.numpy(), f)
-    with open(f"rec_{seed}.json", "w") as f:
+    with open(f"rec_{dataset}_{seed}.json", "w") as f:
         json.dump(rec, f)
 
 
-def score(seeds, code):
+def score(seeds, code, dataset):
     import torch
 
     from gcl.datasets import load
     from gcl.eval import heco_protocol
 
-    data = load("ACM-HeCo", features="meow", positives=False)
+    name, _, _, lr = DATASETS[dataset]
+    off = offset(dataset)
+    data = load(name, features="meow", positives=False)
     for s in seeds:
-        with open(os.path.join(code, f"rec_{s}.json")) as f:
+        with open(os.path.join(code, f"rec_{dataset}_{s}.json")) as f:
             rec = json.load(f)
         loss = rec["loss"]
         best = min(range(len(loss)), key=loss.__getitem__)
         print(f"seed {s}: {len(loss)} epochs ({rec['seconds']:.0f} s), best epoch "
               f"{best + 1}, min loss {loss[best]:.4f} (without the offset "
-              f"{OFFSET:.4f}: {loss[best] - OFFSET:.4f}), final {loss[-1]:.4f} "
-              f"({loss[-1] - OFFSET:.4f}); eval-mode beta "
+              f"{off:.4f}: {loss[best] - off:.4f}), final {loss[-1]:.4f} "
+              f"({loss[-1] - off:.4f}); eval-mode beta "
               f"{[round(b, 3) for b in rec['beta_eval']]}")
         for e in sorted(set(range(0, len(loss), 20)) | {len(loss) - 1}):
             c = rec["clusters"][e]
-            print(f"  epoch {e + 1:4d} loss {loss[e] - OFFSET:.4f} beta "
+            print(f"  epoch {e + 1:4d} loss {loss[e] - off:.4f} beta "
                   f"{[round(b, 3) for b in rec['beta'][e]]} k-means non-empty "
                   f"[{c[0][0]}, {c[1][0]}] largest [{c[0][1]}, {c[1][1]}] of them "
-                  f"empty-row papers [{c[0][2]}, {c[1][2]}]")
-        for tag, name in (("get_embeds", f"{s}.pkl"), ("eval mode", f"{s}_eval.pkl")):
-            with open(os.path.join(code, "embeds", "acm", name), "rb") as f:
+                  f"empty-row nodes [{c[0][2]}, {c[1][2]}]")
+        for tag, fname in (("get_embeds", f"{s}.pkl"), ("eval mode", f"{s}_eval.pkl")):
+            with open(os.path.join(code, "embeds", dataset, fname), "rb") as f:
                 z = torch.from_numpy(pickle.load(f))
-            m = heco_protocol(z, None, data=data, runs=50, lr=0.03, seed=0).metrics
+            m = heco_protocol(z, None, data=data, runs=50, lr=lr, seed=0).metrics
             print(f"  {tag}: " + " ".join(f"{k} {100 * float(m[k]):.2f}"
                                           for k in METRICS), flush=True)
 
@@ -176,9 +193,10 @@ if __name__ == "__main__":
     p.add_argument("what", choices=["run", "score"])
     p.add_argument("seeds", type=int, nargs="+")
     p.add_argument("--code", required=True, help="CPU-patched code_meow copy")
+    p.add_argument("--dataset", choices=sorted(DATASETS), default="acm")
     p.add_argument("--pathsim", help="pickled official pathsim output (optional)")
     a = p.parse_args()
     if a.what == "run":
-        run(a.seeds[0], os.path.abspath(a.code), a.pathsim)
+        run(a.seeds[0], os.path.abspath(a.code), a.pathsim, a.dataset)
     else:
-        score(a.seeds, os.path.abspath(a.code))
+        score(a.seeds, os.path.abspath(a.code), a.dataset)
