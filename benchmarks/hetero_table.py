@@ -103,6 +103,11 @@ def main() -> None:
                 f"{', '.join(map(str, sorted(common))) or 'none'}"
                 + ("" if all(s == common for s, _ in sets) else
                    " (the rows' seeds differ: compare on these)"))
+    lines.append(
+        "- Notes per method (spreads, comparisons with the official code): "
+        + ", ".join(f"`benchmarks/results/{m}.md`" for m in METHODS)
+        + " (MEOW: ACM seed 4, and the IMDB runs that stop in the first loss "
+        "plateau).")
     lines += ["<!-- --8<-- [end:body] -->", ""]
     OUT.write_text("\n".join(lines))
     print(f"wrote {OUT}")
