@@ -105,9 +105,7 @@ def main() -> None:
                    " (the rows' seeds differ: compare on these)"))
     lines.append(
         "- Notes per method (spreads, comparisons with the official code): "
-        + ", ".join(f"`benchmarks/results/{m}.md`" for m in METHODS)
-        + " (MEOW: ACM seed 4, and the IMDB runs that stop in the first loss "
-        "plateau).")
+        + ", ".join(f"`benchmarks/results/{m}.md`" for m in METHODS) + ".")
     lines += ["<!-- --8<-- [end:body] -->", ""]
     OUT.write_text("\n".join(lines))
     print(f"wrote {OUT}")

@@ -52,16 +52,9 @@ import runpy
 import sys
 import time
 
-# data set -> (gcl name, nodes, num_cluster, eva_lr), from the official params.py
-DATASETS = {"acm": ("ACM-HeCo", 4019, (100, 300), 0.03),
-            "imdb": ("IMDB-MEOW", 4275, (500, 700), 0.01)}
-
-
-def offset(dataset):
-    """The constant the official ProtoNCE adds: mean_k log(N / K_k)."""
-    _, n, ks, _ = DATASETS[dataset]
-    return sum(math.log(n / k) for k in ks) / len(ks)
-
+# official data set name -> gcl's (its config holds the official num_cluster
+# and eva_lr)
+DATASETS = {"acm": "ACM-HeCo", "imdb": "IMDB-MEOW"}
 METRICS = [f"{m}@{r}" for m in ("macro_f1", "micro_f1", "auc")
            for r in (20, 40, 60)]
 
@@ -158,12 +151,15 @@ def run(seed, code, cache, dataset):
 def score(seeds, code, dataset):
     import torch
 
+    from gcl.app.config import load_config
     from gcl.datasets import load
     from gcl.eval import heco_protocol
 
-    name, _, _, lr = DATASETS[dataset]
-    off = offset(dataset)
-    data = load(name, features="meow", positives=False)
+    cfg = load_config("meow", DATASETS[dataset])
+    data = load(DATASETS[dataset], **cfg["data"])
+    n, ks = data[data.target_node_type].num_nodes, cfg["model"]["num_clusters"]
+    off = sum(math.log(n / k) for k in ks) / len(ks)  # the official ProtoNCE's
+    lr = cfg["eval"]["lr"]
     for s in seeds:
         with open(os.path.join(code, f"rec_{dataset}_{s}.json")) as f:
             rec = json.load(f)
