@@ -91,7 +91,11 @@ def main() -> None:
         "its own clusters (argmax of q) under both reporting rules; "
         "`max_over_epochs` is the paper's rule and **selects on the test "
         "labels** (each metric separately). GRACE, CSGCL, gCooL: k-means "
-        "(10 restarts) on the frozen embeddings of each seed, no selection.",
+        "(10 restarts) on the frozen embeddings of each seed, no selection. "
+        "Variant `config` is `gcl/configs/<method>/<dataset>.yaml` (`eN`: "
+        "the same, N epochs); where the method's paper has no experiment on "
+        "the dataset, the config's header says where its values come from "
+        "(ACM-SDCN: each method's Cora configuration, not tuned on ACM).",
         "",
         "| dataset | method | clusters | ACC | NMI | ARI | macro-F1 | seeds "
         "| epochs | variant |",
