@@ -23,7 +23,10 @@ the harness's process is not counted either. ``"spawn"`` rather than
 ``"fork"``: a forked child would start with a copy of the parent (and of
 torch's thread pools). As with any spawning code, a script that calls
 :func:`run_bench` must guard its entry point with
-``if __name__ == "__main__":``.
+``if __name__ == "__main__":``. The child ends with its parent: Ctrl-C
+terminates it, and so does any end of the harness's process (``kill``,
+``SIGKILL``, a closed session), so no run goes on training unseen; a run
+stopped that way resumes from its last checkpoint when there is one.
 """
 
 from __future__ import annotations
@@ -31,10 +34,12 @@ from __future__ import annotations
 import hashlib
 import json
 import multiprocessing
+import multiprocessing.connection
 import os
 import re
 import statistics
 import sys
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Optional
@@ -163,6 +168,24 @@ def _run_in_child(cfg: dict, path: Path, **kwargs: Any) -> Optional[int]:
     return proc.exitcode
 
 
+def _exit_with_parent() -> None:
+    """In a :mod:`multiprocessing` child: ends this process (exit code 1)
+    as soon as its parent process ends, however it ends (a signal included),
+    by waiting in a daemon thread on the parent's sentinel. Does nothing in
+    a process that :mod:`multiprocessing` did not start.
+    """
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+    threading.Thread(target=_exit_on, args=(parent.sentinel,), daemon=True,
+                     name="gcl-exit-with-parent").start()
+
+
+def _exit_on(sentinel: int) -> None:
+    multiprocessing.connection.wait([sentinel])
+    os._exit(1)  # checkpoints are written atomically: none is left half
+
+
 def _record_run(cfg: dict, path: str, *, root: Optional[str], device: str,
                 progress: bool, tasks: list[str],
                 checkpoint: Optional[Path] = None,
@@ -174,6 +197,7 @@ def _record_run(cfg: dict, path: str, *, root: Optional[str], device: str,
     """
     from gcl.app.experiment import run_config
 
+    _exit_with_parent()
     try:
         if checkpoint is not None:
             checkpoint.parent.mkdir(parents=True, exist_ok=True)

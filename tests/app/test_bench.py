@@ -1,4 +1,9 @@
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 
 import pytest
 
@@ -285,3 +290,53 @@ def test_render_leaves_a_page_that_tabulates_the_method(tmp_path, capsys):
     assert page.read_text() == text  # untouched
     assert not (res / "simgcl.md").exists()  # and no page of its own
     assert "ranking_table.py --write" in capsys.readouterr().out
+
+
+_ORPHAN_SCRIPT = '''
+import multiprocessing, sys, time
+from gcl.app.bench import _exit_with_parent
+
+def child():
+    _exit_with_parent()
+    time.sleep(120)
+
+if __name__ == "__main__":
+    proc = multiprocessing.get_context("spawn").Process(target=child)
+    proc.start()
+    print(proc.pid, flush=True)
+    proc.join()
+'''
+
+
+def _running(pid: int) -> bool:
+    """Whether ``pid`` is a live process (a zombie, which no init reaped in
+    a container, counts as ended)."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            return not any(line.startswith("State:") and "Z" in line.split()[1]
+                           for line in status)
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_a_bench_child_ends_with_its_killed_parent(tmp_path):
+    # `kill -9` of the harness (or a closed session) must not leave its run
+    # training unseen: the spawned child watches its parent's sentinel
+    script = tmp_path / "parent.py"
+    script.write_text(_ORPHAN_SCRIPT)
+    parent = subprocess.Popen([sys.executable, str(script)],
+                              stdout=subprocess.PIPE, text=True)
+    child = int(parent.stdout.readline())
+    time.sleep(0.5)
+    assert _running(child)  # alive while the parent waits on it
+    try:
+        parent.kill()
+        parent.wait()
+        deadline = time.monotonic() + 20
+        while _running(child) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not _running(child)
+    finally:
+        if _running(child):  # a failed check leaves no sleeper behind
+            os.kill(child, signal.SIGKILL)

@@ -29,6 +29,20 @@ def test_official_cora_values():
     assert cfg["train"] == {"epochs": 200, "lr": 0.0005, "weight_decay": 1e-5}
 
 
+@pytest.mark.parametrize("method", ["grace", "csgcl", "gcool"])
+def test_acm_sdcn_configs_are_the_cora_configs(method):
+    # no paper has these methods on ACM: the k-means rows beside PamC use
+    # each method's Cora configuration, gCooL's K set to ACM's 3 classes
+    acm, cora = load_config(method, "ACM-SDCN"), load_config(method, "Cora")
+    model = dict(cora["model"])
+    if method == "gcool":
+        model["num_communities"] = 3
+    assert acm["model"] == model
+    for key in ("seed", "train", "data", "eval"):
+        assert acm[key] == cora[key], key
+    assert "Cora configuration" in acm["source"]
+
+
 def test_overrides():
     cfg = load_config("grace", "Cora", ["train.epochs=3", "model.drop_edge=[0.1, 0.1]"])
     assert cfg["train"]["epochs"] == 3 and cfg["model"]["drop_edge"] == [0.1, 0.1]
