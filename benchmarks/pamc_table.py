@@ -94,8 +94,7 @@ def main() -> None:
         "(10 restarts) on the frozen embeddings of each seed, no selection. "
         "Variant `config` is `gcl/configs/<method>/<dataset>.yaml` (`eN`: "
         "the same, N epochs); where the method's paper has no experiment on "
-        "the dataset, the config's header says where its values come from "
-        "(ACM-SDCN: each method's Cora configuration, not tuned on ACM).",
+        "the dataset, the config's header says where its values come from.",
         "",
         "| dataset | method | clusters | ACC | NMI | ARI | macro-F1 | seeds "
         "| epochs | variant |",
