@@ -101,12 +101,26 @@ def has_tasks(record: Path, tasks: list[str]) -> bool:
     return set(tasks) <= {main, *rec.get("tasks", {})}
 
 
+def _same_kind(record: dict, device: str) -> bool:
+    """Whether ``record`` ran on the kind of device ``device`` names (a GPU
+    record's ``machine`` names its ``gpu``; a record without ``machine``
+    counts for any device)."""
+    machine = record.get("machine")
+    if machine is None:
+        return True
+    return ("gpu" in machine) == (device != "cpu")
+
+
 def estimate(method: str, dataset: str, epochs: int,
-             roots: list[Path], tag: str) -> float | None:
-    """Seconds for one run, from the first record of the same pair found."""
+             roots: list[Path], tag: str, device: str = "cuda") -> float | None:
+    """Seconds for one run, from the first record of the same pair found
+    that ran on the same kind of device (a CPU record's seconds per epoch
+    would keep a GPU run from ever fitting a budget)."""
     for root in roots:
         for rec in sorted((root / method / dataset / tag).glob("seed*.json")):
             r = json.loads(rec.read_text())
+            if not _same_kind(r, device):
+                continue
             return (r["seconds_per_epoch"] * epochs + r.get("eval_seconds", 0.0)
                     + 15.0)  # process start, data load, communities
     return None
@@ -242,7 +256,8 @@ def main(argv: list[str] | None = None) -> int:
                 done_epochs = min(epochs, resumed_epoch(checkpoint_path(
                     args.checkpoint_dir, method, dataset, tag, seed)))
             # the epochs still to train, plus the whole evaluation
-            est = estimate(method, dataset, epochs - done_epochs, roots, tag)
+            est = estimate(method, dataset, epochs - done_epochs, roots, tag,
+                           args.device)
             now = left()
             if now < args.min_left or (est is not None and est > now):
                 skipped.append({"run": name, "estimate_s": est,

@@ -154,6 +154,25 @@ def test_checkpoint_options_reach_gcl_bench(reproduce, tmp_path):
     assert cmd[i + 1:i + 4] == [str(tmp_path / "ck"), "--checkpoint-seconds", "30.0"]
 
 
+def test_estimate_reads_only_records_of_the_same_kind_of_device(reproduce,
+                                                                tmp_path):
+    folder = tmp_path / "grace" / "Physics" / "e200"
+    folder.mkdir(parents=True)
+    cpu = {"seconds_per_epoch": 127.0, "eval_seconds": 30.0,
+           "machine": {"processor": "x86_64"}}
+    (folder / "seed0.json").write_text(json.dumps(cpu))
+    # the CPU record says nothing about a GPU run, and vice versa
+    assert reproduce.estimate("grace", "Physics", 10, [tmp_path], "e200",
+                              "cuda") is None
+    assert reproduce.estimate("grace", "Physics", 10, [tmp_path], "e200",
+                              "cpu") == 127.0 * 10 + 30.0 + 15.0
+    gpu = {"seconds_per_epoch": 0.5, "eval_seconds": 4.0,
+           "machine": {"gpu": "NVIDIA H100 80GB HBM3"}}
+    (folder / "seed1.json").write_text(json.dumps(gpu))
+    assert reproduce.estimate("grace", "Physics", 10, [tmp_path], "e200",
+                              "cuda") == 0.5 * 10 + 4.0 + 15.0
+
+
 def test_a_checkpoint_shortens_the_estimate(reproduce, tmp_path, monkeypatch):
     """A run cut off by an earlier call's budget is started again when the
     epochs its checkpoint still needs fit, though the whole run would not."""
