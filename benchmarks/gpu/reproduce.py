@@ -155,6 +155,8 @@ def bench_command(method: str, dataset: str, seed: int,
            "--device", args.device, "--task", *args.task]
     if args.epochs is not None:
         cmd += ["--epochs", str(args.epochs)]
+    if getattr(args, "deterministic", False):
+        cmd.append("--deterministic")
     if getattr(args, "checkpoint_dir", None) is not None:
         cmd += ["--checkpoint-dir", str(args.checkpoint_dir),
                 "--checkpoint-seconds", str(args.checkpoint_seconds)]
@@ -220,6 +222,10 @@ def main(argv: list[str] | None = None) -> int:
                    help="checkpoint every run there and resume from it, so a "
                    "run the budget cuts off continues in the next call on "
                    "the same machine (default: none, such a run is lost)")
+    p.add_argument("--deterministic", action="store_true",
+                   help="run every gcl bench on PyTorch's deterministic "
+                   "kernels (gcl bench --deterministic): a seed then repeats "
+                   "on the same device, which the default atomic adds do not")
     p.add_argument("--checkpoint-seconds", type=float, default=30.0,
                    help="checkpoint period with --checkpoint-dir (default 30)")
     args = p.parse_args(argv)

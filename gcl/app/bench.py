@@ -77,7 +77,8 @@ def run_bench(method: str, datasets: Iterable[str], seeds: Sequence[int], *,
               tasks: Sequence[str] = ("classification",),
               checkpoint_dir: str | Path | None = None,
               checkpoint_seconds: float = 300.0,
-              keep_checkpoints: bool = False) -> list[Path]:
+              keep_checkpoints: bool = False,
+              deterministic_algorithms: bool = False) -> list[Path]:
     """Runs every missing (dataset, seed) of ``method`` and renders results.
 
     Args:
@@ -109,6 +110,11 @@ def run_bench(method: str, datasets: Iterable[str], seeds: Sequence[int], *,
             :obj:`False`)
         tasks (Sequence[str]): Evaluations per run (``gcl train --task``); a
             run recorded without a requested task is run again.
+        deterministic_algorithms (bool): Run on PyTorch's deterministic
+            kernels (:func:`gcl.train.deterministic`); the record's
+            ``machine`` says so and lists the operations that had none. It
+            is how a run was computed, not a config value, so the variant
+            folder stays the same. (default: :obj:`False`)
 
     Returns:
         list[Path]: The record files of all requested runs.
@@ -144,7 +150,8 @@ def run_bench(method: str, datasets: Iterable[str], seeds: Sequence[int], *,
                                  tasks=list(tasks), checkpoint=ckpt,
                                  checkpoint_seconds=checkpoint_seconds,
                                  overrides=list(overrides),
-                                 keep_checkpoint=keep_checkpoints)
+                                 keep_checkpoint=keep_checkpoints,
+                                 deterministic_algorithms=deterministic_algorithms)
             if code != 0:
                 print(f"[fail] {method} {canonical} seed={seed}: exit "
                       f"{code}", flush=True)
@@ -191,7 +198,8 @@ def _record_run(cfg: dict, path: str, *, root: Optional[str], device: str,
                 checkpoint: Optional[Path] = None,
                 checkpoint_seconds: Optional[float] = None,
                 overrides: Sequence[str] = (),
-                keep_checkpoint: bool = False) -> None:
+                keep_checkpoint: bool = False,
+                deterministic_algorithms: bool = False) -> None:
     """In the child: runs ``cfg``, prints its summary, writes the record
     (with the ``overrides`` that name its variant, when there are any).
     """
@@ -206,7 +214,8 @@ def _record_run(cfg: dict, path: str, *, root: Optional[str], device: str,
         exp = run_config(cfg, root=root, device=device, progress=progress,
                          tasks=tasks, checkpoint=checkpoint,
                          resume=checkpoint is not None,
-                         checkpoint_seconds=checkpoint_seconds)
+                         checkpoint_seconds=checkpoint_seconds,
+                         deterministic_algorithms=deterministic_algorithms)
     except (ValueError, FileNotFoundError) as exc:
         # bad input (a model key, missing data files): one line, exit 2,
         # as `gcl train`; GCL_TRACEBACK=1 re-raises
@@ -405,6 +414,10 @@ def render(method: str, runs_dir: str | Path = "benchmarks/runs",
             shared = max(r.get("machine", {}).get("concurrent_runs", 1) for r in rs)
             if shared > 1:  # benchmarks/gpu/reproduce.py --jobs
                 hw += f", up to {shared} runs at once"
+            det = [bool(r.get("machine", {}).get("deterministic")) for r in rs]
+            if any(det):  # gcl bench --deterministic
+                hw += (", deterministic kernels" if all(det)
+                       else ", deterministic kernels in some runs")
             spe = statistics.median(r["seconds_per_epoch"] for r in rs)
             mem = max(r["peak_memory_mb"] for r in rs)
             # a paper that publishes several metrics (HeCo: Macro-F1, Micro-F1

@@ -27,6 +27,13 @@ def _add_common(p: argparse.ArgumentParser) -> None:
                    help="auto (CUDA if available), cpu, cuda, cuda:1 ...")
 
 
+def _add_deterministic(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--deterministic", action="store_true",
+                   help="use PyTorch's deterministic kernels (GPU runs that "
+                   "repeat; slower); the record lists the operations that "
+                   "had none")
+
+
 def _add_batching(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batch-size", type=int, default=None,
                    help="train in mini-batches of this many seed nodes with "
@@ -69,7 +76,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
                          epochs=args.epochs, overrides=overrides, root=args.root,
                          device=args.device, protocol=args.protocol,
                          progress=not args.quiet, checkpoint=ckpt,
-                         resume=args.resume, tasks=args.task)
+                         resume=args.resume, tasks=args.task,
+                         deterministic_algorithms=args.deterministic)
     if args.distributed:
         from gcl.train.distributed import is_main_process
         if not is_main_process():  # rank 0 reports and writes the files
@@ -150,7 +158,8 @@ def _cmd_bench(args: argparse.Namespace) -> int:
               progress=args.progress, dry_run=args.dry_run, readme=readme,
               checkpoint_dir=args.checkpoint_dir,
               checkpoint_seconds=args.checkpoint_seconds,
-              keep_checkpoints=args.keep_checkpoints)
+              keep_checkpoints=args.keep_checkpoints,
+              deterministic_algorithms=args.deterministic)
     if args.plot and not args.dry_run:
         from gcl.app.bench import summarize
         from gcl.viz import plot_comparison
@@ -225,6 +234,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--distributed", action="store_true",
                    help="train with torch.distributed (launch with torchrun; "
                    "rank 0 writes the results)")
+    _add_deterministic(p)
     _add_common(p)
     p.set_defaults(func=_cmd_train)
 
@@ -296,6 +306,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--plot", action="store_true",
                    help="also save a bar chart (ours vs paper) next to the table")
     _add_batching(p)
+    _add_deterministic(p)
     _add_common(p)
     p.set_defaults(func=_cmd_bench)
 

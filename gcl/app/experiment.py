@@ -47,7 +47,7 @@ from gcl.eval import (
     report_over_epochs,
 )
 from gcl.methods import RECOMMENDERS, Method, build_method, resolve
-from gcl.train import History, fit, resolve_device
+from gcl.train import History, deterministic, fit, resolve_device
 
 __all__ = ["Experiment", "machine_info", "peak_memory_mb", "run_config",
            "run_experiment"]
@@ -187,7 +187,8 @@ def run_experiment(method: str, dataset: str, *, seed: Optional[int] = None,
                    protocol: Optional[str] = None, progress: bool = True,
                    checkpoint: Union[str, Path, None] = None,
                    resume: bool = False,
-                   tasks: Iterable[str] = ("classification",)) -> Experiment:
+                   tasks: Iterable[str] = ("classification",),
+                   deterministic_algorithms: bool = False) -> Experiment:
     """Trains and evaluates ``method`` on ``dataset`` with its config.
 
     Args:
@@ -209,6 +210,8 @@ def run_experiment(method: str, dataset: str, *, seed: Optional[int] = None,
             trained on the 85 % training edges only, scored on held-out
             edges; see :func:`gcl.eval.link_prediction`). The first task is
             the experiment's main ``result``. (default: classification)
+        deterministic_algorithms (bool, optional): See :func:`run_config`.
+            (default: :obj:`False`)
     """
     tasks = _check_tasks(tasks)
     extra = list(overrides)
@@ -220,7 +223,8 @@ def run_experiment(method: str, dataset: str, *, seed: Optional[int] = None,
         extra.append(f"eval.protocol={protocol}")
     cfg = load_config(method, dataset, extra)
     return run_config(cfg, root=root, device=device, progress=progress,
-                      checkpoint=checkpoint, resume=resume, tasks=tasks)
+                      checkpoint=checkpoint, resume=resume, tasks=tasks,
+                      deterministic_algorithms=deterministic_algorithms)
 
 
 def _run_ranking(cfg: dict[str, Any], root: Optional[str], dev: torch.device,
@@ -349,7 +353,8 @@ def run_config(cfg: dict[str, Any], *, root: Optional[str] = None,
                device: str = "auto", progress: bool = True,
                checkpoint: Union[str, Path, None] = None, resume: bool = False,
                tasks: Iterable[str] = ("classification",),
-               checkpoint_seconds: Optional[float] = None) -> Experiment:
+               checkpoint_seconds: Optional[float] = None,
+               deterministic_algorithms: bool = False) -> Experiment:
     """Trains and evaluates a loaded config (what :func:`run_experiment`
     runs once it has loaded the config).
 
@@ -370,7 +375,25 @@ def run_config(cfg: dict[str, Any], *, root: Optional[str] = None,
             many seconds passed since the last save (see :func:`fit`).
         tasks (Iterable[str], optional): Evaluations, as in
             :func:`run_experiment`. (default: classification)
+        deterministic_algorithms (bool, optional): Train and evaluate
+            inside :func:`gcl.train.deterministic` (PyTorch's deterministic
+            kernels, for GPU runs that repeat); the experiment's ``machine``
+            then says ``"deterministic": true`` and lists the operations
+            that had no deterministic kernel under
+            ``"nondeterministic_ops"``. (default: :obj:`False`)
     """
+    with deterministic(deterministic_algorithms) as alerts:
+        exp = _run_config(cfg, root, device, progress, checkpoint, resume,
+                          tasks, checkpoint_seconds)
+    if deterministic_algorithms:
+        exp.machine.update(deterministic=True, nondeterministic_ops=alerts)
+    return exp
+
+
+def _run_config(cfg: dict[str, Any], root: Optional[str], device: str,
+                progress: bool, checkpoint: Union[str, Path, None],
+                resume: bool, tasks: Iterable[str],
+                checkpoint_seconds: Optional[float]) -> Experiment:
     tasks = _check_tasks(tasks)
     dev = resolve_device(device)
     if dev.type == "cuda":

@@ -6,10 +6,12 @@ subgraphs, :func:`neighbor_loader`, and across processes with
 bar, periodic evaluation, early stopping (:class:`EarlyStopping`), atomic
 checkpoints that load without running code (:class:`Checkpoint`), resume, and
 a :class:`NonFiniteLossError` naming the epoch when the loss diverges. It
-returns a :class:`History`.
+returns a :class:`History`. :func:`deterministic` runs it on PyTorch's
+deterministic kernels where they exist (GPU runs that repeat).
 """
 
 from gcl.train.checkpoint import Checkpoint
+from gcl.train.determinism import deterministic
 from gcl.train.early_stopping import EarlyStopping
 from gcl.train.errors import NonFiniteLossError
 from gcl.train.history import History
@@ -34,6 +36,7 @@ __all__ = [
     "EarlyStopping",
     "Checkpoint",
     "resolve_device",
+    "deterministic",
     "neighbor_loader",
     "TorchNeighborSampler",
     "GlobalNegativesLoader",

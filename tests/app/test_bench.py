@@ -340,3 +340,20 @@ def test_a_bench_child_ends_with_its_killed_parent(tmp_path):
     finally:
         if _running(child):  # a failed check leaves no sleeper behind
             os.kill(child, signal.SIGKILL)
+
+
+def test_a_deterministic_run_says_so_in_its_record_and_row(tmp_path):
+    kw = dict(epochs=2, overrides=["model.hidden_channels=8",
+                                   "model.proj_channels=8", "eval.runs=1"],
+              runs_dir=tmp_path / "runs", results_dir=tmp_path / "results",
+              device="cpu")
+    plain = run_bench("grace", ["Cora"], [0], **kw)[0]
+    det = run_bench("grace", ["Cora"], [1], deterministic_algorithms=True,
+                    **kw)[0]
+    assert det.parent == plain.parent  # the same variant: how, not what
+    machine = json.loads(det.read_text())["machine"]
+    assert machine["deterministic"] is True
+    assert machine["nondeterministic_ops"] == []  # CPU: none
+    assert "deterministic" not in json.loads(plain.read_text())["machine"]
+    table = (tmp_path / "results" / "grace.md").read_text()
+    assert "threads, deterministic kernels in some runs |" in table

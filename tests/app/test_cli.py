@@ -90,3 +90,27 @@ def test_python_m_gcl_is_the_gcl_command():
                          cwd=root, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0 and out.stdout.startswith("usage: gcl train")
     assert "--record" not in out.stdout
+
+
+def test_deterministic_flag_reaches_train_and_bench(monkeypatch):
+    import gcl.app.bench
+    import gcl.app.experiment
+
+    seen = {}
+
+    def fake_run(*args, deterministic_algorithms=False, **kwargs):
+        seen["train"] = deterministic_algorithms
+        raise SystemExit(0)
+
+    def fake_bench(*args, deterministic_algorithms=False, **kwargs):
+        seen["bench"] = deterministic_algorithms
+        return []
+
+    monkeypatch.setattr(gcl.app.experiment, "run_experiment", fake_run)
+    monkeypatch.setattr(gcl.app.bench, "run_bench", fake_bench)
+    with pytest.raises(SystemExit):
+        main(["train", "grace", "--dataset", "Cora", "--deterministic"])
+    main(["bench", "grace", "--datasets", "Cora", "--deterministic"])
+    assert seen == {"train": True, "bench": True}
+    args = build_parser().parse_args(["bench", "grace", "--datasets", "Cora"])
+    assert args.deterministic is False

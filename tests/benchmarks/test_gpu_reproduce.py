@@ -152,6 +152,10 @@ def test_checkpoint_options_reach_gcl_bench(reproduce, tmp_path):
     cmd = reproduce.bench_command("grace", "Photo", 0, args, tmp_path)
     i = cmd.index("--checkpoint-dir")
     assert cmd[i + 1:i + 4] == [str(tmp_path / "ck"), "--checkpoint-seconds", "30.0"]
+    assert "--deterministic" not in cmd
+    args.deterministic = True
+    assert "--deterministic" in reproduce.bench_command("grace", "Photo", 0,
+                                                        args, tmp_path)
 
 
 def test_estimate_reads_only_records_of_the_same_kind_of_device(reproduce,

@@ -1,0 +1,83 @@
+import os
+import warnings
+
+import pytest
+import torch
+from torch._prims_common import alert_not_deterministic
+
+import gcl
+from gcl.methods import GRACE
+from gcl.train import deterministic
+
+CUBLAS = "CUBLAS_WORKSPACE_CONFIG"
+
+
+def _state():
+    return (torch.are_deterministic_algorithms_enabled(),
+            torch.is_deterministic_algorithms_warn_only_enabled(),
+            torch.backends.cudnn.benchmark, os.environ.get(CUBLAS))
+
+
+def test_switches_on_inside_and_restores_after(monkeypatch):
+    monkeypatch.delenv(CUBLAS, raising=False)
+    before = _state()
+    assert before[0] is False  # the test process runs without it
+    with deterministic() as alerts:
+        assert _state() == (True, True, False, ":4096:8")
+        assert alerts == []
+    assert _state() == before
+
+
+def test_restores_a_caller_state_and_a_preset_workspace(monkeypatch):
+    monkeypatch.setenv(CUBLAS, ":16:8")
+    torch.use_deterministic_algorithms(True)  # strict, raising
+    try:
+        with deterministic():
+            assert _state() == (True, True, False, ":16:8")
+        assert _state()[:2] == (True, False) and os.environ[CUBLAS] == ":16:8"
+    finally:
+        torch.use_deterministic_algorithms(False)
+
+
+def test_restores_when_the_run_raises(monkeypatch):
+    monkeypatch.delenv(CUBLAS, raising=False)
+    before = _state()
+    with pytest.raises(RuntimeError, match="boom"):
+        with deterministic():
+            raise RuntimeError("boom")
+    assert _state() == before
+
+
+def test_collects_each_nondeterministic_op_once_and_passes_other_warnings():
+    with deterministic() as alerts:
+        with pytest.warns(UserWarning, match="unrelated"):
+            alert_not_deterministic("scatter_add_cuda_kernel")
+            alert_not_deterministic("scatter_add_cuda_kernel")
+            alert_not_deterministic("index_put_ with accumulate")
+            warnings.warn("unrelated", UserWarning, stacklevel=1)
+    assert alerts == ["scatter_add_cuda_kernel", "index_put_ with accumulate"]
+    # outside, the alert is PyTorch's again (a no-op with the mode off)
+    alert_not_deterministic("after")
+    assert "after" not in alerts
+
+
+def test_disabled_is_a_no_op(monkeypatch):
+    monkeypatch.delenv(CUBLAS, raising=False)
+    before = _state()
+    with deterministic(False) as alerts:
+        assert _state() == before
+    assert alerts == []
+
+
+def test_a_cpu_run_is_unchanged_and_has_no_nondeterministic_op():
+    from torch_geometric.datasets import FakeDataset
+
+    torch.manual_seed(0)
+    data = FakeDataset(num_graphs=1, avg_num_nodes=60, num_channels=10,
+                       num_classes=3)[0]
+    kw = dict(epochs=4, lr=0.01, seed=2, progress=False, device="cpu")
+    plain = gcl.fit(GRACE.from_config(10, 8, 8), data, **kw)
+    with deterministic() as alerts:
+        det = gcl.fit(GRACE.from_config(10, 8, 8), data, **kw)
+    assert alerts == []
+    assert det.loss == plain.loss  # bit for bit
