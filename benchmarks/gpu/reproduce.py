@@ -86,6 +86,14 @@ def plan(methods, datasets, seeds) -> list[tuple[str, str, int]]:
             if (CONFIGS / m / f"{d}.yaml").exists()]
 
 
+def variant_tag(epochs: int | None, overrides: list[str]) -> str:
+    """The variant folder ``gcl bench`` writes a run's record to
+    (``config``, ``e200``, ``config-<hash of the overrides>``)."""
+    from gcl.app.bench import run_dir_tag
+
+    return run_dir_tag(epochs, overrides)
+
+
 def _record(root: Path, method: str, dataset: str, tag: str, seed: int) -> Path:
     return root / method / dataset / tag / f"seed{seed}.json"
 
@@ -155,6 +163,8 @@ def bench_command(method: str, dataset: str, seed: int,
            "--device", args.device, "--task", *args.task]
     if args.epochs is not None:
         cmd += ["--epochs", str(args.epochs)]
+    for override in getattr(args, "overrides", None) or []:
+        cmd += ["--set", override]
     if getattr(args, "deterministic", False):
         cmd.append("--deterministic")
     if getattr(args, "checkpoint_dir", None) is not None:
@@ -207,6 +217,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     p.add_argument("--epochs", type=int, default=None,
                    help="override every config's epochs (smoke tests)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   dest="overrides",
+                   help="config override for every run (repeatable), as "
+                   "gcl bench --set: the records go to that variant's folder")
     p.add_argument("--device", default="cuda")
     p.add_argument("--task", nargs="+", default=["classification", "clustering"],
                    help="evaluations of each run (default: the config's "
@@ -236,7 +250,8 @@ def main(argv: list[str] | None = None) -> int:
     runs = args.out / "runs"
     logs = args.out / "logs"
     logs.mkdir(parents=True, exist_ok=True)
-    tag = "config" if args.epochs is None else f"e{args.epochs}"
+    tag = variant_tag(args.epochs, args.overrides)
+    base = variant_tag(args.epochs, [])  # an override costs about the same
     roots = [runs, *args.known]
     done, ran, unfinished, skipped = [], [], [], []
     pending = []
@@ -264,6 +279,9 @@ def main(argv: list[str] | None = None) -> int:
             # the epochs still to train, plus the whole evaluation
             est = estimate(method, dataset, epochs - done_epochs, roots, tag,
                            args.device)
+            if est is None and tag != base:
+                est = estimate(method, dataset, epochs - done_epochs, roots,
+                               base, args.device)
             now = left()
             if now < args.min_left or (est is not None and est > now):
                 skipped.append({"run": name, "estimate_s": est,
@@ -315,7 +333,7 @@ def main(argv: list[str] | None = None) -> int:
     (args.out / "plan.json").write_text(json.dumps(summary, indent=2))
     print(f"ran {len(ran)}, unfinished {len(unfinished)}, skipped "
           f"{len(skipped)}, already done {len(done)}", flush=True)
-    return 0 if all(r["rc"] == 0 for r in ran) else 1
+    return 0 if all(r["rc"] == 0 and r["record"] for r in ran) else 1
 
 
 if __name__ == "__main__":

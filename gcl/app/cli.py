@@ -151,7 +151,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         render(args.method, args.runs_dir, args.results_dir, readme)
         return 0
     seeds = args.seed_list if args.seed_list else list(range(args.seeds))
-    run_bench(args.method, args.datasets, seeds, epochs=args.epochs,
+    records = run_bench(args.method, args.datasets, seeds, epochs=args.epochs,
               tasks=args.task,
               overrides=[*args.set, *_batch_overrides(args)], runs_dir=args.runs_dir,
               results_dir=args.results_dir, device=args.device, root=args.root,
@@ -168,6 +168,11 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         plot_comparison({args.method: summarize(args.method, args.runs_dir)},
                         path, title=f"{args.method}: ours vs paper")
         print(f"wrote {path}")
+    failed = [] if args.dry_run else [r for r in records if not r.exists()]
+    if failed:  # each printed its [fail] line; scripts see it in the exit code
+        print(f"gcl bench: {len(failed)} of {len(records)} runs wrote no "
+              f"record: {', '.join(map(str, failed))}", file=sys.stderr)
+        return 1
     return 0
 
 

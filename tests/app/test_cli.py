@@ -114,3 +114,13 @@ def test_deterministic_flag_reaches_train_and_bench(monkeypatch):
     assert seen == {"train": True, "bench": True}
     args = build_parser().parse_args(["bench", "grace", "--datasets", "Cora"])
     assert args.deterministic is False
+
+
+def test_bench_exits_1_when_a_run_writes_no_record(tmp_path, capsys):
+    # a list is no temperature: the run's child fails, the command says so
+    code = main(["bench", "grace", "--datasets", "Cora", "--seed-list", "0",
+                 "--epochs", "1", "--set", "model.tau=[0.5]", "--device", "cpu",
+                 "--runs-dir", str(tmp_path), "--results-dir", str(tmp_path)])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "gcl bench: 1 of 1 runs wrote no record" in err
