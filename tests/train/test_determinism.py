@@ -81,3 +81,58 @@ def test_a_cpu_run_is_unchanged_and_has_no_nondeterministic_op():
         det = gcl.fit(GRACE.from_config(10, 8, 8), data, **kw)
     assert alerts == []
     assert det.loss == plain.loss  # bit for bit
+
+
+@pytest.mark.parametrize("name", ["grace", "csgcl", "gcool", "gca", "pot",
+                                  "pot_gcool"])
+def test_node_methods_run_unchanged_and_without_alerts(name):
+    # deterministic mode also fills new tensors with NaN (PyTorch's
+    # fill_uninitialized_memory): a method reading memory it never wrote
+    # would show up here as a changed or non-finite loss
+    from gcl.app.config import load_config
+    from gcl.datasets import load
+    from gcl.methods import build_method
+
+    cfg = load_config(name, "Cora")
+    data = load("Cora", **cfg["data"])
+
+    def losses():
+        model = build_method(cfg["method"], data.num_features, **cfg["model"])
+        return gcl.fit(model, data, epochs=2, lr=cfg["train"]["lr"], seed=0,
+                       progress=False, device="cpu").loss
+
+    plain = losses()
+    with deterministic() as alerts:
+        det = losses()
+    assert alerts == []
+    assert det == plain
+
+
+@pytest.mark.parametrize("name,dataset", [("heco", "ACM-HeCo"),
+                                          ("meow", "ACM-HeCo"),
+                                          ("lightgcl", "LastFM")])
+def test_hetero_and_recommender_methods_run_unchanged(name, dataset):
+    from gcl.app.config import load_config
+    from gcl.datasets import load, load_interactions
+    from gcl.methods import build_method
+
+    cfg = load_config(name, dataset)
+    if name == "lightgcl":
+        data_kw = dict(cfg["data"])
+        data = load_interactions(dataset, seed=0, **data_kw)
+        kw = dict(num_users=data.num_users, num_items=data.num_items)
+        num_features = None
+    else:
+        data = load(dataset, **cfg["data"])
+        kw, num_features = {}, data.num_features
+
+    def losses():
+        model = build_method(cfg["method"], num_features, **kw, **cfg["model"])
+        return gcl.fit(model, data, epochs=2, lr=cfg["train"]["lr"], seed=0,
+                       progress=False, device="cpu").loss
+
+    plain = losses()
+    with deterministic() as alerts:
+        det = losses()
+    assert alerts == []
+    assert det == plain
