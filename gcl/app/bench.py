@@ -304,6 +304,58 @@ _TASK_NAMES = {"final": "clusters, final",
                "max_over_epochs": "clusters, max_over_epochs (selects on labels)"}
 
 
+def compare_variants(method: str, dataset: str,
+                     runs_dir: str | Path = "benchmarks/runs") -> str:
+    """A Markdown table of every recorded variant of ``method`` on
+    ``dataset`` (``config``, ``eN``, ``config-<hash>`` of ``--set``
+    overrides...), with the mean validation score its probe selected on and
+    the mean test metric, and the variant that **validation** chooses.
+
+    The choice is made on the seeds that every variant with a validation
+    score holds, so that no variant wins by its seeds; the test column is
+    shown, never used. Variants whose protocol has no validation split
+    (GRACE's own evaluator) are listed without a score and cannot be chosen.
+
+    Args:
+        method (str): Method name (its records' folder).
+        dataset (str): Dataset folder name, e.g. ``"Photo"``.
+        runs_dir (str or Path): Where the run records are.
+            (default: ``"benchmarks/runs"``)
+    """
+    method = config_family(method)
+    dataset = load_config(method, dataset)["dataset"]  # "photo" -> "Photo"
+    groups = {tag: recs for (d, tag), recs in _load_groups(method, runs_dir).items()
+              if d == dataset}
+    if not groups:
+        raise ValueError(f"no records of {method} on {dataset} in {runs_dir}")
+    scored = {tag: {r["seed"]: r["validation"]["mean"] for r in recs}
+              for tag, recs in groups.items()
+              if all("validation" in r for r in recs)}
+    common = set.intersection(*map(set, scored.values())) if scored else set()
+    chosen = (max(scored, key=lambda t: statistics.fmean(
+        scored[t][s] for s in common)) if common else None)
+    metric = _default_metric([r for recs in groups.values() for r in recs])
+    lines = [f"{method} on {dataset}: variants, validation score (the probe's "
+             f"selection metric, mean over seeds {sorted(common) or '-'}) and "
+             f"test {metric}, in %",
+             "", "| variant | overrides | epochs | seeds | validation | "
+             f"test {metric} | chosen on validation |", "|---|---|---|---|---|---|---|"]
+    for tag, recs in sorted(groups.items()):
+        overrides = ", ".join(f"`{o}`" for o in recs[0].get("overrides", [])) or "-"
+        val = (f"{100 * statistics.fmean(scored[tag][s] for s in common):.2f}"
+               if tag in scored and common else "-")
+        seeds = ", ".join(str(r["seed"]) for r in sorted(recs, key=lambda r: r["seed"]))
+        lines.append(
+            f"| {tag} | {overrides} | {recs[0]['epochs']} | {seeds} | {val} | "
+            f"{_fmt_pct([r['metrics'][metric] for r in recs])} | "
+            f"{'yes' if tag == chosen else ''} |")
+    if not scored:
+        lines += ["", "No variant has a validation score (records made before "
+                  "validation scores were recorded, or a protocol without a "
+                  "validation split): nothing is chosen."]
+    return "\n".join(lines)
+
+
 def _default_metric(recs: list[dict]) -> str:
     """``accuracy`` when every record has it, else the first metric of the
     first record (``recall@20`` for the ranking task).

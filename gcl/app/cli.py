@@ -150,6 +150,12 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     if args.render_only:
         render(args.method, args.runs_dir, args.results_dir, readme)
         return 0
+    if args.variants:
+        from gcl.app.bench import compare_variants
+
+        for dataset in args.datasets:
+            print(compare_variants(args.method, dataset, args.runs_dir))
+        return 0
     seeds = args.seed_list if args.seed_list else list(range(args.seeds))
     records = run_bench(args.method, args.datasets, seeds, epochs=args.epochs,
               tasks=args.task,
@@ -304,6 +310,11 @@ def build_parser() -> argparse.ArgumentParser:
                    "clustering and link add columns to the table")
     p.add_argument("--render-only", action="store_true",
                    help="only re-render the results table")
+    p.add_argument("--variants", action="store_true",
+                   help="train nothing: list the recorded variants of each "
+                   "dataset (configs, --epochs, --set overrides) with their "
+                   "validation and test scores, and the one validation "
+                   "chooses")
     p.add_argument("--dry-run", action="store_true",
                    help="list the runs that would execute")
     p.add_argument("--progress", action="store_true",

@@ -142,6 +142,8 @@ class Experiment:
                if self.history.best_epoch is not None else {}),
             **({"svd_seconds": self.result.details["svd_seconds"]}
                if "svd_seconds" in self.result.details else {}),
+            **({"validation": val} if (val := _validation(self.result))
+               else {}),
             "config_source": cfg.get("source"), "machine": self.machine,
             "tasks": {name: {"protocol": r.protocol, "metrics": r.metrics,
                              "std": r.std,
@@ -179,6 +181,18 @@ class Experiment:
             plot_loss(self.history, out / "loss.png",
                       title=f"{self.config['method']} on {self.config['dataset']}")
         return out
+
+
+def _validation(result: Any) -> Optional[dict[str, Any]]:
+    """The validation score a probe selected its epoch on (mean over its
+    runs), for choosing between configurations without the test set; None
+    for protocols without a validation split.
+    """
+    best = result.details.get("best_val")
+    if not best or not all(isinstance(v, (int, float)) for v in best):
+        return None
+    return {"selection": result.details.get("selection"),
+            "mean": sum(best) / len(best), "runs": list(best)}
 
 
 def run_experiment(method: str, dataset: str, *, seed: Optional[int] = None,

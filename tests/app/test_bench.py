@@ -357,3 +357,57 @@ def test_a_deterministic_run_says_so_in_its_record_and_row(tmp_path):
     assert "deterministic" not in json.loads(plain.read_text())["machine"]
     table = (tmp_path / "results" / "grace.md").read_text()
     assert "threads, deterministic kernels in some runs |" in table
+
+
+def test_a_probe_record_keeps_its_validation_score(tmp_path):
+    rec_path = run_bench(
+        "grace", ["Cora"], [0], epochs=2, device="cpu",
+        overrides=["model.hidden_channels=8", "model.proj_channels=8",
+                   "eval.protocol=linear_probe", "eval.runs=2",
+                   "eval.epochs=40"],
+        runs_dir=tmp_path / "runs", results_dir=tmp_path / "results")[0]
+    val = json.loads(rec_path.read_text())["validation"]
+    assert val["selection"] == "best validation accuracy"
+    assert len(val["runs"]) == 2 and 0.0 < val["mean"] <= 1.0
+    assert val["mean"] == pytest.approx(sum(val["runs"]) / 2)
+
+
+def _variant(root, tag, seed, val, test, overrides=()):
+    rec = {"method": "pot", "dataset": "Photo", "seed": seed, "epochs": 1000,
+           "protocol": "pot", "metrics": {"accuracy": test},
+           "seconds_per_epoch": 0.1, "peak_memory_mb": 1.0, "machine": {}}
+    if val is not None:
+        rec["validation"] = {"selection": "best validation micro_f1",
+                             "mean": val, "runs": [val]}
+    if overrides:
+        rec["overrides"] = list(overrides)
+    path = root / "pot" / "Photo" / tag / f"seed{seed}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(rec))
+
+
+def test_compare_variants_chooses_on_validation_over_common_seeds(tmp_path):
+    from gcl.app.bench import compare_variants
+
+    # config: best on test, worst on validation; "a" wins validation on the
+    # common seeds 0-1 although its extra seed 2 would pull it down
+    for seed, (v, t) in enumerate([(0.80, 0.95), (0.80, 0.95)]):
+        _variant(tmp_path, "config", seed, v, t)
+    for seed, (v, t) in enumerate([(0.90, 0.85), (0.90, 0.85), (0.10, 0.10)]):
+        _variant(tmp_path, "config-aaaa", seed, v, t, ["model.tau=0.2"])
+    for seed, (v, t) in enumerate([(0.85, 0.90), (0.85, 0.90)]):
+        _variant(tmp_path, "config-bbbb", seed, v, t, ["model.tau=0.5"])
+    _variant(tmp_path, "e200", 0, None, 0.99)  # no validation: never chosen
+    table = compare_variants("pot", "photo", tmp_path)
+    rows = {line.split(" | ")[0].lstrip("| "): line
+            for line in table.splitlines() if line.startswith("| ")}
+    assert rows["config-aaaa"].endswith("| yes |")
+    assert "| 90.00 |" in rows["config-aaaa"]  # validation on seeds 0-1
+    assert "`model.tau=0.2`" in rows["config-aaaa"]
+    assert not rows["config"].endswith("| yes |")
+    assert "| - | 99.00 ± 0.00 |  |" in rows["e200"]
+    assert "mean over seeds [0, 1]" in table
+    with pytest.raises(ValueError, match="no records of pot on Computers"):
+        compare_variants("pot", "Computers", tmp_path)
+    with pytest.raises(ValueError, match="no pot config for dataset 'CS'"):
+        compare_variants("pot", "CS", tmp_path)
