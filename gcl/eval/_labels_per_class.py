@@ -143,8 +143,12 @@ def _check_split(split: Any, k: int, n: int) -> Split:
 
 def _heco_probe(z: Tensor, y: Tensor, splits: Sequence[Split], c: int, epochs: int,
                 lr: float, weight_decay: float, gen: torch.Generator,
-                device: torch.device | str) -> list[dict[str, float]]:
-    """HeCo's ``evaluate`` for R runs at once (splits of equal part sizes)."""
+                device: torch.device | str
+                ) -> tuple[list[dict[str, float]], list[float]]:
+    """HeCo's ``evaluate`` for R runs at once (splits of equal part sizes):
+    each run's test scores, and the best validation macro-F1 of each run
+    (the score its macro-F1 epoch was selected on).
+    """
     r = len(splits)
     tr = torch.stack([s[0] for s in splits]).to(device)  # [R, L]
     va = torch.stack([s[1] for s in splits]).to(device)  # [R, V]
@@ -183,9 +187,10 @@ def _heco_probe(z: Tensor, y: Tensor, splits: Sequence[Split], c: int, epochs: i
                 if name == "micro":  # HeCo's AUC uses the best-micro epoch
                     proba_at[better] = torch.softmax(out[better, n_val:], -1)
     y_te, proba_at = y_te.cpu(), proba_at.cpu()
-    return [{"macro_f1": float(test_at["macro"][i]),
-             "micro_f1": float(test_at["micro"][i]),
-             "auc": ovr_auc(y_te[i], proba_at[i])} for i in range(r)]
+    return ([{"macro_f1": float(test_at["macro"][i]),
+              "micro_f1": float(test_at["micro"][i]),
+              "auc": ovr_auc(y_te[i], proba_at[i])} for i in range(r)],
+            best["macro"].tolist())
 
 
 def labels_per_class(
@@ -259,7 +264,10 @@ def labels_per_class(
     Returns:
         EvalResult: ``macro_f1@k``, ``micro_f1@k`` and ``auc@k`` for every
         :math:`k` (headline: ``macro_f1@`` of the first :math:`k`), mean and
-        ``ddof=0`` std over runs; details hold the split sizes per :math:`k`.
+        ``ddof=0`` std over runs; details hold the split sizes per :math:`k`
+        and ``best_val``, each run's best validation macro-F1 (the score its
+        macro-F1 epoch was chosen on; shots in order), for choosing between
+        configurations without the test set.
 
     Raises:
         ValueError: For malformed inputs, a class with fewer than :math:`k`
@@ -301,6 +309,7 @@ def labels_per_class(
     gen = torch.Generator().manual_seed(seed)
     per_run: list[dict[str, float]] = [{} for _ in range(runs)]
     sizes = {}
+    best_val: list[float] = []
     for k in shots:
         if splits is not None:
             split = _check_split(splits[k], k, n)
@@ -309,8 +318,9 @@ def labels_per_class(
             run_splits = [_draw_split(y, k, c, val_size, test_size, gen)
                           for _ in range(runs)]
         sizes[k] = [int(p.numel()) for p in run_splits[0]]
-        scores = _heco_probe(z, y, run_splits, c, epochs, lr, weight_decay, gen,
-                             device)
+        scores, val = _heco_probe(z, y, run_splits, c, epochs, lr, weight_decay,
+                                  gen, device)
+        best_val += val
         for r, s in enumerate(scores):
             for name, value in s.items():
                 per_run[r][f"{name}@{k}"] = value
@@ -324,6 +334,8 @@ def labels_per_class(
         "weight_decay": weight_decay,
         "selection": "macro_f1 at best val macro_f1; micro_f1 and auc at best "
                      "val micro_f1",
+        # every run's best validation macro-F1, shots in order
+        "best_val": best_val,
         "seed": seed,
     }
     return EvalResult.from_runs("heco", per_run, details)

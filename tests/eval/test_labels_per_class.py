@@ -48,7 +48,8 @@ def heco_evaluate_reference(z, y, split, c, epochs, lr, seed):
     i_mi = val_mi.index(max(val_mi))
     proba = torch.softmax(logits_list[i_mi], 1).numpy()
     return {"macro_f1": test_ma[i_ma], "micro_f1": test_mi[i_mi],
-            "auc": roc_auc_score(y[te].numpy(), proba, multi_class="ovr")}
+            "auc": roc_auc_score(y[te].numpy(), proba, multi_class="ovr"),
+            "best_val_macro_f1": max(val_ma)}
 
 
 # ------------------------------------------------------------------ AUC
@@ -96,6 +97,7 @@ def test_separable_embeddings_score_one():
         assert value > 0.99, key
     assert res.num_runs == 2
     assert res.details["split_sizes"][20] == [60, 200, 200]
+    assert len(res.details["best_val"]) == 4  # 2 shots x 2 runs
 
 
 def test_drawn_split_sizes():
@@ -125,6 +127,10 @@ def test_matches_heco_official_loop():
     assert 0.4 < ref["micro_f1"] < 1.0  # a non-trivial case
     for name in ("macro_f1", "micro_f1", "auc"):
         assert res.metrics[f"{name}@10"] == pytest.approx(ref[name], abs=1e-6)
+    # the validation score the macro-F1 epoch was selected on, kept for
+    # choosing between configurations without the test set
+    assert res.details["best_val"] == [pytest.approx(ref["best_val_macro_f1"],
+                                                     abs=1e-6)]
 
 
 def test_fixed_splits_runs_differ_only_by_init_and_seed_repeats():
