@@ -94,6 +94,20 @@ def variant_tag(epochs: int | None, overrides: list[str]) -> str:
     return run_dir_tag(epochs, overrides)
 
 
+def grid_overrides(fixed: list[str], grid: list[str]) -> list[list[str]]:
+    """Every combination of the ``--grid KEY=V1|V2|...`` values, each after
+    the ``--set`` overrides ``fixed`` (one combination, ``fixed``, without a
+    grid). Values are split on ``|`` only, so lists such as ``[0.3,0.5]``
+    stay whole."""
+    combos = [list(fixed)]
+    for item in grid:
+        key, sep, values = item.partition("=")
+        if not sep or not key or not values:
+            raise ValueError(f"--grid takes KEY=V1|V2|..., got {item!r}")
+        combos = [c + [f"{key}={v}"] for c in combos for v in values.split("|")]
+    return combos
+
+
 def _record(root: Path, method: str, dataset: str, tag: str, seed: int) -> Path:
     return root / method / dataset / tag / f"seed{seed}.json"
 
@@ -155,15 +169,19 @@ def resumed_epoch(path: Path) -> int:
 
 
 def bench_command(method: str, dataset: str, seed: int,
-                  args: argparse.Namespace, runs: Path) -> list[str]:
-    """The ``gcl bench`` command of one run (its own process)."""
+                  args: argparse.Namespace, runs: Path,
+                  overrides: list[str] | None = None) -> list[str]:
+    """The ``gcl bench`` command of one run (its own process); its config
+    overrides are ``overrides``, else ``args.overrides`` (``--set``)."""
     cmd = [sys.executable, "-m", "gcl", "bench", method,
            "--datasets", dataset, "--seed-list", str(seed),
            "--runs-dir", str(runs), "--results-dir", str(args.out / "results"),
            "--device", args.device, "--task", *args.task]
     if args.epochs is not None:
         cmd += ["--epochs", str(args.epochs)]
-    for override in getattr(args, "overrides", None) or []:
+    if overrides is None:
+        overrides = getattr(args, "overrides", None) or []
+    for override in overrides:
         cmd += ["--set", override]
     if getattr(args, "deterministic", False):
         cmd.append("--deterministic")
@@ -221,6 +239,11 @@ def main(argv: list[str] | None = None) -> int:
                    dest="overrides",
                    help="config override for every run (repeatable), as "
                    "gcl bench --set: the records go to that variant's folder")
+    p.add_argument("--grid", action="append", default=[],
+                   metavar="KEY=V1|V2|...",
+                   help="run every combination of these values (repeatable), "
+                   "each its own variant folder, e.g. a sweep to choose on "
+                   "validation with gcl bench --variants")
     p.add_argument("--device", default="cuda")
     p.add_argument("--task", nargs="+", default=["classification", "clustering"],
                    help="evaluations of each run (default: the config's "
@@ -250,17 +273,24 @@ def main(argv: list[str] | None = None) -> int:
     runs = args.out / "runs"
     logs = args.out / "logs"
     logs.mkdir(parents=True, exist_ok=True)
-    tag = variant_tag(args.epochs, args.overrides)
+    try:
+        combos = grid_overrides(args.overrides, args.grid)
+    except ValueError as exc:
+        p.error(str(exc))
+    variants = {variant_tag(args.epochs, c): c for c in combos}
     base = variant_tag(args.epochs, [])  # an override costs about the same
     roots = [runs, *args.known]
     done, ran, unfinished, skipped = [], [], [], []
     pending = []
     for method, dataset, seed in plan(args.methods, args.datasets, args.seeds):
-        if any(has_tasks(_record(r, method, dataset, tag, seed), args.task)
-               for r in roots):
-            done.append(f"{method}/{dataset}/seed{seed}")
-        else:
-            pending.append((method, dataset, seed))
+        for tag, overrides in variants.items():
+            name = (f"{method}/{dataset}/seed{seed}" if not args.grid
+                    else f"{method}/{dataset}/{tag}/seed{seed}")
+            if any(has_tasks(_record(r, method, dataset, tag, seed), args.task)
+                   for r in roots):
+                done.append(name)
+            else:
+                pending.append((method, dataset, seed, tag, overrides, name))
 
     def left() -> float:
         return args.budget - (time.monotonic() - start)
@@ -269,8 +299,7 @@ def main(argv: list[str] | None = None) -> int:
         """Starts the first pending run that fits the time left; the runs
         that no longer fit are skipped (the time left only shrinks)."""
         while pending:
-            method, dataset, seed = pending.pop(0)
-            name = f"{method}/{dataset}/seed{seed}"
+            method, dataset, seed, tag, overrides, name = pending.pop(0)
             epochs = args.epochs or _epochs(method, dataset)
             done_epochs = 0
             if args.checkpoint_dir is not None:
@@ -291,9 +320,11 @@ def main(argv: list[str] | None = None) -> int:
                   f"{'?' if est is None else f'{est:.0f}s'}, left {now:.0f}s"
                   + (f", resumes at epoch {done_epochs}" if done_epochs else "")
                   + ")", flush=True)
+            log = (f"{method}_{dataset}_seed{seed}.log" if not args.grid
+                   else f"{method}_{dataset}_{tag}_seed{seed}.log")
             return _Job(name, _record(runs, method, dataset, tag, seed),
-                        bench_command(method, dataset, seed, args, runs),
-                        logs / f"{method}_{dataset}_seed{seed}.log")
+                        bench_command(method, dataset, seed, args, runs,
+                                      overrides=overrides), logs / log)
         return None
 
     alive: list[_Job] = []
@@ -327,7 +358,9 @@ def main(argv: list[str] | None = None) -> int:
 
     todo = [s["run"] for s in skipped] + [u["run"] for u in unfinished]
     summary = {"budget_s": args.budget, "elapsed_s": round(time.monotonic() - start, 1),
-               "tag": tag, "device": args.device, "jobs": args.jobs, "ran": ran,
+               "tag": next(iter(variants)) if len(variants) == 1 else None,
+               "variants": variants, "device": args.device, "jobs": args.jobs,
+               "ran": ran,
                "unfinished": unfinished, "skipped": skipped,
                "already_done": done, "left": todo}
     (args.out / "plan.json").write_text(json.dumps(summary, indent=2))

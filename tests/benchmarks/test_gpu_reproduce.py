@@ -84,7 +84,7 @@ def test_runs_records_resumes_and_respects_the_budget(reproduce, tmp_path,
 
 
 def test_a_run_past_the_budget_is_killed(reproduce, tmp_path, monkeypatch):
-    monkeypatch.setattr(reproduce, "bench_command", lambda *a: [
+    monkeypatch.setattr(reproduce, "bench_command", lambda *a, **k: [
         sys.executable, "-c", "import time; time.sleep(60)"])
     out = tmp_path / "gpu"
     reproduce.main(["--out", str(out), "--budget", "6", "--min-left", "0",
@@ -99,8 +99,9 @@ def test_a_run_past_the_budget_is_killed(reproduce, tmp_path, monkeypatch):
 def _fake_bench(reproduce, seconds):
     """A bench_command whose process sleeps, then writes the run's record
     with its start and end times."""
-    def command(method, dataset, seed, args, runs):
-        rec = reproduce._record(runs, method, dataset, f"e{args.epochs}", seed)
+    def command(method, dataset, seed, args, runs, overrides=None):
+        tag = reproduce.variant_tag(args.epochs, overrides or [])
+        rec = reproduce._record(runs, method, dataset, tag, seed)
         code = (f"import json, pathlib, time; t = time.time(); "
                 f"time.sleep({seconds}); p = pathlib.Path({str(rec)!r}); "
                 f"p.parent.mkdir(parents=True, exist_ok=True); "
@@ -192,7 +193,7 @@ def test_a_checkpoint_shortens_the_estimate(reproduce, tmp_path, monkeypatch):
     torch.save({"epoch": 90}, path)
     assert reproduce.resumed_epoch(path) == 90
     assert reproduce.resumed_epoch(tmp_path / "none.pt") == 0
-    monkeypatch.setattr(reproduce, "bench_command", lambda *a: [
+    monkeypatch.setattr(reproduce, "bench_command", lambda *a, **k: [
         sys.executable, "-c", "pass"])
     base = ["--budget", "60", "--min-left", "0", "--methods", "grace",
             "--datasets", "Cora", "--seeds", "0", "--epochs", "100",
@@ -205,3 +206,35 @@ def test_a_checkpoint_shortens_the_estimate(reproduce, tmp_path, monkeypatch):
     reproduce.main(["--out", str(tmp_path / "b"), *base, "--checkpoint-dir", str(ck)])
     plan = json.loads((tmp_path / "b" / "plan.json").read_text())
     assert [r["run"] for r in plan["ran"]] == ["grace/Cora/seed0"]
+
+
+def test_grid_runs_every_combination_in_its_own_variant(reproduce, tmp_path,
+                                                        monkeypatch):
+    assert reproduce.grid_overrides(["a=1"], ["b=[0.3,0.5]|[0.2,0.4]",
+                                              "c=x|y"]) == [
+        ["a=1", "b=[0.3,0.5]", "c=x"], ["a=1", "b=[0.3,0.5]", "c=y"],
+        ["a=1", "b=[0.2,0.4]", "c=x"], ["a=1", "b=[0.2,0.4]", "c=y"]]
+    assert reproduce.grid_overrides([], []) == [[]]
+    with pytest.raises(ValueError, match="KEY=V1"):
+        reproduce.grid_overrides([], ["no_value"])
+    monkeypatch.setattr(reproduce, "bench_command", _fake_bench(reproduce, 0.1))
+    out = tmp_path / "gpu"
+    argv = ["--out", str(out), "--budget", "60", "--jobs", "2",
+            "--methods", "pot", "--datasets", "Photo", "--seeds", "0",
+            "--epochs", "1", "--device", "cpu", "--set", "model.kappa=0.4",
+            "--grid", "model.tau=0.2|0.9", "--task", "classification"]
+    assert reproduce.main(argv) == 0
+    plan = json.loads((out / "plan.json").read_text())
+    assert plan["tag"] is None and len(plan["variants"]) == 2
+    for tag, overrides in plan["variants"].items():
+        assert overrides[0] == "model.kappa=0.4"
+        # the folder gcl bench --set writes the same overrides to
+        assert tag == reproduce.variant_tag(1, overrides)
+        assert (out / "runs/pot/Photo" / tag / "seed0.json").exists()
+        assert f"pot/Photo/{tag}/seed0" in [r["run"] for r in plan["ran"]]
+    # a second call finds both variants done
+    assert reproduce.main(argv) == 0
+    plan = json.loads((out / "plan.json").read_text())
+    assert plan["ran"] == [] and len(plan["already_done"]) == 2
+    with pytest.raises(SystemExit):
+        reproduce.main(argv + ["--grid", "oops"])
