@@ -153,19 +153,21 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     if args.variants:
         from gcl.app.bench import compare_variants
 
+        if not args.datasets:
+            raise ValueError("--variants needs --datasets")
         for dataset in args.datasets:
             print(compare_variants(args.method, dataset, args.runs_dir))
         return 0
     seeds = args.seed_list if args.seed_list else list(range(args.seeds))
-    records = run_bench(args.method, args.datasets, seeds, epochs=args.epochs,
-              tasks=args.task,
-              overrides=[*args.set, *_batch_overrides(args)], runs_dir=args.runs_dir,
-              results_dir=args.results_dir, device=args.device, root=args.root,
-              progress=args.progress, dry_run=args.dry_run, readme=readme,
-              checkpoint_dir=args.checkpoint_dir,
-              checkpoint_seconds=args.checkpoint_seconds,
-              keep_checkpoints=args.keep_checkpoints,
-              deterministic_algorithms=args.deterministic)
+    records = run_bench(
+        args.method, args.datasets, seeds, epochs=args.epochs, tasks=args.task,
+        overrides=[*args.set, *_batch_overrides(args)], runs_dir=args.runs_dir,
+        results_dir=args.results_dir, device=args.device, root=args.root,
+        progress=args.progress, dry_run=args.dry_run, readme=readme,
+        checkpoint_dir=args.checkpoint_dir,
+        checkpoint_seconds=args.checkpoint_seconds,
+        keep_checkpoints=args.keep_checkpoints,
+        deterministic_algorithms=args.deterministic)
     if args.plot and not args.dry_run:
         from gcl.app.bench import summarize
         from gcl.viz import plot_comparison

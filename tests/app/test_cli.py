@@ -124,3 +124,18 @@ def test_bench_exits_1_when_a_run_writes_no_record(tmp_path, capsys):
     assert code == 1
     err = capsys.readouterr().err
     assert "gcl bench: 1 of 1 runs wrote no record" in err
+
+
+def test_bench_variants_lists_without_training(tmp_path, capsys):
+    rec = {"method": "grace", "dataset": "Cora", "seed": 0, "epochs": 2,
+           "protocol": "grace", "metrics": {"accuracy": 0.8},
+           "seconds_per_epoch": 0.1, "peak_memory_mb": 1.0, "machine": {}}
+    path = tmp_path / "grace" / "Cora" / "e2" / "seed0.json"
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps(rec))
+    assert main(["bench", "grace", "--datasets", "cora", "--variants",
+                 "--runs-dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "| e2 | - | 2 | 0 | - | 80.00 ± 0.00 |  |" in out
+    assert sorted(p.name for p in tmp_path.rglob("*.json")) == ["seed0.json"]
+    assert main(["bench", "grace", "--variants"]) == 2  # no --datasets
