@@ -103,6 +103,16 @@ def main() -> None:
                 f"{', '.join(map(str, sorted(common))) or 'none'}"
                 + ("" if all(s == common for s, _ in sets) else
                    " (the rows' seeds differ: compare on these)"))
+    for dataset in DATASETS:
+        for method, name in METHODS.items():
+            recs = [r for rs in records(method, dataset).values() for r in rs]
+            if any("Features differ" in (r.get("config_source") or "")
+                   for r in recs):
+                lines.append(
+                    f"- {dataset}, {name}: **not the paper's features** (they "
+                    f"are not available offline; `gcl/configs/{method}/"
+                    f"{dataset}.yaml` says what replaces them), so the row is "
+                    "not the paper's setting.")
     lines.append(
         "- Notes per method (spreads, comparisons with the official code): "
         + ", ".join(f"`benchmarks/results/{m}.md`" for m in METHODS) + ".")
