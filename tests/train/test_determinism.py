@@ -91,21 +91,10 @@ def test_node_methods_run_unchanged_and_without_alerts(name):
     # would show up here as a changed or non-finite loss
     from gcl.app.config import load_config
     from gcl.datasets import load
-    from gcl.methods import build_method
 
     cfg = load_config(name, "Cora")
     data = load("Cora", **cfg["data"])
-
-    def losses():
-        model = build_method(cfg["method"], data.num_features, **cfg["model"])
-        return gcl.fit(model, data, epochs=2, lr=cfg["train"]["lr"], seed=0,
-                       progress=False, device="cpu").loss
-
-    plain = losses()
-    with deterministic() as alerts:
-        det = losses()
-    assert alerts == []
-    assert det == plain
+    _assert_unchanged_without_alerts(cfg, data, data.num_features)
 
 
 @pytest.mark.parametrize("name,dataset", [("heco", "ACM-HeCo"),
@@ -114,7 +103,6 @@ def test_node_methods_run_unchanged_and_without_alerts(name):
 def test_hetero_and_recommender_methods_run_unchanged(name, dataset):
     from gcl.app.config import load_config
     from gcl.datasets import load, load_interactions
-    from gcl.methods import build_method
 
     cfg = load_config(name, dataset)
     if name == "lightgcl":
@@ -125,6 +113,14 @@ def test_hetero_and_recommender_methods_run_unchanged(name, dataset):
     else:
         data = load(dataset, **cfg["data"])
         kw, num_features = {}, data.num_features
+
+    _assert_unchanged_without_alerts(cfg, data, num_features, **kw)
+
+
+def _assert_unchanged_without_alerts(cfg, data, num_features, **kw):
+    """Two epochs of the config's method, plain and in deterministic mode:
+    the same losses, and no operation without a deterministic kernel."""
+    from gcl.methods import build_method
 
     def losses():
         model = build_method(cfg["method"], num_features, **kw, **cfg["model"])
