@@ -513,6 +513,7 @@ def render(method: str, runs_dir: str | Path = "benchmarks/runs",
                   "`--batch-size`, ...):", ""]
         lines += [f"- `{tag}`: " + ", ".join(f"`{o}`" for o in overrides)
                   for tag, overrides in sorted(variants.items())]
+    lines += _collapsed(groups)
     for extra in sorted(Path(results_dir).glob(f"{method}_ogb*.md")):
         # OGB tables written by their own scripts (e.g.
         # benchmarks/ogbl_ddi_grace.py): shown here so that one file has
@@ -535,6 +536,24 @@ def render(method: str, runs_dir: str | Path = "benchmarks/runs",
     if readme is not None:
         update_readme(results_dir, readme)
     return out
+
+
+def _collapsed(groups: dict) -> list[str]:
+    """Markdown lines naming the runs whose record says their embeddings
+    collapsed (:func:`gcl.eval.embedding_health`); empty when none did.
+    """
+    found = [f"- {dataset} `{tag}` seed {r['seed']}: spread "
+             f"{h['spread']:.1e}, effective rank {h['effective_rank']:.2f} "
+             f"of {h['dims']}"
+             for (dataset, tag), recs in sorted(groups.items())
+             for r in sorted(recs, key=lambda r: r["seed"])
+             if (h := r.get("embedding", {})).get("collapsed")]
+    if not found:
+        return []
+    return ["", "Runs whose embeddings collapsed (every node at nearly one "
+            "point: spread below 1e-3, `embedding` in the record). Their "
+            "scores are in the means above; they describe a failed run:", "",
+            *found]
 
 
 def tabulated_by(method: str, results_dir: str | Path = "benchmarks/results"

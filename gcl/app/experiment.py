@@ -22,6 +22,7 @@ import resource
 import subprocess
 import sys
 import time
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +42,7 @@ from gcl.eval import (
     EvalResult,
     cluster_metrics,
     clustering,
+    embedding_health,
     link_prediction,
     node_classification,
     ranking_split,
@@ -120,6 +122,7 @@ class Experiment:
     peak_memory_mb: float
     machine: dict = field(default_factory=dict)
     extra: dict = field(default_factory=dict)
+    health: dict = field(default_factory=dict)
 
     def record(self) -> dict[str, Any]:
         """A JSON-serialisable summary (metrics, protocol, timing, machine)."""
@@ -138,6 +141,9 @@ class Experiment:
             "eval_seconds": self.eval_seconds,
             "peak_memory_mb": self.peak_memory_mb,
             "final_loss": self.history.loss[-1] if self.history.loss else None,
+            **({"loss_trace": trace} if (trace := _loss_trace(self.history))
+               else {}),
+            **({"embedding": self.health} if self.health else {}),
             **({"best_epoch": self.history.best_epoch}
                if self.history.best_epoch is not None else {}),
             **({"svd_seconds": self.result.details["svd_seconds"]}
@@ -161,6 +167,8 @@ class Experiment:
                  f"{hist.epochs} epochs, {hist.seconds_per_epoch:.3f} s/epoch): "
                  f"{self.result}"]
         lines += [f"  {name}: {res}" for name, res in self.extra.items()]
+        if self.health.get("collapsed"):
+            lines.append(f"  WARNING: {_COLLAPSED.format(**self.health)}")
         return "\n".join(lines)
 
     def save(self, out: Union[str, Path], plot: bool = True) -> Path:
@@ -181,6 +189,38 @@ class Experiment:
             plot_loss(self.history, out / "loss.png",
                       title=f"{self.config['method']} on {self.config['dataset']}")
         return out
+
+
+_COLLAPSED = ("the embeddings collapsed: every node has nearly the same "
+              "embedding (spread {spread:.2e}, effective rank "
+              "{effective_rank:.2f} of {dims}); the scores describe a failed "
+              "run, not the method")
+
+
+def _loss_trace(history: History, points: int = 100) -> Optional[dict[str, Any]]:
+    """The training loss every ``every`` epochs (about ``points`` values,
+    the last epoch always included), to see when a run went wrong.
+    """
+    loss = history.loss
+    if not loss:
+        return None
+    every = max(1, -(-len(loss) // points))
+    epochs = list(range(every, len(loss) + 1, every))
+    if epochs[-1] != len(loss):
+        epochs.append(len(loss))
+    return {"every": every, "values": [loss[e - 1] for e in epochs]}
+
+
+def _health(z: Any) -> dict[str, Any]:
+    """:func:`gcl.eval.embedding_health` of a node embedding matrix; warns
+    when it collapsed. Empty for anything else (user/item pairs).
+    """
+    if not isinstance(z, Tensor) or z.dim() != 2 or z.size(0) < 2:
+        return {}
+    health = embedding_health(z)
+    if health["collapsed"]:
+        warnings.warn(_COLLAPSED.format(**health), RuntimeWarning, stacklevel=3)
+    return health
 
 
 def _validation(result: Any) -> Optional[dict[str, Any]]:
@@ -471,4 +511,4 @@ def _run_config(cfg: dict[str, Any], root: Optional[str], device: str,
     eval_s = time.perf_counter() - t0
     main = results.pop(tasks[0])
     return Experiment(cfg, model, history, z.cpu(), main, train_s, eval_s,
-                      peak, machine_info(dev), results)
+                      peak, machine_info(dev), results, _health(z))

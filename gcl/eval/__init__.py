@@ -8,6 +8,7 @@ from gcl.eval._clustering import (
     kmeans,
     match_clusters,
 )
+from gcl.eval._health import embedding_health
 from gcl.eval._labels_per_class import (
     heco_protocol,
     labels_per_class,
@@ -37,6 +38,7 @@ from gcl.eval._splits import get_masks, masks_to_splits, random_split
 
 __all__ = [
     "REPORTING_RULES",
+    "embedding_health",
     "report_over_epochs",
     "EvalResult",
     "clustering",

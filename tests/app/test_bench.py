@@ -6,6 +6,7 @@ import sys
 import time
 
 import pytest
+import torch
 
 from gcl.app.bench import render, run_bench
 
@@ -411,3 +412,40 @@ def test_compare_variants_chooses_on_validation_over_common_seeds(tmp_path):
         compare_variants("pot", "Computers", tmp_path)
     with pytest.raises(ValueError, match="no pot config for dataset 'CS'"):
         compare_variants("pot", "CS", tmp_path)
+
+
+def test_a_record_keeps_its_loss_trace_and_embedding_health():
+    from gcl.app.experiment import _loss_trace, run_experiment
+    from gcl.eval import embedding_health
+    from gcl.train import History
+
+    exp = run_experiment("grace", "Cora", seed=0, epochs=3, device="cpu",
+                         overrides=["model.hidden_channels=8",
+                                    "model.proj_channels=8", "eval.runs=1"])
+    rec = exp.record()
+    assert rec["loss_trace"] == {"every": 1, "values": exp.history.loss}
+    assert rec["embedding"] == embedding_health(exp.embeddings)
+    assert not rec["embedding"]["collapsed"] and "WARNING" not in exp.summary()
+    # a long run: about 100 values, the last epoch always among them
+    trace = _loss_trace(History(loss=[float(e) for e in range(1, 251)]))
+    assert trace["every"] == 3
+    assert trace["values"] == [*range(3, 250, 3), 250]
+
+
+def test_a_collapsed_run_warns_and_is_named_under_its_table(tmp_path):
+    from gcl.app.experiment import _health
+
+    with pytest.warns(RuntimeWarning, match="embeddings collapsed"):
+        health = _health(torch.full((20, 4), 0.5))
+    assert health["collapsed"] and health["dead_dims"] == 4
+    runs = tmp_path / "runs"
+    for seed, h in enumerate([health, {**health, "collapsed": False}]):
+        _variant(runs, "config", seed, 0.9, 0.9)
+        path = runs / "pot" / "Photo" / "config" / f"seed{seed}.json"
+        rec = json.loads(path.read_text())
+        rec["metrics"]["micro_f1"] = rec["metrics"]["accuracy"]
+        path.write_text(json.dumps({**rec, "embedding": h}))
+    table = render("pot", runs, tmp_path / "results").read_text()
+    assert ("- Photo `config` seed 0: spread 0.0e+00, effective rank 0.00 "
+            "of 4\n") in table
+    assert "seed 1:" not in table
