@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CALL = ROOT / "benchmarks" / "gpu" / "call.sh"
 
 
-def test_two_jobs_side_by_side_leave_logs_plans_and_records(tmp_path):
+def test_two_jobs_side_by_side_leave_one_log_and_one_tar(tmp_path):
     out, work = tmp_path / "out", tmp_path / "work"
     env = {**os.environ, "PYTHON": sys.executable, "OUT": str(out),
            "GCL_GPU_WORK": str(work), "OMP_NUM_THREADS": "1"}
@@ -25,13 +25,18 @@ def test_two_jobs_side_by_side_leave_logs_plans_and_records(tmp_path):
     # job 2's override is not a valid tau: its run fails, the call says so
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "== job 1: --methods grace" in proc.stdout
-    plan1 = json.loads((out / "plan-job1.json").read_text())
-    assert [r["run"] for r in plan1["ran"]] == ["grace/Cora/seed0"]
-    assert plan1["ran"][0]["record"] is True
-    plan2 = json.loads((out / "plan-job2.json").read_text())
-    assert plan2["ran"][0]["record"] is False
+    # two files only: a device call returns at most 8
+    assert sorted(p.name for p in out.iterdir()) == ["call.log", "records.tar.gz"]
+    log = (out / "call.log").read_text()
+    assert "== job 2: --methods gca" in log and "grace/Cora/seed0" in log
     with tarfile.open(out / "records.tar.gz") as tar:
         names = tar.getnames()
+        plan1 = json.load(tar.extractfile("job1/plan.json"))
+        plan2 = json.load(tar.extractfile("job2/plan.json"))
+    assert [r["run"] for r in plan1["ran"]] == ["grace/Cora/seed0"]
+    assert plan1["ran"][0]["record"] is True
+    assert plan2["ran"][0]["record"] is False
+    assert "job2/job.log" in names
     tag = plan1["tag"]
     assert tag.startswith("e2-")  # the overrides' variant, as gcl bench names it
     assert f"job1/runs/grace/Cora/{tag}/seed0.json" in names
@@ -44,3 +49,13 @@ def test_no_job_is_an_error(tmp_path):
                           text=True, cwd=tmp_path)
     assert proc.returncode == 2
     assert "give at least one job" in proc.stderr
+
+
+def test_setup_alone_runs_no_job(tmp_path):
+    out = tmp_path / "out"
+    proc = subprocess.run(["bash", str(CALL), "setup"], capture_output=True,
+                          text=True, cwd=tmp_path,
+                          env={**os.environ, "OUT": str(out),
+                               "GCL_GPU_WORK": str(tmp_path / "work")})
+    assert proc.returncode == 0, proc.stderr
+    assert not (tmp_path / "work" / "job1").exists()
