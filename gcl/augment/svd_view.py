@@ -4,11 +4,12 @@ user-item matrix.
 
 from __future__ import annotations
 
-import warnings
 from typing import Optional, Union
 
 import torch
 from torch import Tensor
+
+from gcl._sparse import quiet_sparse
 
 __all__ = ["SVD_ADJACENCIES", "SVDView"]
 
@@ -109,8 +110,7 @@ class SVDView(torch.nn.Module):
             raise ValueError(f"SVD rank q={self.q} exceeds min(U, I) = "
                              f"{min(mat.shape)}")
         t0 = time.perf_counter()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with quiet_sparse():
             u, s, v = torch.svd_lowrank(mat, q=self.q, niter=self.niter)
         self.svd_seconds_ = time.perf_counter() - t0
         self.u_, self.s_, self.v_ = u, s, v

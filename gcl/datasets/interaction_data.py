@@ -3,12 +3,13 @@ r"""User-item interaction data for recommendation: :class:`InteractionData`."""
 from __future__ import annotations
 
 import copy
-import warnings
 from typing import Any, Optional, Union
 
 import torch
 from torch import Tensor
 from torch_geometric.data import HeteroData
+
+from gcl._sparse import csr_tensor
 
 __all__ = ["InteractionData"]
 
@@ -276,11 +277,7 @@ class InteractionData:
             value = (du[row] * di[col]).rsqrt()
         crow = torch.zeros(self.num_users + 1, dtype=torch.long, device=key.device)
         crow[1:] = torch.cumsum(torch.bincount(row, minlength=self.num_users), 0)
-        with warnings.catch_warnings():  # "sparse CSR support is in beta"
-            warnings.simplefilter("ignore")
-            return torch.sparse_csr_tensor(crow, col, value,
-                                           (self.num_users, self.num_items),
-                                           check_invariants=False)
+        return csr_tensor(crow, col, value, (self.num_users, self.num_items))
 
     def items_per_user(self, split: str = "train") -> tuple[Tensor, Tensor]:
         """CSR ``(indptr [U + 1], items)`` of the distinct items of each user

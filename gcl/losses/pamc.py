@@ -3,7 +3,6 @@ r"""PamC's meta-node block contrast, its influence matrix and SCGC's Ncontrast."
 from __future__ import annotations
 
 import math
-import warnings
 from typing import Optional
 
 import torch
@@ -15,6 +14,8 @@ from torch_geometric.utils import (
     scatter,
     to_undirected,
 )
+
+from gcl._sparse import quiet_sparse
 
 __all__ = [
     "NContrastLoss",
@@ -108,8 +109,7 @@ def influence_matrix(
     a_hat = torch.sparse_coo_tensor(ei, ones / deg[row], size,
                                     check_invariants=False).coalesce()
     power = gamma = a_hat
-    with warnings.catch_warnings():  # "sparse CSR support is in beta"
-        warnings.simplefilter("ignore", UserWarning)
+    with quiet_sparse():
         for _ in range(order - 1):
             power = torch.sparse.mm(power, a_hat).coalesce()
             gamma = (gamma + power).coalesce() if cumulative else power

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import warnings
 from collections.abc import Callable, Mapping, Sequence
 from itertools import combinations
 from typing import Any, Optional, Union
@@ -14,6 +13,7 @@ from torch import Tensor
 from torch_geometric.data import Data, HeteroData
 from torch_geometric.utils import remove_self_loops, to_torch_csr_tensor
 
+from gcl._sparse import quiet_sparse
 from gcl.augment import Compose, EdgeDrop, FeatureMask
 from gcl.community import deca_loss
 from gcl.losses import info_nce, resc_loss
@@ -364,8 +364,7 @@ class GCOOLMultiplex(Method):
         ei, n = g.edge_index, g.x.size(0)
         key = (ei.data_ptr(), ei.size(1), n, str(ei.device))
         if self._adj.get(i, (None,))[0] != key:
-            with warnings.catch_warnings():  # "sparse CSR support is in beta"
-                warnings.simplefilter("ignore", UserWarning)
+            with quiet_sparse():
                 adj_t = to_torch_csr_tensor(
                     ei.flip(0), torch.ones(ei.size(1), dtype=g.x.dtype,
                                            device=ei.device), size=(n, n))

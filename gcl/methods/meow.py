@@ -5,7 +5,6 @@ with negatives weighted by repeated clustering.
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any, Optional, Union
 
@@ -16,6 +15,7 @@ from torch_geometric.data import HeteroData
 from torch_geometric.nn import HeteroDictLinear
 from torch_geometric.utils import coalesce, to_torch_csr_tensor
 
+from gcl._sparse import quiet_sparse
 from gcl.datasets import add_metapaths, pathsim_topk
 from gcl.losses import kmeans_prototypes, proto_nce, weighted_info_nce
 from gcl.methods.hetero_two_view import HeteroTwoViewMethod, node_widths
@@ -75,8 +75,7 @@ def _mask_edges(edge_index: Tensor, num_nodes: int, rate: float,
 
 def _mean(adjs: Sequence[Tensor]) -> Tensor:
     """The mean of sparse CSR matrices, as a sparse CSR matrix."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
+    with quiet_sparse():
         coo = [a.to_sparse_coo() for a in adjs]
         ei = torch.cat([c.indices() for c in coo], dim=1)
         w = torch.cat([c.values() for c in coo]) / len(adjs)
@@ -92,8 +91,7 @@ def _row_mean(edge_index: Tensor, num_rows: int, num_cols: int,
     """
     ei = coalesce(edge_index, num_nodes=max(num_rows, num_cols))
     deg = torch.bincount(ei[0], minlength=num_rows).clamp_min(1).to(dtype)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
+    with quiet_sparse():
         return to_torch_csr_tensor(ei, 1.0 / deg[ei[0]],
                                    size=(num_rows, num_cols))
 

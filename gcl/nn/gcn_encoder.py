@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from typing import Optional
 
 import torch
@@ -10,6 +9,7 @@ from torch import Tensor
 from torch_geometric.nn import GCNConv
 from torch_geometric.utils import add_remaining_self_loops, scatter, to_torch_csr_tensor
 
+from gcl._sparse import quiet_sparse
 from gcl.nn.activation import activation_resolver
 from gcl.nn.sparse_linear import SparseInputLinear
 from gcl.nn.spmm import spmm
@@ -142,8 +142,7 @@ class GCNEncoder(torch.nn.Module):
             edge_weight = edge_weight.to(x.dtype)  # float64 models too
         if self.sparse_propagation and edge_index.dim() == 2 and not (
                 edge_index.is_sparse or edge_index.layout != torch.strided):
-            with warnings.catch_warnings():  # "sparse CSR support is in beta"
-                warnings.simplefilter("ignore", UserWarning)
+            with quiet_sparse():
                 # GCNConv takes a sparse adjacency as adj_t[target, source].
                 # Explicit unit weights make duplicate edges add up, as they
                 # do on the edge-list path (None would merge them).

@@ -3,7 +3,6 @@ r"""Meta-path adjacency normalisation and MEOW's shared two-layer GCN."""
 from __future__ import annotations
 
 import math
-import warnings
 from typing import Optional, Union
 
 import torch
@@ -11,6 +10,7 @@ import torch.nn.functional as F
 from torch import Tensor
 from torch_geometric.utils import scatter, to_torch_csr_tensor
 
+from gcl._sparse import quiet_sparse
 from gcl.nn.spmm import spmm
 
 __all__ = ["MetaPathGCN", "meta_path_adjacency"]
@@ -89,8 +89,7 @@ def meta_path_adjacency(
     deg = scatter(w, src if degree == "out" else dst, 0, dim_size=num_nodes,
                   reduce="sum")
     dinv = deg.pow(-0.5).masked_fill_(deg == 0, 0.0)
-    with warnings.catch_warnings():  # "sparse CSR support is in beta"
-        warnings.simplefilter("ignore", UserWarning)
+    with quiet_sparse():
         return to_torch_csr_tensor(torch.stack([dst, src]), dinv[src] * w * dinv[dst],
                                    size=(num_nodes, num_nodes))
 

@@ -14,21 +14,15 @@ values are the same products, summed in a different order.
 
 from __future__ import annotations
 
-import warnings
 from typing import Optional
 
 import torch
 from torch import Tensor
 from torch_geometric.nn.dense.linear import Linear
 
+from gcl._sparse import csr_tensor
+
 __all__ = ["SparseInputLinear", "sparse_linear"]
-
-
-def _csr(crow: Tensor, col: Tensor, value: Tensor, shape) -> Tensor:
-    with warnings.catch_warnings():  # "sparse CSR support is in beta"
-        warnings.simplefilter("ignore", UserWarning)
-        return torch.sparse_csr_tensor(crow, col, value, shape,
-                                       check_invariants=False)
 
 
 def _as_csr(x: Tensor) -> Tensor:
@@ -40,7 +34,7 @@ def _as_csr(x: Tensor) -> Tensor:
     x = x.coalesce()  # a no-op when it already is (rows sorted)
     row, col = x.indices()
     crow = torch._convert_indices_from_coo_to_csr(row, x.size(0))
-    return _csr(crow, col, x.values(), tuple(x.shape))
+    return csr_tensor(crow, col, x.values(), tuple(x.shape))
 
 
 def _transpose_csr(x: Tensor) -> Tensor:
@@ -52,7 +46,7 @@ def _transpose_csr(x: Tensor) -> Tensor:
         torch.arange(x.size(0), device=col.device), crow.diff())
     col_sorted, perm = torch.sort(col, stable=True)
     crow_t = torch._convert_indices_from_coo_to_csr(col_sorted, x.size(1))
-    return _csr(crow_t, row[perm], value[perm], (x.size(1), x.size(0)))
+    return csr_tensor(crow_t, row[perm], value[perm], (x.size(1), x.size(0)))
 
 
 class _SparseLinear(torch.autograd.Function):

@@ -10,24 +10,17 @@ per matrix object and reuses it.
 
 from __future__ import annotations
 
-import warnings
-
 import torch
 from torch import Tensor
 from torch.utils.weak import WeakIdKeyDictionary
 
+from gcl._sparse import csr_tensor, quiet_sparse
+
+__all__ = ["csr_tensor", "spmm", "transpose"]
+
 # ``(version, transpose)`` by the identity of their matrix (dropped with the
 # matrix); the version counter catches in-place changes of its values.
 _TRANSPOSES = WeakIdKeyDictionary()
-
-
-def csr_tensor(crow: Tensor, col: Tensor, value: Tensor,
-               shape: tuple[int, int]) -> Tensor:
-    """A CSR tensor from trusted parts (no invariant check, no beta warning)."""
-    with warnings.catch_warnings():  # "sparse CSR support is in beta"
-        warnings.simplefilter("ignore")
-        return torch.sparse_csr_tensor(crow, col, value, shape,
-                                       check_invariants=False)
 
 
 class _SpMM(torch.autograd.Function):
@@ -52,8 +45,7 @@ def transpose(a: Tensor) -> Tensor:
     """
     version, a_t = _TRANSPOSES.get(a, (None, None))
     if a_t is None or version != a._version:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with quiet_sparse():
             a_t = a.t().to_sparse_csr()
         _TRANSPOSES[a] = (a._version, a_t)
     return a_t
@@ -65,12 +57,10 @@ def spmm(a: Tensor, x: Tensor) -> Tensor:
     (:func:`transpose`). Gradients do not flow into ``a``'s values.
     """
     if not (torch.is_grad_enabled() and x.requires_grad):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with quiet_sparse():
             return torch.sparse.mm(a, x)
     if a.requires_grad:
         raise ValueError("spmm treats the sparse matrix as a constant; its "
                          "values must not require gradients")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with quiet_sparse():
         return _SpMM.apply(a, transpose(a), x)

@@ -4,6 +4,7 @@ import warnings
 import pytest
 import torch
 from torch._prims_common import alert_not_deterministic
+from torch_geometric.utils import to_torch_csr_tensor
 
 import gcl
 from gcl.methods import GRACE
@@ -132,3 +133,27 @@ def _assert_unchanged_without_alerts(cfg, data, num_features, **kw):
         det = losses()
     assert alerts == []
     assert det == plain
+
+
+def test_alerts_from_gcl_sparse_products_reach_the_collector(monkeypatch):
+    """A GPU sparse product that alerts (cuSPARSE) must not be hidden by the
+    notice filters around gcl's CSR code, as blanket filters once did."""
+    from gcl.nn import GCNEncoder, spmm
+
+    mm = torch.sparse.mm
+
+    def alerting_mm(a, b):
+        alert_not_deterministic("sparse_mm_stand_in")
+        return mm(a, b)
+
+    monkeypatch.setattr(torch.sparse, "mm", alerting_mm)
+    edge_index = torch.tensor([[0, 1, 1, 2], [1, 0, 2, 1]])
+    adj = to_torch_csr_tensor(edge_index, size=(3, 3))
+    x = torch.randn(3, 4, requires_grad=True)
+    with deterministic() as alerts:
+        spmm(adj, x).sum().backward()
+    assert alerts == ["sparse_mm_stand_in"]
+    enc = GCNEncoder(4, 2, sparse_propagation=True)
+    with deterministic() as alerts:
+        enc(x, edge_index).sum().backward()
+    assert alerts == ["sparse_mm_stand_in"]

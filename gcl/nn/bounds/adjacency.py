@@ -21,13 +21,14 @@ edge of :math:`A + I` (:math:`O(|E| + N)` memory), never as dense
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
 from typing import Optional, Union
 
 import torch
 from torch import Tensor
 from torch_geometric.utils import remove_self_loops
+
+from gcl._sparse import quiet_sparse
 
 __all__ = ["AdjacencyBounds", "SparseOperator", "drop_budget", "edge_drop_bounds",
            "normalized_adjacency"]
@@ -278,8 +279,7 @@ def _csr(row: Tensor, col: Tensor, value: Tensor, rows: int, cols: int) -> Tenso
     row, col, value = row[order], col[order], value[order]
     crow = torch.zeros(rows + 1, dtype=torch.long, device=row.device)
     crow[1:] = torch.cumsum(torch.bincount(row, minlength=rows), 0)
-    with warnings.catch_warnings():  # "sparse CSR support is in beta"
-        warnings.simplefilter("ignore", UserWarning)
+    with quiet_sparse():
         return torch.sparse_csr_tensor(crow, col, value, size=(rows, cols))
 
 
