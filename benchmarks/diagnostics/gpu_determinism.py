@@ -191,11 +191,13 @@ def main() -> None:
 
     cfg = load_config(args.method, args.dataset, args.set)
     device = gcl.train.resolve_device(args.device)
-    data = load(args.dataset, **cfg["data"]).to(device)
-    torch.manual_seed(args.seed)
-    model = build_method(cfg["method"], data.num_features, **cfg["model"])
-    model.to(device).prepare(data)
+    # entered before anything touches the device: cuBLAS reads its workspace
+    # setting when its handle is created
     with gcl.train.deterministic(enabled=not args.plain) as alerts:
+        data = load(args.dataset, **cfg["data"]).to(device)
+        torch.manual_seed(args.seed)
+        model = build_method(cfg["method"], data.num_features, **cfg["model"])
+        model.to(device).prepare(data)
         report = {"method": args.method, "dataset": args.dataset,
                   "device": str(device), "deterministic": not args.plain,
                   "gpu": (torch.cuda.get_device_name(device)
