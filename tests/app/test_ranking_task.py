@@ -85,3 +85,39 @@ def test_ranking_task_on_a_toy_set_selects_on_validation(tmp_path, method, extra
     # ranking the own half first puts all of them in the top 20
     assert exp.result.metrics["recall@20"] > 0.8
     assert torch.isfinite(exp.embeddings).all()
+
+
+def test_refit_retrains_on_all_training_interactions_for_the_chosen_epochs(
+        tmp_path):
+    import gcl
+    from gcl.datasets import load_interactions
+    from gcl.eval import ranking_split
+    from gcl.methods import build_method
+
+    _toy_folder(tmp_path)
+    kw = dict(root=str(tmp_path), progress=False, tasks=["ranking"],
+              device="cpu")
+    sets = ["eval.every=3", "model.batch_size=64", "train.lr=0.01",
+            "model.embedding_dim=16"]
+    exp = run_experiment("lightgcn", "LastFM", epochs=12,
+                         overrides=[*sets, "eval.refit=true"], **kw)
+    refit = exp.extra["ranking_refit"]
+    best = exp.history.best_epoch
+    assert refit.details["refit_epochs"] == best
+    assert exp.record()["tasks"]["ranking_refit"]["metrics"] == refit.metrics
+    # by hand: every training interaction, the chosen epochs, the same seed
+    full = load_interactions("LastFM", root=tmp_path, val_fraction=0.0,
+                             seed=exp.config["seed"])
+    assert full.val.numel() == 0
+    model = build_method("lightgcn", None, num_users=40, num_items=60,
+                         **exp.config["model"])
+    gcl.fit(model, full, epochs=best, lr=0.01, device="cpu",
+            weight_decay=exp.config["train"].get("weight_decay", 0.0),
+            seed=exp.config["seed"], progress=False)
+    ref = ranking_split(*model.embed(full), full, "test", ks=(20, 40))
+    assert refit.metrics == pytest.approx(ref.metrics, abs=1e-12)
+    # without a validation split there is nothing to choose the epochs on
+    with pytest.raises(ValueError, match="eval.refit needs a validation split"):
+        run_experiment("lightgcn", "LastFM", epochs=3,
+                       overrides=[*sets, "eval.refit=true",
+                                  "data.val_fraction=0.0"], **kw)
