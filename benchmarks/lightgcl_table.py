@@ -26,7 +26,8 @@ METHODS = [("lightgcn", "LightGCN"), ("simgcl", "SimGCL"),
 DATASETS = ["Gowalla", "LastFM"]
 KEYS = ("recall@20", "recall@40", "ndcg@20", "ndcg@40")
 MARKERS = {"table": ("<!-- table:start -->", "<!-- table:end -->"),
-           "masking": ("<!-- masking:start -->", "<!-- masking:end -->")}
+           "masking": ("<!-- masking:start -->", "<!-- masking:end -->"),
+           "refit": ("<!-- refit:start -->", "<!-- refit:end -->")}
 
 
 def records(method: str, dataset: str, tag: str) -> list[dict]:
@@ -85,13 +86,38 @@ def masking_table(tag: str = "config") -> str:
     return "\n".join(lines)
 
 
+def refit_table() -> str:
+    """Per run with ``eval.refit`` (any variant folder): test Recall/NDCG@20
+    of the model selected on validation (trained on 90 % of the training
+    interactions) beside a fresh model trained on all of them for the epochs
+    validation chose (the record's ``ranking_refit`` task)."""
+    head = ("| data | method | variant | seed | epochs chosen | recall@20 selected "
+            "| recall@20 refit | ndcg@20 selected | ndcg@20 refit |")
+    lines = [head, "|" + "---|" * (head.count("|") - 1)]
+    for dataset in DATASETS:
+        for method, name in METHODS:
+            for folder in sorted((RUNS / method / dataset).glob("*")):
+                for r in records(method, dataset, folder.name):
+                    refit = r.get("tasks", {}).get("ranking_refit")
+                    if refit is None:
+                        continue
+                    m, f = r["metrics"], refit["metrics"]
+                    pct = [f"{100 * x[k]:.2f}" for k in ("recall@20", "ndcg@20")
+                           for x in (m, f)]
+                    lines.append(f"| {dataset} | {name} | {folder.name} | "
+                                 f"{r['seed']} | {r.get('best_epoch', '-')} | "
+                                 + " | ".join(pct) + " |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--tag", default="config", help="run folder tag (default config)")
     p.add_argument("--write", action="store_true",
                    help=f"replace the table between the markers of {PAGE.name}")
     args = p.parse_args()
-    texts = {"table": table(args.tag), "masking": masking_table(args.tag)}
+    texts = {"table": table(args.tag), "masking": masking_table(args.tag),
+             "refit": refit_table()}
     if not args.write:
         print("\n\n".join(texts.values()))
         return
