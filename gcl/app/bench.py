@@ -203,7 +203,7 @@ def _record_run(cfg: dict, path: str, *, root: Optional[str], device: str,
     """In the child: runs ``cfg``, prints its summary, writes the record
     (with the ``overrides`` that name its variant, when there are any).
     """
-    from gcl.app.experiment import run_config
+    from gcl.app.experiment import refit_checkpoint, run_config
 
     _exit_with_parent()
     try:
@@ -234,6 +234,7 @@ def _record_run(cfg: dict, path: str, *, root: Optional[str], device: str,
     tmp.replace(rec)  # atomic: a record is complete or absent
     if checkpoint is not None and not keep_checkpoint:
         checkpoint.unlink(missing_ok=True)  # the record supersedes it
+        refit_checkpoint(checkpoint).unlink(missing_ok=True)
 
 
 def _recorded_tasks(path: Path) -> set[str]:

@@ -51,8 +51,8 @@ from gcl.eval import (
 from gcl.methods import RECOMMENDERS, Method, build_method, resolve
 from gcl.train import History, deterministic, fit, resolve_device
 
-__all__ = ["Experiment", "machine_info", "peak_memory_mb", "run_config",
-           "run_experiment"]
+__all__ = ["Experiment", "machine_info", "peak_memory_mb", "refit_checkpoint",
+           "run_config", "run_experiment"]
 
 _TASKS = ("classification", "clustering", "link", "ranking")
 
@@ -353,7 +353,8 @@ def _run_ranking(cfg: dict[str, Any], root: Optional[str], dev: torch.device,
         user_emb, item_emb, data.to(dev), "test", ks=ks, masking="zero")}
     if ev.get("refit", False):
         extra["ranking_refit"] = _refit(cfg, root, dev, progress, history,
-                                        has_val, ks)
+                                        has_val, ks, refit_checkpoint(checkpoint),
+                                        resume, checkpoint_seconds)
     svd = getattr(model, "svd", None)
     if svd is not None and svd.svd_seconds_ is not None:
         result.details["svd_seconds"] = svd.svd_seconds_
@@ -367,11 +368,25 @@ _REFIT_NEEDS = ("eval.refit needs a validation split (data.val_fraction > 0) "
                 "it retrains for the number of epochs validation chose")
 
 
+def refit_checkpoint(checkpoint: Union[str, Path, None]) -> Optional[Path]:
+    """Where ``eval.refit`` checkpoints its second training run: beside the
+    run's own checkpoint (``seed0.pt`` -> ``seed0.refit.pt``), or nowhere.
+    """
+    if checkpoint is None:
+        return None
+    checkpoint = Path(checkpoint)
+    return checkpoint.with_name(f"{checkpoint.stem}.refit{checkpoint.suffix}")
+
+
 def _refit(cfg: dict[str, Any], root: Optional[str], dev: torch.device,
            progress: bool, history: History, has_val: bool,
-           ks: tuple[int, ...]) -> EvalResult:
+           ks: tuple[int, ...], checkpoint: Optional[Path] = None,
+           resume: bool = True,
+           checkpoint_seconds: Optional[float] = None) -> EvalResult:
     """``eval.refit``: a fresh recommender trained on every training
-    interaction for the epochs validation chose, scored once on test.
+    interaction for the epochs validation chose, scored once on test
+    (checkpointed into ``checkpoint`` like the run itself, so a run cut off
+    in its refit resumes there).
     """
     if not has_val or history.best_epoch is None:
         raise ValueError(_REFIT_NEEDS)
@@ -385,7 +400,8 @@ def _refit(cfg: dict[str, Any], root: Optional[str], dev: torch.device,
     t0 = time.perf_counter()
     fit(model, full, epochs=history.best_epoch, lr=cfg["train"]["lr"],
         weight_decay=cfg["train"].get("weight_decay", 0.0), device=dev,
-        seed=cfg["seed"], progress=progress)
+        seed=cfg["seed"], progress=progress, checkpoint=checkpoint,
+        resume=resume, checkpoint_seconds=checkpoint_seconds)
     user_emb, item_emb = model.embed(full.to(dev))
     result = ranking_split(user_emb, item_emb, full.to(dev), "test", ks=ks)
     result.details.update(refit_epochs=history.best_epoch,

@@ -123,3 +123,25 @@ def test_refit_retrains_on_all_training_interactions_for_the_chosen_epochs(
         run_experiment("lightgcn", "LastFM", epochs=3,
                        overrides=[*sets, "eval.refit=true",
                                   "data.val_fraction=0.0"], **kw)
+
+
+def test_refit_checkpoints_beside_the_run_and_resumes(tmp_path):
+    import torch
+
+    from gcl.app.experiment import refit_checkpoint
+
+    _toy_folder(tmp_path)
+    ckpt = tmp_path / "ck" / "seed0.pt"
+    ckpt.parent.mkdir()
+    kw = dict(root=str(tmp_path), progress=False, tasks=["ranking"],
+              device="cpu", checkpoint=ckpt, resume=True,
+              overrides=["eval.every=3", "model.batch_size=64", "train.lr=0.01",
+                         "model.embedding_dim=16", "eval.refit=true"])
+    first = run_experiment("lightgcn", "LastFM", epochs=9, **kw)
+    assert refit_checkpoint(ckpt) == tmp_path / "ck" / "seed0.refit.pt"
+    assert refit_checkpoint(None) is None
+    state = torch.load(refit_checkpoint(ckpt), weights_only=True)
+    assert state["epoch"] == first.history.best_epoch
+    # a second call finds both runs finished in their checkpoints
+    again = run_experiment("lightgcn", "LastFM", epochs=9, **kw)
+    assert again.extra["ranking_refit"].metrics == first.extra["ranking_refit"].metrics
