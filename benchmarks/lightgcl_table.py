@@ -44,10 +44,13 @@ def cell(values: list[float]) -> str:
     return f"{mean:.2f} ± {100 * statistics.pstdev(values):.2f}"
 
 
+def _head(head: str) -> list[str]:
+    return [head, "|" + "---|" * (head.count("|") - 1)]
+
+
 def table(tag: str = "config") -> str:
-    head = ("| data | method | " + " | ".join(KEYS)
-            + " | seeds | epochs run (best) | s/epoch | peak MiB | SVD s |")
-    lines = [head, "|" + "---|" * (head.count("|") - 1)]
+    lines = _head("| data | method | " + " | ".join(KEYS)
+                  + " | seeds | epochs run (best) | s/epoch | peak MiB | SVD s |")
     for dataset in DATASETS:
         for method, name in METHODS:
             recs = records(method, dataset, tag)
@@ -65,24 +68,35 @@ def table(tag: str = "config") -> str:
     return "\n".join(lines)
 
 
+def _paired(task: str, all_variants: bool, tag: str = "config"):
+    """``(dataset, name, variant, record, cells)`` for each record that has
+    the extra ``task``: its main and the task's Recall@20 and NDCG@20 in %,
+    in that order. ``all_variants`` reads every variant folder, else ``tag``.
+    """
+    for dataset in DATASETS:
+        for method, name in METHODS:
+            tags = ([f.name for f in sorted((RUNS / method / dataset).glob("*"))]
+                    if all_variants else [tag])
+            for variant in tags:
+                for r in records(method, dataset, variant):
+                    other = r.get("tasks", {}).get(task)
+                    if other is None:
+                        continue
+                    pair = (r["metrics"], other["metrics"])
+                    cells = [f"{100 * x[k]:.2f}" for k in ("recall@20", "ndcg@20")
+                             for x in pair]
+                    yield dataset, name, variant, r, " | ".join(cells)
+
+
 def masking_table(tag: str = "config") -> str:
     """Test Recall/NDCG@20 of the same embeddings with the known items
     removed (the main result) and scored 0 (``old_setting``'s rule, the
     record's ``ranking_masked_zero`` task)."""
-    head = ("| data | method | seed | recall@20 removed | recall@20 zeroed "
-            "| ndcg@20 removed | ndcg@20 zeroed |")
-    lines = [head, "|" + "---|" * (head.count("|") - 1)]
-    for dataset in DATASETS:
-        for method, name in METHODS:
-            for r in records(method, dataset, tag):
-                zero = r.get("tasks", {}).get("ranking_masked_zero")
-                if zero is None:
-                    continue
-                m, z = r["metrics"], zero["metrics"]
-                pct = [f"{100 * x[k]:.2f}" for k in ("recall@20", "ndcg@20")
-                       for x in (m, z)]
-                lines.append(f"| {dataset} | {name} | {r['seed']} | "
-                             + " | ".join(pct) + " |")
+    lines = _head("| data | method | seed | recall@20 removed | recall@20 zeroed "
+                  "| ndcg@20 removed | ndcg@20 zeroed |")
+    lines += [f"| {dataset} | {name} | {r['seed']} | {cells} |"
+              for dataset, name, _, r, cells
+              in _paired("ranking_masked_zero", False, tag)]
     return "\n".join(lines)
 
 
@@ -91,22 +105,11 @@ def refit_table() -> str:
     of the model selected on validation (trained on 90 % of the training
     interactions) beside a fresh model trained on all of them for the epochs
     validation chose (the record's ``ranking_refit`` task)."""
-    head = ("| data | method | variant | seed | epochs chosen | recall@20 selected "
-            "| recall@20 refit | ndcg@20 selected | ndcg@20 refit |")
-    lines = [head, "|" + "---|" * (head.count("|") - 1)]
-    for dataset in DATASETS:
-        for method, name in METHODS:
-            for folder in sorted((RUNS / method / dataset).glob("*")):
-                for r in records(method, dataset, folder.name):
-                    refit = r.get("tasks", {}).get("ranking_refit")
-                    if refit is None:
-                        continue
-                    m, f = r["metrics"], refit["metrics"]
-                    pct = [f"{100 * x[k]:.2f}" for k in ("recall@20", "ndcg@20")
-                           for x in (m, f)]
-                    lines.append(f"| {dataset} | {name} | {folder.name} | "
-                                 f"{r['seed']} | {r.get('best_epoch', '-')} | "
-                                 + " | ".join(pct) + " |")
+    lines = _head("| data | method | variant | seed | epochs chosen | recall@20 "
+                  "selected | recall@20 refit | ndcg@20 selected | ndcg@20 refit |")
+    lines += [f"| {dataset} | {name} | {variant} | {r['seed']} | "
+              f"{r.get('best_epoch', '-')} | {cells} |"
+              for dataset, name, variant, r, cells in _paired("ranking_refit", True)]
     return "\n".join(lines)
 
 

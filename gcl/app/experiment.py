@@ -313,12 +313,8 @@ def _run_ranking(cfg: dict[str, Any], root: Optional[str], dev: torch.device,
         raise ValueError(f"the ranking task needs a recommender "
                          f"({', '.join(RECOMMENDERS)}) and no other task, got "
                          f"{cfg['method']!r} with tasks {tasks}")
-    data_kw = dict(cfg["data"])
-    data = load_interactions(cfg["dataset"], root=root,
-                             val_fraction=data_kw.pop("val_fraction", 0.0),
-                             seed=data_kw.pop("split_seed", cfg["seed"]), **data_kw)
-    model = build_method(cfg["method"], None, num_users=data.num_users,
-                         num_items=data.num_items, **cfg["model"])
+    data = _interactions(cfg, root)
+    model = _recommender(cfg, data)
     ev = dict(cfg["eval"])
     ks = tuple(ev.get("ks", (20, 40)))
     has_val = data.val.numel() > 0
@@ -352,9 +348,9 @@ def _run_ranking(cfg: dict[str, Any], root: Optional[str], dev: torch.device,
     extra = {"ranking_masked_zero": ranking_split(
         user_emb, item_emb, data.to(dev), "test", ks=ks, masking="zero")}
     if ev.get("refit", False):
-        extra["ranking_refit"] = _refit(cfg, root, dev, progress, history,
-                                        has_val, ks, refit_checkpoint(checkpoint),
-                                        resume, checkpoint_seconds)
+        extra["ranking_refit"] = _refit(cfg, root, dev, progress, history, ks,
+                                        refit_checkpoint(checkpoint), resume,
+                                        checkpoint_seconds)
     svd = getattr(model, "svd", None)
     if svd is not None and svd.svd_seconds_ is not None:
         result.details["svd_seconds"] = svd.svd_seconds_
@@ -368,6 +364,25 @@ _REFIT_NEEDS = ("eval.refit needs a validation split (data.val_fraction > 0) "
                 "it retrains for the number of epochs validation chose")
 
 
+def _interactions(cfg: dict[str, Any], root: Optional[str], *,
+                  all_training: bool = False) -> Any:
+    """The config's interaction data, with a validation split carved from
+    the training interactions by ``data.val_fraction`` (none when
+    ``all_training``) and the config's seed.
+    """
+    data_kw = dict(cfg["data"])
+    val_fraction = data_kw.pop("val_fraction", 0.0)
+    return load_interactions(cfg["dataset"], root=root,
+                             val_fraction=0.0 if all_training else val_fraction,
+                             seed=data_kw.pop("split_seed", cfg["seed"]), **data_kw)
+
+
+def _recommender(cfg: dict[str, Any], data: Any) -> Method:
+    """The config's recommender, sized for ``data``."""
+    return build_method(cfg["method"], None, num_users=data.num_users,
+                        num_items=data.num_items, **cfg["model"])
+
+
 def refit_checkpoint(checkpoint: Union[str, Path, None]) -> Optional[Path]:
     """Where ``eval.refit`` checkpoints its second training run: beside the
     run's own checkpoint (``seed0.pt`` -> ``seed0.refit.pt``), or nowhere.
@@ -379,8 +394,8 @@ def refit_checkpoint(checkpoint: Union[str, Path, None]) -> Optional[Path]:
 
 
 def _refit(cfg: dict[str, Any], root: Optional[str], dev: torch.device,
-           progress: bool, history: History, has_val: bool,
-           ks: tuple[int, ...], checkpoint: Optional[Path] = None,
+           progress: bool, history: History, ks: tuple[int, ...],
+           checkpoint: Optional[Path] = None,
            resume: bool = True,
            checkpoint_seconds: Optional[float] = None) -> EvalResult:
     """``eval.refit``: a fresh recommender trained on every training
@@ -388,22 +403,18 @@ def _refit(cfg: dict[str, Any], root: Optional[str], dev: torch.device,
     (checkpointed into ``checkpoint`` like the run itself, so a run cut off
     in its refit resumes there).
     """
-    if not has_val or history.best_epoch is None:
+    if history.best_epoch is None:  # validation never scored
         raise ValueError(_REFIT_NEEDS)
-    data_kw = dict(cfg["data"])
-    data_kw.pop("val_fraction", None)
-    full = load_interactions(cfg["dataset"], root=root, val_fraction=0.0,
-                             seed=data_kw.pop("split_seed", cfg["seed"]),
-                             **data_kw)
-    model = build_method(cfg["method"], None, num_users=full.num_users,
-                         num_items=full.num_items, **cfg["model"])
+    full = _interactions(cfg, root, all_training=True)
+    model = _recommender(cfg, full)
     t0 = time.perf_counter()
     fit(model, full, epochs=history.best_epoch, lr=cfg["train"]["lr"],
         weight_decay=cfg["train"].get("weight_decay", 0.0), device=dev,
         seed=cfg["seed"], progress=progress, checkpoint=checkpoint,
         resume=resume, checkpoint_seconds=checkpoint_seconds)
-    user_emb, item_emb = model.embed(full.to(dev))
-    result = ranking_split(user_emb, item_emb, full.to(dev), "test", ks=ks)
+    full = full.to(dev)
+    user_emb, item_emb = model.embed(full)
+    result = ranking_split(user_emb, item_emb, full, "test", ks=ks)
     result.details.update(refit_epochs=history.best_epoch,
                           refit_seconds=time.perf_counter() - t0)
     return result
