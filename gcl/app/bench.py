@@ -297,12 +297,13 @@ def summarize(method: str, runs_dir: str | Path = "benchmarks/runs",
     return out
 
 
-#: Extra rows of the results table: a record's task and the metrics shown.
+#: gcl.eval.REPORTING_RULES, named here so that rendering imports no torch
+#: (tests/app/test_bench.py checks that they agree).
+_RULES = ("final", "val_selected", "max_over_epochs")
+#: Extra rows of the results table: a record's task and the metrics shown
+#: (a reporting rule of a node protocol shows the main rows' metrics).
 _EXTRA_ROWS = (("clustering", ("nmi", "ari", "acc")), ("link", ("auc", "ap")),
-               ("final", ("acc", "nmi", "ari", "macro_f1")),
-               ("max_over_epochs", ("acc", "nmi", "ari", "macro_f1")))
-_TASK_NAMES = {"final": "clusters, final",
-               "max_over_epochs": "clusters, max_over_epochs (selects on labels)"}
+               *((rule, ("acc", "nmi", "ari", "macro_f1")) for rule in _RULES))
 
 
 def compare_variants(method: str, dataset: str,
@@ -480,21 +481,28 @@ def render(method: str, runs_dir: str | Path = "benchmarks/runs",
             for name in shown:
                 lines.append(_main_row(dataset, protocol, name, paper, rs, ep,
                                        spe, mem, hw, _tag, sources))
-            main_rule = protocol.split(":", 1)[1] if protocol.startswith(
-                "clusters:") else None
+            # "<protocol>:<rule>": a rule over scored epochs is the main result
+            base, _, main_rule = protocol.partition(":")
             for task, keys in _EXTRA_ROWS:
                 done = [(r, r["metrics"]) if task == main_rule else
                         (r, r["tasks"][task]["metrics"]) for r in rs
                         if task == main_rule or task in r.get("tasks", {})]
-                if done:
-                    cells = [_fmt_pct([m[k] for _, m in done]) for k in keys]
-                    name = _TASK_NAMES.get(task, task)
-                    extra_rows.append(
-                        f"| {dataset} | {name} | {' / '.join(keys).upper()} | "
-                        f"{' / '.join(cells)} | "
-                        f"{', '.join(str(r['seed']) for r, _ in done)} | {ep} |")
+                if not done:
+                    continue
+                name = task
+                if task in _RULES:
+                    name = f"{base}, {task}" + (" (selects on labels)" if task
+                                                == "max_over_epochs" else "")
+                    if base != "clusters":
+                        keys = tuple(shown)
+                cells = [_fmt_pct([m[k] for _, m in done]) for k in keys]
+                extra_rows.append(
+                    f"| {dataset} | {name} | {' / '.join(keys).upper()} | "
+                    f"{' / '.join(cells)} | "
+                    f"{', '.join(str(r['seed']) for r, _ in done)} | {ep} |")
     if extra_rows:
         rules = any("| clusters, " in row for row in extra_rows)
+        scored = any(", val_selected |" in row for row in extra_rows)
         lines += ["", "Clustering (k-means on the same embeddings, 10 runs per "
                   "seed) and link prediction (`link_auc`: a second model trained "
                   "on 85 % of the edges, test AUC/AP of the scorer selected on "
@@ -503,7 +511,13 @@ def render(method: str, runs_dir: str | Path = "benchmarks/runs",
                       "reporting rules: `final` (the trained model, no "
                       "selection) and `max_over_epochs` (each metric's maximum "
                       "over the epochs, the paper's rule, which selects on the "
-                      "test labels)." if rules else ""), "",
+                      "test labels)." if rules else "") + (
+                      " A run scored during training (`eval.every`) is shown "
+                      "under the other reporting rules too: `val_selected` "
+                      "(the scored epoch of best validation score) and "
+                      "`max_over_epochs` (each metric's best test score over "
+                      "the scored epochs, which selects on the test labels)."
+                      if scored else ""), "",
                   "| dataset | task | metrics | ours | seeds | epochs |",
                   "|---|---|---|---|---|---|", *extra_rows]
     lines += _comparison(method, groups, runs_dir, configs)

@@ -221,11 +221,15 @@ def build_parser() -> argparse.ArgumentParser:
                    "(repeatable)")
     p.add_argument("--protocol", default=None,
                    help="override the evaluation protocol")
-    p.add_argument("--rule", default=None, choices=["final", "max_over_epochs"],
-                   help="reporting rule of protocol 'clusters' (PamC): final "
-                   "(the trained model) or max_over_epochs (each metric's best "
-                   "epoch, the paper's rule: selects on the test labels); both "
-                   "are recorded, this picks the main result")
+    p.add_argument("--rule", default=None,
+                   choices=["final", "val_selected", "max_over_epochs"],
+                   help="reporting rule over the scored epochs (protocol "
+                   "'clusters', PamC: every epoch; a node protocol with "
+                   "--set eval.every=N, AdaMEOW's configs): final (the trained "
+                   "model), val_selected (the scored epoch of best validation "
+                   "score; not for 'clusters') or max_over_epochs (each "
+                   "metric's best epoch, the papers' rule: selects on the test "
+                   "labels); all are recorded, this picks the main result")
     p.add_argument("--task", nargs="+", default=["classification"],
                    choices=_TASKS,
                    help="evaluations: classification (config protocol), "

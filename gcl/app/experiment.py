@@ -50,6 +50,7 @@ from gcl.eval import (
 )
 from gcl.methods import RECOMMENDERS, Method, build_method, resolve
 from gcl.train import History, deterministic, fit, resolve_device
+from gcl.train.checkpoint import get_rng_state, set_rng_state
 
 __all__ = ["Experiment", "machine_info", "peak_memory_mb", "refit_checkpoint",
            "run_config", "run_experiment"]
@@ -144,6 +145,9 @@ class Experiment:
             **({"loss_trace": trace} if (trace := _loss_trace(self.history))
                else {}),
             **({"embedding": self.health} if self.health else {}),
+            # the scores during training (eval.every), not PamC's every epoch
+            **({"evals": self.history.evals} if self.history.evals and
+               cfg.get("eval", {}).get("protocol") != "clusters" else {}),
             **({"best_epoch": self.history.best_epoch}
                if self.history.best_epoch is not None else {}),
             **({"svd_seconds": self.result.details["svd_seconds"]}
@@ -192,7 +196,7 @@ class Experiment:
 
 
 # details of an extra task that its record keeps
-_TASK_DETAILS = ("selected", "refit_epochs", "refit_seconds")
+_TASK_DETAILS = ("selected", "refit_epochs", "refit_seconds", "epoch", "epochs")
 
 _COLLAPSED = ("the embeddings collapsed: every node has nearly the same "
               "embedding (spread {spread:.2e}, effective rank "
@@ -452,17 +456,81 @@ def _step_clusters(method: Method, data: Any) -> dict[str, float]:
 
 def _cluster_rules(model: Method, data: Any, history: History,
                    eval_cfg: dict) -> dict[str, EvalResult]:
-    """The results of protocol ``clusters`` under both reporting rules: the
-    config's ``eval.rule`` as ``"classification"`` (the main result), the
-    other under its own name.
+    """The results of protocol ``clusters`` under the rules that need no
+    validation split: the config's ``eval.rule`` as ``"classification"``
+    (the main result), the other under its own name.
     """
+    rule = eval_cfg.get("rule", "final")
+    rules = [r for r in REPORTING_RULES if r != "val_selected"]
+    if rule not in rules:
+        raise ValueError(f"eval.rule {rule!r} does not apply to protocol "
+                         f"'clusters' (no validation split); choose from "
+                         f"{', '.join(rules)}")
+    final = cluster_metrics(data.y, model.predict(data))
+    return {("classification" if r == rule else r): report_over_epochs(
+        history.evals, final, r, protocol="clusters") for r in rules}
+
+
+def _probe_schedule(eval_cfg: dict) -> tuple[int, int]:
+    """``eval.every`` and ``eval.start`` of a node protocol: score the
+    embeddings every ``every`` epochs (and after the last; 0: only after
+    the last) and let the reporting rules choose among the epochs after
+    ``start``.
+    """
+    every, start = eval_cfg.get("every", 0), eval_cfg.get("start", 0)
+    for key, value in (("every", every), ("start", start)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ValueError(f"eval.{key} must be an integer >= 0, got "
+                             f"{value!r}")
+    if start and not every:
+        raise ValueError("eval.start needs eval.every (the epochs to score)")
     rule = eval_cfg.get("rule", "final")
     if rule not in REPORTING_RULES:
         raise ValueError(f"unknown eval.rule {rule!r}; choose from "
                          f"{', '.join(REPORTING_RULES)}")
-    final = cluster_metrics(data.y, model.predict(data))
-    return {("classification" if r == rule else r): report_over_epochs(
-        history.evals, final, r, protocol="clusters") for r in REPORTING_RULES}
+    if rule != "final" and not every:
+        raise ValueError(f"eval.rule {rule!r} chooses among scored epochs: "
+                         "set eval.every")
+    return every, start
+
+
+def _epoch_probe(cfg: dict[str, Any], y: Optional[Tensor],
+                 eval_kw: dict[str, Any]) -> Any:
+    """The ``eval_fn`` of :func:`fit` that scores the current embeddings
+    with the config's protocol: its test metrics and ``val``, the mean
+    validation score the probe selected on. The random generators are
+    restored afterwards, so that a run scored during training trains
+    exactly as one that is not.
+    """
+    def probe(method: Method, data: Any) -> dict[str, float]:
+        state = get_rng_state()
+        try:
+            res = node_classification(method.embed(data), y,
+                                      protocol=cfg["eval"]["protocol"],
+                                      seed=cfg["seed"], data=data, **eval_kw)
+        finally:
+            set_rng_state(state)
+        val = _validation(res)
+        return {**res.metrics, **({"val": val["mean"]} if val else {})}
+
+    return probe
+
+
+def _probe_rules(final: EvalResult, history: History,
+                 eval_cfg: dict, start: int) -> dict[str, EvalResult]:
+    """A node protocol scored during training, under every reporting rule:
+    the config's ``eval.rule`` as ``"classification"`` (``"final"`` keeps
+    the full result of the trained model), the others under their names;
+    the selecting rules choose among the scored epochs after ``start``.
+    """
+    rule = eval_cfg.get("rule", "final")
+    out = {}
+    for r in REPORTING_RULES:
+        res = final if r == "final" else report_over_epochs(
+            history.evals, final.metrics, r, protocol=final.protocol,
+            after=start)
+        out["classification" if r == rule else r] = res
+    return out
 
 
 def _batching(cfg: dict[str, Any]) -> dict[str, Any]:
@@ -533,6 +601,17 @@ def _run_config(cfg: dict[str, Any], root: Optional[str], device: str,
     y = _labels(data)
     # protocol "clusters": the method's own clusters, scored every epoch
     clusters = cfg["eval"].get("protocol") == "clusters"
+    eval_kw = {k: v for k, v in cfg["eval"].items()
+               if k not in ("protocol", "rule", "every", "start")}
+    if "device" in inspect.signature(
+            PROTOCOLS.get(cfg["eval"]["protocol"], node_classification)
+    ).parameters:
+        eval_kw.setdefault("device", dev)  # the probe trains where the model did
+    if clusters and ("every" in cfg["eval"] or "start" in cfg["eval"]):
+        raise ValueError("eval.every and eval.start schedule the probe of a "
+                         "node protocol; protocol 'clusters' scores every epoch")
+    every, start = (0, 0) if clusters else _probe_schedule(cfg["eval"])
+    probe = _epoch_probe(cfg, y, eval_kw) if every else None
     train = cfg["train"]
     t0 = time.perf_counter()
     history = fit(model, data, epochs=train["epochs"], lr=train["lr"],
@@ -540,8 +619,8 @@ def _run_config(cfg: dict[str, Any], root: Optional[str], device: str,
                   device=dev, seed=cfg["seed"], progress=progress,
                   checkpoint=checkpoint, resume=resume,
                   checkpoint_seconds=checkpoint_seconds,
-                  eval_fn=_step_clusters if clusters else None,
-                  eval_every=1 if clusters else 0,
+                  eval_fn=_step_clusters if clusters else probe,
+                  eval_every=1 if clusters else every,
                   # early stopping on the training loss (HeCo, MEOW)
                   monitor=train.get("monitor"), patience=train.get("patience"),
                   min_delta=train.get("min_delta", 0.0),
@@ -550,12 +629,6 @@ def _run_config(cfg: dict[str, Any], root: Optional[str], device: str,
     train_s = time.perf_counter() - t0
     peak = peak_memory_mb(dev)
     z = model.embed(data.to(dev))
-    eval_kw = {k: v for k, v in cfg["eval"].items()
-               if k not in ("protocol", "rule")}
-    if "device" in inspect.signature(
-            PROTOCOLS.get(cfg["eval"]["protocol"], node_classification)
-    ).parameters:
-        eval_kw.setdefault("device", dev)  # the probe trains where the model did
     t0 = time.perf_counter()
     results = {}
     for task in tasks:
@@ -565,6 +638,9 @@ def _run_config(cfg: dict[str, Any], root: Optional[str], device: str,
             results[task] = node_classification(
                 z, y, protocol=cfg["eval"]["protocol"], seed=cfg["seed"],
                 data=data, **eval_kw)
+            if every:
+                results.update(_probe_rules(results[task], history,
+                                            cfg["eval"], start))
         elif task == "clustering":
             results[task] = clustering(z, y, seed=cfg["seed"])
         elif isinstance(data, HeteroData):

@@ -40,8 +40,14 @@ class AdaMEOW(MEOWViews):
 
     The official code trains a fixed number of epochs (its patience is
     computed but unused) and logs *test* metrics every 100 epochs after
-    ``start_eval``; the configs in ``gcl/configs/adameow/`` train the fixed
-    number of epochs and evaluate once, at the end.
+    ``start_eval``, the only choice of epoch it offers. The configs in
+    ``gcl/configs/adameow/`` train the fixed number of epochs and score the
+    same epochs (``eval.every: 100``, ``eval.start``: the official
+    ``start_eval``); the main result is the model after the last epoch,
+    and the run also records the scored epoch of best validation score
+    (``val_selected``) and each metric's best test score over the scored
+    epochs (``max_over_epochs``, the official logs' rule, which selects on
+    test); see :func:`gcl.eval.report_over_epochs`.
 
     Args:
         in_channels (Mapping[str, int]): Feature width per node type.

@@ -449,3 +449,33 @@ def test_a_collapsed_run_warns_and_is_named_under_its_table(tmp_path):
     assert ("- Photo `config` seed 0: spread 0.0e+00, effective rank 0.00 "
             "of 4\n") in table
     assert "seed 1:" not in table
+
+
+def test_rules_of_a_run_scored_during_training_are_rows(tmp_path):
+    from gcl.app import bench
+    from gcl.eval import REPORTING_RULES
+
+    assert bench._RULES == REPORTING_RULES  # rendering imports no torch
+    for seed in (0, 1):
+        rec = {"method": "adameow", "dataset": "ACM-HeCo", "seed": seed,
+               "epochs": 1200, "protocol": "heco",
+               "metrics": {"macro_f1@20": 0.80}, "seconds_per_epoch": 1.0,
+               "peak_memory_mb": 10.0, "machine": {"cpu_threads": 1},
+               "tasks": {"val_selected": {"protocol": "heco:val_selected",
+                                          "metrics": {"macro_f1@20": 0.82 + seed / 100},
+                                          "epoch": 700},
+                         "max_over_epochs": {"protocol": "heco:max_over_epochs",
+                                             "metrics": {"macro_f1@20": 0.90},
+                                             "epochs": {"macro_f1@20": 500}}}}
+        path = tmp_path / "adameow" / "ACM-HeCo" / "config" / f"seed{seed}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(rec))
+    text = render("adameow", tmp_path, tmp_path).read_text()
+    sel = next(x for x in text.splitlines()
+               if x.startswith("| ACM-HeCo | heco, val_selected |"))
+    assert sel.split(" | ")[2:5] == ["MACRO_F1@20", "82.50 ± 0.50", "0, 1"]
+    best = next(x for x in text.splitlines() if x.startswith(
+        "| ACM-HeCo | heco, max_over_epochs (selects on labels) |"))
+    assert "90.00 ± 0.00" in best
+    assert "which selects on the test labels" in text
+    assert "| heco, final |" not in text  # the main rows are the final model

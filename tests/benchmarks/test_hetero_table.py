@@ -59,3 +59,30 @@ def test_gcool_multiplex_rows_from_gcl_bench(table):
     assert cells[2] == "70.00 ± 0.00"
     assert cells[11:] == ["30.00 ± 0.00", "15.00 ± 0.00", "0", "1 of 1", "10"]
     assert sum(x.startswith("| ACM-HeCo |") for x in lines) == 2  # + paper row
+
+
+def test_rule_rows_of_scored_epochs(table):
+    # AdaMEOW's records scored epochs during training: one row per rule
+    for seed, (sel, best) in enumerate([(0.82, 0.90), (0.84, 0.92)]):
+        write(table.RUNS, "adameow", seed, 0.80)
+        path = table.RUNS / "adameow" / "ACM-HeCo" / "config" / f"seed{seed}.json"
+        rec = json.loads(path.read_text())
+        keys = list(rec["metrics"])
+        rec["tasks"] = {
+            "val_selected": {"metrics": dict.fromkeys(keys, sel), "epoch": 700},
+            "max_over_epochs": {"metrics": dict.fromkeys(keys, best),
+                                "epochs": {k: 500 + 100 * seed for k in keys}}}
+        path.write_text(json.dumps(rec))
+    table.main()
+    lines = table.OUT.read_text().splitlines()
+    main = next(x for x in lines if x.startswith("| ACM-HeCo | AdaMEOW |"))
+    assert "80.00 ± 0.00" in main
+    sel = next(x for x in lines
+               if x.startswith("| ACM-HeCo | AdaMEOW, epoch chosen on validation |"))
+    cells = [c.strip() for c in sel.split("|")[1:-1]]
+    assert cells[2] == "83.00 ± 1.00" and cells[11:] == ["-", "-", "0, 1", "-",
+                                                         "700, 700"]
+    best = next(x for x in lines if "**selects on test**" in x
+                and x.startswith("| ACM-HeCo | AdaMEOW"))
+    cells = [c.strip() for c in best.split("|")[1:-1]]
+    assert cells[2] == "91.00 ± 1.00" and cells[-1] == "500, 600"
