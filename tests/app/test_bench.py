@@ -11,6 +11,13 @@ import torch
 from gcl.app.bench import render, run_bench
 
 
+def _save(root, rec, tag="config"):
+    """Writes ``rec`` where gcl bench keeps it: root/method/dataset/tag/seedK."""
+    path = root / rec["method"] / rec["dataset"] / tag / f"seed{rec['seed']}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(rec))
+
+
 def test_bench_is_resumable_and_renders(tmp_path, capsys):
     runs, results = tmp_path / "runs", tmp_path / "results"
     kw = dict(epochs=2, overrides=["model.hidden_channels=8",
@@ -167,9 +174,7 @@ def test_render_shows_every_published_metric_and_early_stopping(tmp_path):
                "metrics": {n: 0.5 + 0.1 * seed for n in names},
                "seconds_per_epoch": 1.0, "peak_memory_mb": 10.0,
                "machine": {"cpu_threads": 1}}
-        path = tmp_path / "heco" / "ACM-HeCo" / "config" / f"seed{seed}.json"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(rec))
+        _save(tmp_path, rec)
     text = render("heco", tmp_path, tmp_path).read_text()
     rows = [line for line in text.splitlines()
             if line.startswith("| ACM-HeCo | heco |")]
@@ -192,9 +197,7 @@ def test_render_names_runs_that_shared_the_device(tmp_path):
                "protocol": "grace", "metrics": {"accuracy": 0.8},
                "seconds_per_epoch": 0.05, "peak_memory_mb": 10.0,
                "machine": machine}
-        path = tmp_path / "grace" / "Cora" / "config" / f"seed{seed}.json"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(rec))
+        _save(tmp_path, rec)
     text = render("grace", tmp_path, tmp_path).read_text()
     row = next(line for line in text.splitlines()
                if line.startswith("| Cora | grace |"))
@@ -382,9 +385,7 @@ def _variant(root, tag, seed, val, test, overrides=()):
                              "mean": val, "runs": [val]}
     if overrides:
         rec["overrides"] = list(overrides)
-    path = root / "pot" / "Photo" / tag / f"seed{seed}.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(rec))
+    _save(root, rec, tag)
 
 
 def test_compare_variants_chooses_on_validation_over_common_seeds(tmp_path):
@@ -467,9 +468,7 @@ def test_rules_of_a_run_scored_during_training_are_rows(tmp_path):
                          "max_over_epochs": {"protocol": "heco:max_over_epochs",
                                              "metrics": {"macro_f1@20": 0.90},
                                              "epochs": {"macro_f1@20": 500}}}}
-        path = tmp_path / "adameow" / "ACM-HeCo" / "config" / f"seed{seed}.json"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(rec))
+        _save(tmp_path, rec)
     text = render("adameow", tmp_path, tmp_path).read_text()
     sel = next(x for x in text.splitlines()
                if x.startswith("| ACM-HeCo | heco, val_selected |"))

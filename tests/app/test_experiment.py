@@ -75,16 +75,14 @@ def test_bad_schedules(overrides, match):
         _run(*overrides)
 
 
-def test_clusters_protocol_refuses_a_probe_schedule():
+@pytest.mark.parametrize("override, match", [
+    ("eval.every=1", "protocol 'clusters' scores every epoch"),
+    ("eval.rule=val_selected", "does not apply to protocol 'clusters'"),
+])
+def test_clusters_protocol_refuses_a_probe_schedule(override, match):
     cfg = load_config("pamc", "Cora", [
         "model.hidden_channels=[16]", "model.out_channels=4",
         "model.pretrain=false", "model.kmeans_n_init=1", "train.epochs=2",
-        "eval.every=1"])
-    with pytest.raises(ValueError, match="protocol 'clusters' scores every epoch"):
-        run_config(cfg, device="cpu", progress=False)
-    cfg = load_config("pamc", "Cora", [
-        "model.hidden_channels=[16]", "model.out_channels=4",
-        "model.pretrain=false", "model.kmeans_n_init=1", "train.epochs=2",
-        "eval.rule=val_selected"])
-    with pytest.raises(ValueError, match="does not apply to protocol 'clusters'"):
+        override])
+    with pytest.raises(ValueError, match=match):
         run_config(cfg, device="cpu", progress=False)
