@@ -51,7 +51,7 @@ def main() -> None:
     import igraph
     import leidenalg
 
-    from gcl.app.experiment import machine_info, peak_memory_mb
+    from gcl.app.record import machine_info, peak_memory_mb
     from gcl.augment import (
         CommunalAttributeVoting,
         CommunalEdgeDrop,

@@ -34,7 +34,7 @@ import time
 from pathlib import Path
 
 import gcl
-from gcl.app.experiment import machine_info, peak_memory_mb
+from gcl.app.record import machine_info, peak_memory_mb
 from gcl.datasets import HECO_METAPATHS, heco_dir, load_heco_multiplex
 from gcl.eval import labels_per_class, load_heco_splits
 from gcl.methods import GCOOLMultiplex

@@ -23,7 +23,7 @@ import time
 import torch
 
 from gcl.app.config import load_config
-from gcl.app.experiment import peak_memory_mb
+from gcl.app.record import peak_memory_mb
 from gcl.datasets import load_interactions
 from gcl.methods import build_method
 

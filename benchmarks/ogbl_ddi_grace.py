@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 import gcl
-from gcl.app.experiment import machine_info, peak_memory_mb
+from gcl.app.record import machine_info, peak_memory_mb
 from gcl.datasets import SparseFeatures, load_ogb_link
 from gcl.eval import ogb_link_prediction
 from gcl.methods import GRACE

@@ -33,7 +33,7 @@ Each variant runs in a fresh child process (``multiprocessing`` spawn), so
 they do not share a memory high-water mark. Reported per variant:
 
 - seconds per epoch: median of ``History.seconds`` without the first epoch;
-- peak memory: on CPU ``VmHWM`` of the child (:func:`gcl.app.experiment.
+- peak memory: on CPU ``VmHWM`` of the child (:func:`gcl.app.record.
   peak_memory_mb`: interpreter, torch, data and training), and the training
   increment: the high-water mark is reset (``/proc/self/clear_refs``) just
   before ``fit`` and the resident size at that point subtracted; on CUDA
@@ -94,7 +94,7 @@ import torch
 
 import gcl
 from gcl.app.config import load_config
-from gcl.app.experiment import machine_info, peak_memory_mb
+from gcl.app.record import machine_info, peak_memory_mb
 from gcl.datasets import load
 from gcl.losses import ncontrast_loss, pamc_loss
 from gcl.methods import PamC, build_method

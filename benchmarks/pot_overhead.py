@@ -26,7 +26,7 @@ import torch
 
 import gcl
 from gcl.app.config import load_config
-from gcl.app.experiment import machine_info
+from gcl.app.record import machine_info
 from gcl.datasets import load
 from gcl.methods import build_method
 

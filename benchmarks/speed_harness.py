@@ -2,7 +2,7 @@
 
 Each variant of a comparison runs in a fresh child process (``subprocess``:
 fork + exec of a new interpreter), so that its memory high-water mark is its
-own. Peak memory is ``VmHWM`` of the child (:func:`gcl.app.experiment.
+own. Peak memory is ``VmHWM`` of the child (:func:`gcl.app.record.
 peak_memory_mb`), not ``ru_maxrss``, which Linux carries over ``fork`` and
 ``exec`` from the parent. The training window (``train_mb``) restarts the
 high-water mark (``/proc/self/clear_refs``) after the data and the model are
@@ -50,7 +50,7 @@ def rss_mb() -> float:
 
 def peak_mb() -> float:
     """The resident high-water mark of this process in MiB (``VmHWM``)."""
-    from gcl.app.experiment import peak_memory_mb
+    from gcl.app.record import peak_memory_mb
 
     return peak_memory_mb()
 

@@ -20,7 +20,7 @@ pytest.importorskip("mkdocstrings_handlers.python")
 
 ROOT = Path(__file__).resolve().parent.parent
 API_PAGES = ("datasets", "augment", "nn", "losses", "methods", "train", "eval",
-             "app.config", "app.experiment", "viz")
+             "app.config", "app.experiment", "app.record", "app.ranking", "viz")
 
 
 @pytest.fixture(scope="module")

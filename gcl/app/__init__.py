@@ -4,6 +4,8 @@
   their ``key=value`` overrides;
 - :mod:`gcl.app.experiment`: one experiment from a config (load, build,
   train, evaluate, save), :func:`~gcl.app.experiment.run_experiment`;
+  the recommenders' ranking task in :mod:`gcl.app.ranking`, and what a
+  finished experiment keeps (its record) in :mod:`gcl.app.record`;
 - :mod:`gcl.app.bench`: the benchmark harness (method x dataset x seed,
   resumable) and the results tables it renders;
 - :mod:`gcl.app.cli`: the ``gcl`` command (``gcl train | eval | bench |

@@ -18,7 +18,7 @@ dict and writes the record. There is no command line round trip. A fresh
 process per run keeps each record's ``peak_memory_mb`` its own: on CPU it is
 the process's resident high-water mark, which only grows, so runs sharing one
 process would report the largest run so far. The child measures its own image
-(``VmHWM``, see :func:`gcl.app.experiment.peak_memory_mb`), so the memory of
+(``VmHWM``, see :func:`gcl.app.record.peak_memory_mb`), so the memory of
 the harness's process is not counted either. ``"spawn"`` rather than
 ``"fork"``: a forked child would start with a copy of the parent (and of
 torch's thread pools). As with any spawning code, a script that calls
@@ -203,7 +203,8 @@ def _record_run(cfg: dict, path: str, *, root: Optional[str], device: str,
     """In the child: runs ``cfg``, prints its summary, writes the record
     (with the ``overrides`` that name its variant, when there are any).
     """
-    from gcl.app.experiment import refit_checkpoint, run_config
+    from gcl.app.experiment import run_config
+    from gcl.app.ranking import refit_checkpoint
 
     _exit_with_parent()
     try:

@@ -9,237 +9,52 @@ This is what ``gcl train`` and the benchmark harness run; in a notebook::
 
 :func:`run_experiment` loads the config (with its overrides) and hands it to
 :func:`run_config`, which runs an already-loaded config dict; the benchmark
-harness calls the latter directly.
+harness calls the latter directly. A node-embedding method is trained and
+scored here (its protocol, optionally at scored epochs under the reporting
+rules); a recommender goes to :func:`gcl.app.ranking.run_ranking`. Both
+return an :class:`~gcl.app.record.Experiment`.
 """
 
 from __future__ import annotations
 
 import inspect
-import json
-import os
-import platform
-import resource
-import subprocess
-import sys
 import time
-import warnings
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional, Union
 
 import torch
-import yaml
 from torch import Tensor
 from torch_geometric.data import HeteroData
 
-import gcl
 from gcl.app.config import load_config
-from gcl.datasets import load, load_interactions
+from gcl.app.ranking import run_ranking
+from gcl.app.record import (
+    Experiment,
+    check_health,
+    machine_info,
+    peak_memory_mb,
+    validation_score,
+)
+from gcl.datasets import load
 from gcl.eval import (
     PROTOCOLS,
     REPORTING_RULES,
     EvalResult,
     cluster_metrics,
     clustering,
-    embedding_health,
     link_prediction,
     node_classification,
-    ranking_split,
     report_over_epochs,
 )
 from gcl.methods import RECOMMENDERS, Method, build_method, resolve
 from gcl.train import History, deterministic, fit, resolve_device
 from gcl.train.checkpoint import get_rng_state, set_rng_state
 
-__all__ = ["Experiment", "machine_info", "peak_memory_mb", "refit_checkpoint",
-           "run_config", "run_experiment"]
+# Experiment is what run_config returns; its record lives in gcl.app.record
+__all__ = ["Experiment", "run_config", "run_experiment"]
 
 _TASKS = ("classification", "clustering", "link", "ranking")
-
-
-def peak_memory_mb(device: Optional[torch.device] = None) -> float:
-    """Peak memory of this process in MiB: CUDA allocator peak on a GPU,
-    otherwise the peak resident set size.
-
-    On Linux the resident peak is ``VmHWM`` of ``/proc/self/status``: the
-    high-water mark of this process image only. ``ru_maxrss`` (used
-    elsewhere) also carries the peak of the process that started this one,
-    since Linux keeps it across ``fork`` and ``exec``, so a benchmark child
-    started by a large parent would be charged with the parent's memory.
-    For a process started from a shell the two are equal.
-    """
-    if device is not None and device.type == "cuda":
-        return torch.cuda.max_memory_allocated(device) / 2**20
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 2**10  # kB
-    except (OSError, ValueError, IndexError):
-        pass
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return rss / 2**20 if sys.platform == "darwin" else rss / 2**10
-
-
-def machine_info(device: Optional[torch.device] = None) -> dict[str, Any]:
-    """Hardware and software versions, for results files."""
-    import torch_geometric
-
-    info = {"platform": platform.platform(), "python": platform.python_version(),
-            "processor": platform.processor() or platform.machine(),
-            "cpu_threads": torch.get_num_threads(), "torch": torch.__version__,
-            "torch_geometric": torch_geometric.__version__,
-            "gcl": gcl.__version__, "commit": _git_commit()}
-    if device is not None and device.type == "cuda":
-        info["gpu"] = torch.cuda.get_device_name(device)
-    return info
-
-
-def _git_commit() -> Optional[str]:
-    # GCL_COMMIT first: a copied tree (a GPU machine) may carry a stale .git
-    if os.environ.get("GCL_COMMIT"):
-        return os.environ["GCL_COMMIT"]
-    try:
-        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"],
-                             capture_output=True, text=True, timeout=5,
-                             cwd=Path(__file__).resolve().parent)
-        return out.stdout.strip() or None
-    except (OSError, subprocess.SubprocessError):
-        return None
-
-
-@dataclass
-class Experiment:
-    """A finished experiment: config, trained method, history and result."""
-
-    config: dict
-    method: Method
-    history: History
-    embeddings: Tensor
-    result: EvalResult
-    train_seconds: float
-    eval_seconds: float
-    peak_memory_mb: float
-    machine: dict = field(default_factory=dict)
-    extra: dict = field(default_factory=dict)
-    health: dict = field(default_factory=dict)
-
-    def record(self) -> dict[str, Any]:
-        """A JSON-serialisable summary (metrics, protocol, timing, machine)."""
-        cfg = self.config
-        return {
-            "method": cfg["method"], "dataset": cfg["dataset"],
-            "seed": cfg["seed"], "epochs": self.history.epochs,
-            "protocol": self.result.protocol,
-            "metrics": self.result.metrics, "std": self.result.std,
-            "seconds_per_epoch": self.history.seconds_per_epoch,
-            # this process's fit only: a resumed run's earlier epochs ran in
-            # earlier processes (seconds_per_epoch covers every epoch)
-            "train_seconds": self.train_seconds,
-            **({"resumed_from": self.history.resumed_from}
-               if self.history.resumed_from is not None else {}),
-            "eval_seconds": self.eval_seconds,
-            "peak_memory_mb": self.peak_memory_mb,
-            "final_loss": self.history.loss[-1] if self.history.loss else None,
-            **({"loss_trace": trace} if (trace := _loss_trace(self.history))
-               else {}),
-            **({"embedding": self.health} if self.health else {}),
-            # the scores during training (eval.every), not PamC's every epoch
-            **({"evals": self.history.evals} if self.history.evals and
-               cfg.get("eval", {}).get("protocol") != "clusters" else {}),
-            **({"best_epoch": self.history.best_epoch}
-               if self.history.best_epoch is not None else {}),
-            **({"svd_seconds": self.result.details["svd_seconds"]}
-               if "svd_seconds" in self.result.details else {}),
-            **({"validation": val} if (val := _validation(self.result))
-               else {}),
-            "config_source": cfg.get("source"), "machine": self.machine,
-            "tasks": {name: {"protocol": r.protocol, "metrics": r.metrics,
-                             "std": r.std,
-                             **{k: r.details[k] for k in _TASK_DETAILS
-                                if k in r.details}}
-                      for name, r in self.extra.items()},
-        }
-
-    def summary(self) -> str:
-        """What ``gcl train`` prints: the main result, then one line per
-        further task.
-        """
-        cfg, hist = self.config, self.history
-        lines = [f"{cfg['method']} on {cfg['dataset']} (seed {cfg['seed']}, "
-                 f"{hist.epochs} epochs, {hist.seconds_per_epoch:.3f} s/epoch): "
-                 f"{self.result}"]
-        lines += [f"  {name}: {res}" for name, res in self.extra.items()]
-        if self.health.get("collapsed"):
-            lines.append(f"  WARNING: {_COLLAPSED.format(**self.health)}")
-        return "\n".join(lines)
-
-    def save(self, out: Union[str, Path], plot: bool = True) -> Path:
-        """Writes ``embeddings.pt``, ``metrics.json``, ``config.yaml``,
-        ``history.json`` and (``plot=True``) ``loss.png`` into ``out``.
-        """
-        out = Path(out)
-        out.mkdir(parents=True, exist_ok=True)
-        torch.save(self.embeddings.cpu(), out / "embeddings.pt")
-        (out / "metrics.json").write_text(json.dumps(
-            {**self.record(), "result": self.result.to_dict()}, indent=2))
-        (out / "config.yaml").write_text(yaml.safe_dump(self.config,
-                                                        sort_keys=False))
-        (out / "history.json").write_text(json.dumps(self.history.to_dict()))
-        if plot:
-            from gcl.viz import plot_loss
-
-            plot_loss(self.history, out / "loss.png",
-                      title=f"{self.config['method']} on {self.config['dataset']}")
-        return out
-
-
-# details of an extra task that its record keeps
-_TASK_DETAILS = ("selected", "refit_epochs", "refit_seconds", "epoch", "epochs")
-
-_COLLAPSED = ("the embeddings collapsed: every node has nearly the same "
-              "embedding (spread {spread:.2e}, effective rank "
-              "{effective_rank:.2f} of {dims}); the scores describe a failed "
-              "run, not the method")
-
-
-def _loss_trace(history: History, points: int = 100) -> Optional[dict[str, Any]]:
-    """The training loss every ``every`` epochs (about ``points`` values,
-    the last epoch always included), to see when a run went wrong.
-    """
-    loss = history.loss
-    if not loss:
-        return None
-    every = max(1, -(-len(loss) // points))
-    epochs = list(range(every, len(loss) + 1, every))
-    if epochs[-1] != len(loss):
-        epochs.append(len(loss))
-    return {"every": every, "values": [loss[e - 1] for e in epochs]}
-
-
-def _health(z: Any) -> dict[str, Any]:
-    """:func:`gcl.eval.embedding_health` of a node embedding matrix; warns
-    when it collapsed. Empty for anything else (user/item pairs).
-    """
-    if not isinstance(z, Tensor) or z.dim() != 2 or z.size(0) < 2:
-        return {}
-    health = embedding_health(z)
-    if health["collapsed"]:
-        warnings.warn(_COLLAPSED.format(**health), RuntimeWarning, stacklevel=3)
-    return health
-
-
-def _validation(result: Any) -> Optional[dict[str, Any]]:
-    """The validation score a probe selected its epoch on (mean over its
-    runs), for choosing between configurations without the test set; None
-    for protocols without a validation split.
-    """
-    best = result.details.get("best_val")
-    if not best or not all(isinstance(v, (int, float)) for v in best):
-        return None
-    return {"selection": result.details.get("selection"),
-            "mean": sum(best) / len(best), "runs": list(best)}
 
 
 def run_experiment(method: str, dataset: str, *, seed: Optional[int] = None,
@@ -286,142 +101,6 @@ def run_experiment(method: str, dataset: str, *, seed: Optional[int] = None,
     return run_config(cfg, root=root, device=device, progress=progress,
                       checkpoint=checkpoint, resume=resume, tasks=tasks,
                       deterministic_algorithms=deterministic_algorithms)
-
-
-def _run_ranking(cfg: dict[str, Any], root: Optional[str], dev: torch.device,
-                 progress: bool, checkpoint: Union[str, Path, None], resume: bool,
-                 tasks: list[str],
-                 checkpoint_seconds: Optional[float] = None) -> Experiment:
-    """A recommender on interaction data: the ranking task.
-
-    The data come from :func:`gcl.datasets.load_interactions` with the
-    config's ``data`` (``val_fraction``: a validation split carved from the
-    training interactions with the config's seed). With a validation split,
-    :func:`fit` scores it every ``eval.every`` epochs and keeps the weights
-    of the best ``eval.monitor`` (default ``val_recall@20``) with
-    ``eval.patience``; the test split is scored once, at the end, with the
-    training and validation items masked (:func:`gcl.eval.ranking_split`).
-    The extra result ``"ranking_masked_zero"`` scores the same embeddings
-    with LightGCL ``old_setting``'s rule (known items scored 0 rather than
-    removed, ``masking="zero"``), for comparison only.
-
-    ``eval.refit: true`` adds ``"ranking_refit"``: a fresh model trained on
-    *all* training interactions (validation ones included) for the number
-    of epochs that validation chose, then scored once on test. Published
-    recommender numbers train on the whole training split; this compares
-    with them without selecting on test (``details["refit_epochs"]`` and
-    ``details["refit_seconds"]``, training and scoring).
-    """
-    if resolve(cfg["method"]) not in RECOMMENDERS or \
-            set(tasks) - {"ranking", "classification"}:
-        raise ValueError(f"the ranking task needs a recommender "
-                         f"({', '.join(RECOMMENDERS)}) and no other task, got "
-                         f"{cfg['method']!r} with tasks {tasks}")
-    data = _interactions(cfg, root)
-    model = _recommender(cfg, data)
-    ev = dict(cfg["eval"])
-    ks = tuple(ev.get("ks", (20, 40)))
-    has_val = data.val.numel() > 0
-    if ev.get("refit", False) and not (has_val and int(ev.get("every", 0)) > 0):
-        raise ValueError(_REFIT_NEEDS)
-
-    def validate(method: Method, d: Any) -> dict[str, float]:
-        u, i = method.embed(d)
-        res = ranking_split(u, i, d, "val", ks=ks)
-        return {f"val_{k}": v for k, v in res.metrics.items()}
-
-    t0 = time.perf_counter()
-    history = fit(model, data, epochs=cfg["train"]["epochs"],
-                  lr=cfg["train"]["lr"],
-                  weight_decay=cfg["train"].get("weight_decay", 0.0),
-                  device=dev, seed=cfg["seed"], progress=progress,
-                  checkpoint=checkpoint, resume=resume,
-                  checkpoint_seconds=checkpoint_seconds,
-                  eval_fn=validate if has_val else None,
-                  eval_every=int(ev.get("every", 0)) if has_val else 0,
-                  monitor=ev.get("monitor", "val_recall@20") if has_val else None,
-                  patience=ev.get("patience") if has_val else None)
-    train_s = time.perf_counter() - t0
-    peak = peak_memory_mb(dev)
-    t0 = time.perf_counter()
-    user_emb, item_emb = model.embed(data.to(dev))
-    result = ranking_split(user_emb, item_emb, data.to(dev), "test", ks=ks)
-    eval_s = time.perf_counter() - t0
-    # LightGCL old_setting's rule (training scores zeroed, not removed), for
-    # comparison only: the main result removes them
-    extra = {"ranking_masked_zero": ranking_split(
-        user_emb, item_emb, data.to(dev), "test", ks=ks, masking="zero")}
-    if ev.get("refit", False):
-        extra["ranking_refit"] = _refit(cfg, root, dev, progress, history, ks,
-                                        refit_checkpoint(checkpoint), resume,
-                                        checkpoint_seconds)
-    svd = getattr(model, "svd", None)
-    if svd is not None and svd.svd_seconds_ is not None:
-        result.details["svd_seconds"] = svd.svd_seconds_
-    z = torch.cat([user_emb, item_emb]).cpu()
-    return Experiment(cfg, model, history, z, result, train_s, eval_s, peak,
-                      machine_info(dev), extra)
-
-
-_REFIT_NEEDS = ("eval.refit needs a validation split (data.val_fraction > 0) "
-                "scored during training (eval.every > 0, at most the epochs): "
-                "it retrains for the number of epochs validation chose")
-
-
-def _interactions(cfg: dict[str, Any], root: Optional[str], *,
-                  all_training: bool = False) -> Any:
-    """The config's interaction data, with a validation split carved from
-    the training interactions by ``data.val_fraction`` (none when
-    ``all_training``) and the config's seed.
-    """
-    data_kw = dict(cfg["data"])
-    val_fraction = data_kw.pop("val_fraction", 0.0)
-    return load_interactions(cfg["dataset"], root=root,
-                             val_fraction=0.0 if all_training else val_fraction,
-                             seed=data_kw.pop("split_seed", cfg["seed"]), **data_kw)
-
-
-def _recommender(cfg: dict[str, Any], data: Any) -> Method:
-    """The config's recommender, sized for ``data``."""
-    return build_method(cfg["method"], None, num_users=data.num_users,
-                        num_items=data.num_items, **cfg["model"])
-
-
-def refit_checkpoint(checkpoint: Union[str, Path, None]) -> Optional[Path]:
-    """Where ``eval.refit`` checkpoints its second training run: beside the
-    run's own checkpoint (``seed0.pt`` -> ``seed0.refit.pt``), or nowhere.
-    """
-    if checkpoint is None:
-        return None
-    checkpoint = Path(checkpoint)
-    return checkpoint.with_name(f"{checkpoint.stem}.refit{checkpoint.suffix}")
-
-
-def _refit(cfg: dict[str, Any], root: Optional[str], dev: torch.device,
-           progress: bool, history: History, ks: tuple[int, ...],
-           checkpoint: Optional[Path] = None,
-           resume: bool = True,
-           checkpoint_seconds: Optional[float] = None) -> EvalResult:
-    """``eval.refit``: a fresh recommender trained on every training
-    interaction for the epochs validation chose, scored once on test
-    (checkpointed into ``checkpoint`` like the run itself, so a run cut off
-    in its refit resumes there).
-    """
-    if history.best_epoch is None:  # validation never scored
-        raise ValueError(_REFIT_NEEDS)
-    full = _interactions(cfg, root, all_training=True)
-    model = _recommender(cfg, full)
-    t0 = time.perf_counter()
-    fit(model, full, epochs=history.best_epoch, lr=cfg["train"]["lr"],
-        weight_decay=cfg["train"].get("weight_decay", 0.0), device=dev,
-        seed=cfg["seed"], progress=progress, checkpoint=checkpoint,
-        resume=resume, checkpoint_seconds=checkpoint_seconds)
-    full = full.to(dev)
-    user_emb, item_emb = model.embed(full)
-    result = ranking_split(user_emb, item_emb, full, "test", ks=ks)
-    result.details.update(refit_epochs=history.best_epoch,
-                          refit_seconds=time.perf_counter() - t0)
-    return result
 
 
 def _labels(data: Any) -> Optional[Tensor]:
@@ -510,7 +189,7 @@ def _epoch_probe(cfg: dict[str, Any], y: Optional[Tensor],
                                       seed=cfg["seed"], data=data, **eval_kw)
         finally:
             set_rng_state(state)
-        val = _validation(res)
+        val = validation_score(res)
         return {**res.metrics, **({"val": val["mean"]} if val else {})}
 
     return probe
@@ -522,6 +201,9 @@ def _probe_rules(final: EvalResult, history: History,
     the config's ``eval.rule`` as ``"classification"`` (``"final"`` keeps
     the full result of the trained model), the others under their names;
     the selecting rules choose among the scored epochs after ``start``.
+    With early stopping that restores the best weights (HeCo, MEOW),
+    ``"final"`` is the restored model, which the scored epochs need not
+    include.
     """
     rule = eval_cfg.get("rule", "final")
     out = {}
@@ -594,7 +276,7 @@ def _run_config(cfg: dict[str, Any], root: Optional[str], device: str,
     if dev.type == "cuda":
         torch.cuda.reset_peak_memory_stats(dev)
     if "ranking" in tasks or resolve(cfg["method"]) in RECOMMENDERS:
-        return _run_ranking(cfg, root, dev, progress, checkpoint, resume, tasks,
+        return run_ranking(cfg, root, dev, progress, checkpoint, resume, tasks,
                             checkpoint_seconds)
     data = load(cfg["dataset"], root=root, **cfg["data"])
     model = build_method(cfg["method"], data.num_features, **cfg["model"])
@@ -660,4 +342,4 @@ def _run_config(cfg: dict[str, Any], root: Optional[str], device: str,
     eval_s = time.perf_counter() - t0
     main = results.pop(tasks[0])
     return Experiment(cfg, model, history, z.cpu(), main, train_s, eval_s,
-                      peak, machine_info(dev), results, _health(z))
+                      peak, machine_info(dev), results, check_health(z))

@@ -416,7 +416,8 @@ def test_compare_variants_chooses_on_validation_over_common_seeds(tmp_path):
 
 
 def test_a_record_keeps_its_loss_trace_and_embedding_health():
-    from gcl.app.experiment import _loss_trace, run_experiment
+    from gcl.app.experiment import run_experiment
+    from gcl.app.record import _loss_trace
     from gcl.eval import embedding_health
     from gcl.train import History
 
@@ -434,10 +435,10 @@ def test_a_record_keeps_its_loss_trace_and_embedding_health():
 
 
 def test_a_collapsed_run_warns_and_is_named_under_its_table(tmp_path):
-    from gcl.app.experiment import _health
+    from gcl.app.record import check_health
 
     with pytest.warns(RuntimeWarning, match="embeddings collapsed"):
-        health = _health(torch.full((20, 4), 0.5))
+        health = check_health(torch.full((20, 4), 0.5))
     assert health["collapsed"] and health["dead_dims"] == 4
     runs = tmp_path / "runs"
     for seed, h in enumerate([health, {**health, "collapsed": False}]):

@@ -128,7 +128,7 @@ def test_refit_retrains_on_all_training_interactions_for_the_chosen_epochs(
 def test_refit_checkpoints_beside_the_run_and_resumes(tmp_path):
     import torch
 
-    from gcl.app.experiment import refit_checkpoint
+    from gcl.app.ranking import refit_checkpoint
 
     _toy_folder(tmp_path)
     ckpt = tmp_path / "ck" / "seed0.pt"
