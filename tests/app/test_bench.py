@@ -415,25 +415,6 @@ def test_compare_variants_chooses_on_validation_over_common_seeds(tmp_path):
         compare_variants("pot", "CS", tmp_path)
 
 
-def test_a_record_keeps_its_loss_trace_and_embedding_health():
-    from gcl.app.experiment import run_experiment
-    from gcl.app.record import _loss_trace
-    from gcl.eval import embedding_health
-    from gcl.train import History
-
-    exp = run_experiment("grace", "Cora", seed=0, epochs=3, device="cpu",
-                         overrides=["model.hidden_channels=8",
-                                    "model.proj_channels=8", "eval.runs=1"])
-    rec = exp.record()
-    assert rec["loss_trace"] == {"every": 1, "values": exp.history.loss}
-    assert rec["embedding"] == embedding_health(exp.embeddings)
-    assert not rec["embedding"]["collapsed"] and "WARNING" not in exp.summary()
-    # a long run: about 100 values, the last epoch always among them
-    trace = _loss_trace(History(loss=[float(e) for e in range(1, 251)]))
-    assert trace["every"] == 3
-    assert trace["values"] == [*range(3, 250, 3), 250]
-
-
 def test_a_collapsed_run_warns_and_is_named_under_its_table(tmp_path):
     from gcl.app.record import check_health
 
