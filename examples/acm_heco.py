@@ -18,7 +18,7 @@ HeCo's ACM files must be under the data root (GCL_DATA): <root>/heco/acm/.
 import argparse
 
 import gcl
-from gcl.app.config import load_config
+from gcl.app.config import load_config, protocol_options
 from gcl.datasets import load
 from gcl.eval import clustering, node_classification
 from gcl.methods import build_method
@@ -49,7 +49,7 @@ def main():
           f"loss {min(hist.loss):.4f} at epoch {hist.best_epoch}")
     z = method.embed(data)
     y = data[data.target_node_type].y
-    ev = {k: v for k, v in cfg["eval"].items() if k != "protocol"}
+    ev = protocol_options(cfg["eval"])  # not the reporting keys (rule, every)
     print(node_classification(z, y, "heco", data=data, seed=seed, **ev))
     print(clustering(z, y, seed=seed))
 

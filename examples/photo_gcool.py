@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 import gcl
-from gcl.app.config import load_config
+from gcl.app.config import load_config, protocol_options
 from gcl.datasets import load
 from gcl.eval import node_classification
 from gcl.methods import GCOOL
@@ -71,7 +71,7 @@ def main():
 
     # 4. Evaluate the frozen embeddings of the clean graph.
     z = method.embed(data)
-    eval_kw = {k: v for k, v in cfg["eval"].items() if k != "protocol"}
+    eval_kw = protocol_options(cfg["eval"])
     if args.runs:
         eval_kw["runs"] = args.runs
     result = node_classification(z, data.y, protocol=cfg["eval"]["protocol"],

@@ -78,7 +78,7 @@ import time
 import numpy as np
 import torch
 
-from gcl.app.config import load_config
+from gcl.app.config import load_config, protocol_options
 from gcl.datasets import load
 from gcl.eval import heco_protocol
 
@@ -234,7 +234,7 @@ def main():
     data_root = args.data or os.path.join(os.environ.get("GCL_DATA", "."), "heco")
     params = lockstep.official_params(args.official, args.dataset)
     cfg = load_config("heco", lockstep.SETS[args.dataset])
-    eval_kw = {k: v for k, v in cfg["eval"].items() if k not in ("protocol", "rule")}
+    eval_kw = protocol_options(cfg["eval"])
     log(f"torch {torch.__version__}, numpy {np.__version__}, float32, data set "
         f"{args.dataset}, seeds {args.seeds}, {torch.get_num_threads()} thread(s), "
         f"data {data_root}")

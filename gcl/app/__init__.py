@@ -20,10 +20,11 @@ stay in the library (:mod:`gcl.viz`): they take tensors and histories, and
 import importlib
 from typing import Any
 
-_SUBMODULES = ("bench", "cli", "config", "experiment")
+_SUBMODULES = ("bench", "cli", "config", "experiment", "ranking", "record")
 #: The main entry points, also importable from here (loaded on first use).
 _EXPORTS = {"load_config": "config", "list_configs": "config",
-            "apply_overrides": "config", "Experiment": "experiment",
+            "apply_overrides": "config", "protocol_options": "config",
+            "Experiment": "record",
             "run_experiment": "experiment", "run_config": "experiment",
             "run_bench": "bench", "render": "bench"}
 

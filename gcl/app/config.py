@@ -9,7 +9,8 @@ hyper-parameters and names its source in a comment. The layout is::
     model: {...}           # keyword arguments of Method.from_config
     train: {epochs, lr, weight_decay}
     data: {normalize}      # gcl.datasets.load options
-    eval: {protocol, ...}  # gcl.eval.node_classification options
+    eval: {protocol, ...}  # gcl.eval.node_classification options, and how
+                           # to report them (rule, every, start)
 
 Any value can be overridden with dotted ``key=value`` strings
 (``"train.epochs=50"``, ``"model.drop_edge=[0.1, 0.2]"``), parsed as YAML.
@@ -24,8 +25,12 @@ from typing import Any, Optional
 
 import yaml
 
-__all__ = ["CONFIG_DIR", "apply_overrides", "config_family", "config_path",
-           "list_configs", "load_config"]
+__all__ = ["CONFIG_DIR", "REPORTING_KEYS", "apply_overrides", "config_family",
+           "config_path", "list_configs", "load_config", "protocol_options"]
+
+#: Keys of a config's ``eval`` section that say how to report the protocol
+#: rather than how it runs (see :mod:`gcl.app.experiment`).
+REPORTING_KEYS = ("protocol", "rule", "every", "start")
 
 CONFIG_DIR = Path(__file__).parent.parent / "configs"
 
@@ -110,6 +115,16 @@ def load_config(method: str, dataset: str,
     cfg.setdefault("eval", {})
     cfg["source"] = _source_comment(path)
     return apply_overrides(cfg, overrides)
+
+
+def protocol_options(eval_cfg: dict) -> dict:
+    """The protocol's own keyword arguments in a config's ``eval`` section:
+    everything but :data:`REPORTING_KEYS` (the protocol's name, the
+    reporting rule and the epochs scored during training), e.g. for
+    ``node_classification(z, y, cfg["eval"]["protocol"],
+    **protocol_options(cfg["eval"]))``.
+    """
+    return {k: v for k, v in eval_cfg.items() if k not in REPORTING_KEYS}
 
 
 def _source_comment(path: Path) -> str:

@@ -27,7 +27,7 @@ import torch
 from torch import Tensor
 from torch_geometric.data import HeteroData
 
-from gcl.app.config import load_config
+from gcl.app.config import load_config, protocol_options
 from gcl.app.ranking import run_ranking
 from gcl.app.record import (
     Experiment,
@@ -283,8 +283,7 @@ def _run_config(cfg: dict[str, Any], root: Optional[str], device: str,
     y = _labels(data)
     # protocol "clusters": the method's own clusters, scored every epoch
     clusters = cfg["eval"].get("protocol") == "clusters"
-    eval_kw = {k: v for k, v in cfg["eval"].items()
-               if k not in ("protocol", "rule", "every", "start")}
+    eval_kw = protocol_options(cfg["eval"])
     if "device" in inspect.signature(
             PROTOCOLS.get(cfg["eval"]["protocol"], node_classification)
     ).parameters:

@@ -61,3 +61,13 @@ def test_grace_pot_reads_the_pot_configs():
     assert list_configs("grace_pot") == {"pot": list_configs("pot")["pot"]}
     cfg = load_config("grace_pot", "Cora", ["model.kappa=0.2"])
     assert cfg["model"]["kappa"] == 0.2 and cfg["model"]["base"] == "grace"
+
+
+def test_protocol_options_leave_out_the_reporting_keys():
+    from gcl.app.config import REPORTING_KEYS, protocol_options
+
+    cfg = load_config("adameow", "ACM-HeCo")
+    assert {"every", "start", "rule", "protocol"} <= set(cfg["eval"])
+    assert protocol_options(cfg["eval"]) == {"runs": 50, "lr": 0.03,
+                                             "weight_decay": 0.0}
+    assert set(REPORTING_KEYS) == {"protocol", "rule", "every", "start"}
