@@ -133,29 +133,25 @@ def _step_clusters(method: Method, data: Any) -> dict[str, float]:
     return cluster_metrics(data.y, method.assignment_)
 
 
-def _cluster_rules(model: Method, data: Any, history: History,
-                   eval_cfg: dict) -> dict[str, EvalResult]:
-    """The results of protocol ``clusters`` under the rules that need no
-    validation split: the config's ``eval.rule`` as ``"classification"``
-    (the main result), the other under its own name.
+def _reporting(eval_cfg: dict, clusters: bool) -> tuple[str, int, int]:
+    """The config's reporting settings, checked before training: ``eval.rule``
+    and, for a node protocol, ``eval.every`` and ``eval.start`` (score the
+    embeddings every ``every`` epochs, and after the last; 0: only after the
+    last; the selecting rules choose among the epochs after ``start``).
+    Protocol ``clusters`` scores every epoch and has no validation split.
     """
     rule = eval_cfg.get("rule", "final")
-    rules = [r for r in REPORTING_RULES if r != "val_selected"]
-    if rule not in rules:
-        raise ValueError(f"eval.rule {rule!r} does not apply to protocol "
-                         f"'clusters' (no validation split); choose from "
-                         f"{', '.join(rules)}")
-    final = cluster_metrics(data.y, model.predict(data))
-    return {("classification" if r == rule else r): report_over_epochs(
-        history.evals, final, r, protocol="clusters") for r in rules}
-
-
-def _probe_schedule(eval_cfg: dict) -> tuple[int, int]:
-    """``eval.every`` and ``eval.start`` of a node protocol: score the
-    embeddings every ``every`` epochs (and after the last; 0: only after
-    the last) and let the reporting rules choose among the epochs after
-    ``start``.
-    """
+    if clusters:
+        if "every" in eval_cfg or "start" in eval_cfg:
+            raise ValueError("eval.every and eval.start schedule the probe of a "
+                             "node protocol; protocol 'clusters' scores every "
+                             "epoch")
+        rules = [r for r in REPORTING_RULES if r != "val_selected"]
+        if rule not in rules:
+            raise ValueError(f"eval.rule {rule!r} does not apply to protocol "
+                             f"'clusters' (no validation split); choose from "
+                             f"{', '.join(rules)}")
+        return rule, 1, 0
     every, start = eval_cfg.get("every", 0), eval_cfg.get("start", 0)
     for key, value in (("every", every), ("start", start)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
@@ -163,14 +159,13 @@ def _probe_schedule(eval_cfg: dict) -> tuple[int, int]:
                              f"{value!r}")
     if start and not every:
         raise ValueError("eval.start needs eval.every (the epochs to score)")
-    rule = eval_cfg.get("rule", "final")
     if rule not in REPORTING_RULES:
         raise ValueError(f"unknown eval.rule {rule!r}; choose from "
                          f"{', '.join(REPORTING_RULES)}")
     if rule != "final" and not every:
         raise ValueError(f"eval.rule {rule!r} chooses among scored epochs: "
                          "set eval.every")
-    return every, start
+    return rule, every, start
 
 
 def _epoch_probe(cfg: dict[str, Any], y: Optional[Tensor],
@@ -195,24 +190,23 @@ def _epoch_probe(cfg: dict[str, Any], y: Optional[Tensor],
     return probe
 
 
-def _probe_rules(final: EvalResult, history: History,
-                 eval_cfg: dict, start: int) -> dict[str, EvalResult]:
-    """A node protocol scored during training, under every reporting rule:
-    the config's ``eval.rule`` as ``"classification"`` (``"final"`` keeps
-    the full result of the trained model), the others under their names;
-    the selecting rules choose among the scored epochs after ``start``.
-    With early stopping that restores the best weights (HeCo, MEOW),
-    ``"final"`` is the restored model, which the scored epochs need not
-    include.
+def _rule_results(final: EvalResult, history: History, rule: str,
+                  protocol: str, start: int = 0) -> dict[str, EvalResult]:
+    """The results of a run scored during training under every reporting
+    rule that applies: ``rule`` (the config's) as ``"classification"``, the
+    others under their names. ``final`` is the trained model's result and
+    stands for the rule ``"final"``; the selecting rules choose among the
+    scored epochs after ``start`` (``val_selected`` only where the scores
+    hold a validation value: not for protocol ``clusters``). With early
+    stopping that restores the best weights (HeCo, MEOW), ``final`` is the
+    restored model, which the scored epochs need not include.
     """
-    rule = eval_cfg.get("rule", "final")
-    out = {}
-    for r in REPORTING_RULES:
-        res = final if r == "final" else report_over_epochs(
-            history.evals, final.metrics, r, protocol=final.protocol,
-            after=start)
-        out["classification" if r == rule else r] = res
-    return out
+    rules = [r for r in REPORTING_RULES
+             if r != "val_selected" or protocol != "clusters"]
+    return {("classification" if r == rule else r): final if r == "final" else
+            report_over_epochs(history.evals, final.metrics, r,
+                               protocol=protocol, after=start)
+            for r in rules}
 
 
 def _batching(cfg: dict[str, Any]) -> dict[str, Any]:
@@ -283,16 +277,14 @@ def _run_config(cfg: dict[str, Any], root: Optional[str], device: str,
     y = _labels(data)
     # protocol "clusters": the method's own clusters, scored every epoch
     clusters = cfg["eval"].get("protocol") == "clusters"
+    rule, every, start = _reporting(cfg["eval"], clusters)
     eval_kw = protocol_options(cfg["eval"])
     if "device" in inspect.signature(
             PROTOCOLS.get(cfg["eval"]["protocol"], node_classification)
     ).parameters:
         eval_kw.setdefault("device", dev)  # the probe trains where the model did
-    if clusters and ("every" in cfg["eval"] or "start" in cfg["eval"]):
-        raise ValueError("eval.every and eval.start schedule the probe of a "
-                         "node protocol; protocol 'clusters' scores every epoch")
-    every, start = (0, 0) if clusters else _probe_schedule(cfg["eval"])
-    probe = _epoch_probe(cfg, y, eval_kw) if every else None
+    eval_fn = _step_clusters if clusters else (
+        _epoch_probe(cfg, y, eval_kw) if every else None)
     train = cfg["train"]
     t0 = time.perf_counter()
     history = fit(model, data, epochs=train["epochs"], lr=train["lr"],
@@ -300,8 +292,7 @@ def _run_config(cfg: dict[str, Any], root: Optional[str], device: str,
                   device=dev, seed=cfg["seed"], progress=progress,
                   checkpoint=checkpoint, resume=resume,
                   checkpoint_seconds=checkpoint_seconds,
-                  eval_fn=_step_clusters if clusters else probe,
-                  eval_every=1 if clusters else every,
+                  eval_fn=eval_fn, eval_every=every,
                   # early stopping on the training loss (HeCo, MEOW)
                   monitor=train.get("monitor"), patience=train.get("patience"),
                   min_delta=train.get("min_delta", 0.0),
@@ -314,14 +305,16 @@ def _run_config(cfg: dict[str, Any], root: Optional[str], device: str,
     results = {}
     for task in tasks:
         if task == "classification" and clusters:
-            results.update(_cluster_rules(model, data, history, cfg["eval"]))
+            final = report_over_epochs([], cluster_metrics(
+                data.y, model.predict(data)), "final", protocol="clusters")
+            results.update(_rule_results(final, history, rule, "clusters"))
         elif task == "classification":
             results[task] = node_classification(
                 z, y, protocol=cfg["eval"]["protocol"], seed=cfg["seed"],
                 data=data, **eval_kw)
             if every:
-                results.update(_probe_rules(results[task], history,
-                                            cfg["eval"], start))
+                results.update(_rule_results(results[task], history, rule,
+                                             results[task].protocol, start))
         elif task == "clustering":
             results[task] = clustering(z, y, seed=cfg["seed"])
         elif isinstance(data, HeteroData):
