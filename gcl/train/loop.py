@@ -11,6 +11,7 @@ from typing import Optional, Union
 
 import torch
 import torch.distributed as dist
+from torch import Tensor
 from torch_geometric import seed_everything
 from torch_geometric.data import Data
 
@@ -237,7 +238,8 @@ def fit(
             fit the method (:func:`gcl.datasets.check_graph` with
             :func:`gcl.datasets.expected_input`), or a checkpoint that cannot
             be loaded safely.
-        NonFiniteLossError: If the loss becomes NaN or inf (names the epoch).
+        NonFiniteLossError: If the loss becomes NaN or inf (names the epoch;
+            an epoch of many batches is checked once, at its end).
         InsufficientMemoryError: If full-batch training cannot fit.
     """
     _check_arguments(epochs, eval_fn, monitor, mode, checkpoint,
@@ -442,31 +444,57 @@ def _train_epoch(model: torch.nn.Module, method: Method,
     seconds it took.
 
     Raises:
-        NonFiniteLossError: If a batch loss is NaN or inf (before its update).
+        NonFiniteLossError: If the epoch's mean batch loss is NaN or inf
+            (see :func:`_epoch_mean`).
     """
     t0 = time.perf_counter()
     if dist_sampler is not None:
         dist_sampler.set_epoch(epoch)
     method.train()
     method.set_epoch(epoch)
-    total, count = 0.0, 0
+    total, count = None, 0
     for batch in loader:
         batch = batch.to(dev)
         optimizer.zero_grad()
         with gather_negatives() if distributed else nullcontext():
             loss = model(batch)
-        value = float(loss.detach())
-        if distributed:  # the global loss; every process sees the same value
-            value = all_reduce_mean(value, dev)
-        if not math.isfinite(value):
-            raise NonFiniteLossError(epoch, value)
         loss.backward()
         optimizer.step()
-        total += value
+        total = _add_loss(total, loss)
         count += 1
-    if dev.type == "cuda":
-        torch.cuda.synchronize(dev)
-    return total / max(count, 1), time.perf_counter() - t0
+    # the global loss: every process sees the same value and stops alike
+    value = _epoch_mean(total, count, epoch, dev, distributed)
+    return value, time.perf_counter() - t0
+
+
+def _add_loss(total: Optional[Tensor], loss: Tensor) -> Tensor:
+    """The epoch's running sum of batch losses, kept on the loss's device in
+    float64 (the same additions as summing Python floats): reading each
+    batch's loss would make the host wait for the device at every step.
+    """
+    loss = loss.detach().double()
+    return loss if total is None else total + loss
+
+
+def _epoch_mean(total: Optional[Tensor], count: int, epoch: int,
+                dev: torch.device, distributed: bool = False) -> float:
+    """The mean batch loss of an epoch, read once (one synchronisation per
+    epoch); over all processes when ``distributed``.
+
+    A NaN or infinite batch loss makes the sum non-finite (nothing cancels
+    it), so a diverged batch is caught here, at the end of its epoch: the
+    run stops with the epoch named, after that epoch's updates (a full-batch
+    step is checked before its update).
+
+    Raises:
+        NonFiniteLossError: If the mean is NaN or inf.
+    """
+    value = float(total) / count if count else 0.0
+    if distributed:
+        value = all_reduce_mean(value, dev)
+    if not math.isfinite(value):
+        raise NonFiniteLossError(epoch, value)
+    return value
 
 
 def _train_step(method: Method, optimizer: torch.optim.Optimizer, data: Data,
@@ -479,7 +507,9 @@ def _train_step(method: Method, optimizer: torch.optim.Optimizer, data: Data,
     :obj:`None` otherwise.
 
     Raises:
-        NonFiniteLossError: If the loss is NaN or inf (before the update).
+        NonFiniteLossError: If the loss is NaN or inf: a full-batch step's
+            before its update, a batched epoch's at its end
+            (:func:`_epoch_mean`).
     """
     t0 = time.perf_counter()
     method.train()
@@ -491,11 +521,15 @@ def _train_step(method: Method, optimizer: torch.optim.Optimizer, data: Data,
         value, seen = _step(method, optimizer, epoch, data,
                             before_update=before_update)
     else:
-        total, count = 0.0, 0
+        total, count = None, 0
         for batch in batches:
-            total += _step(method, optimizer, epoch, data, batch)[0]
+            optimizer.zero_grad()
+            loss = method(data, batch)
+            loss.backward()
+            optimizer.step()
+            total = _add_loss(total, loss)
             count += 1
-        value = total / max(count, 1)
+        value = _epoch_mean(total, count, epoch, dev)
     if dev.type == "cuda":
         torch.cuda.synchronize(dev)
     return value, time.perf_counter() - t0, seen
@@ -517,14 +551,14 @@ def _set_learning_rate(method: Method, optimizer: torch.optim.Optimizer,
 
 
 def _step(method: Method, optimizer: torch.optim.Optimizer, epoch: int,
-          data: Data, *batch,
-          before_update: Optional[Callable[[float], bool]] = None
+          data: Data, before_update: Optional[Callable[[float], bool]] = None
           ) -> tuple[float, Optional[bool]]:
-    """One optimisation step on ``method(data, *batch)``; returns the loss
-    and what ``before_update(loss)`` returned (called before the update).
+    """One full-batch optimisation step on ``method(data)``; returns the
+    loss and what ``before_update(loss)`` returned (called before the
+    update).
     """
     optimizer.zero_grad()
-    loss = method(data, *batch)
+    loss = method(data)
     value = float(loss.detach())
     if not math.isfinite(value):
         raise NonFiniteLossError(epoch, value)

@@ -254,3 +254,44 @@ def test_resuming_an_early_stopped_run_trains_no_further(tmp_path):
     assert [e["epoch"] for e in h2.evals] == [1, 2, 3, 4]  # no new evaluation
     for a, b in zip(resumed.parameters(), snapshots[2]):
         assert torch.equal(a, b)
+
+
+class _Batched(GRACE):
+    """GRACE whose epoch is three steps, one per (fake) batch."""
+
+    def epoch_batches(self, data):
+        return [0, 1, 2]
+
+    def forward(self, data, batch=None):
+        return super().forward(data) * (1.0 + batch)
+
+
+def test_batched_epoch_records_the_mean_of_its_batch_losses():
+    data = small_graph()
+    m = _Batched.from_config(data.num_features, 8, 8)
+    seen = []
+    forward = m.forward
+
+    def spy(data, batch=None):
+        loss = forward(data, batch)
+        seen.append(float(loss.detach()))
+        return loss
+
+    m.forward = spy
+    h = gcl.fit(m, data, epochs=2, lr=0.01, seed=0, progress=False)
+    # the float64 sum of the float32 batch losses, as Python floats add up
+    assert h.loss == [sum(seen[:3]) / 3, sum(seen[3:]) / 3]
+
+
+def test_batched_epoch_with_a_nan_batch_names_the_epoch():
+    data = small_graph()
+
+    class Diverging(_Batched):
+        def forward(self, data, batch=None):
+            loss = super().forward(data, batch)
+            return loss * (math.nan if (self.epoch, batch) == (2, 1) else 1.0)
+
+    m = Diverging.from_config(data.num_features, 8, 8)
+    with pytest.raises(gcl.NonFiniteLossError, match="epoch 2") as err:
+        gcl.fit(m, data, epochs=4, progress=False)
+    assert err.value.epoch == 2 and math.isnan(err.value.value)
