@@ -133,12 +133,14 @@ def _step_clusters(method: Method, data: Any) -> dict[str, float]:
     return cluster_metrics(data.y, method.assignment_)
 
 
-def _reporting(eval_cfg: dict, clusters: bool) -> tuple[str, int, int]:
+def _reporting(eval_cfg: dict, clusters: bool,
+               epochs: int) -> tuple[str, int, int]:
     """The config's reporting settings, checked before training: ``eval.rule``
     and, for a node protocol, ``eval.every`` and ``eval.start`` (score the
     embeddings every ``every`` epochs, and after the last; 0: only after the
-    last; the selecting rules choose among the epochs after ``start``).
-    Protocol ``clusters`` scores every epoch and has no validation split.
+    last; the selecting rules choose among the epochs after ``start``, so a
+    selecting rule needs ``epochs > start``). Protocol ``clusters`` scores
+    every epoch and has no validation split.
     """
     rule = eval_cfg.get("rule", "final")
     if clusters:
@@ -165,6 +167,11 @@ def _reporting(eval_cfg: dict, clusters: bool) -> tuple[str, int, int]:
     if rule != "final" and not every:
         raise ValueError(f"eval.rule {rule!r} chooses among scored epochs: "
                          "set eval.every")
+    if rule != "final" and epochs <= start:
+        raise ValueError(f"eval.rule {rule!r} chooses among the epochs scored "
+                         f"after eval.start = {start}, but training ends at "
+                         f"epoch {epochs}: lower eval.start or raise "
+                         f"train.epochs")
     return rule, every, start
 
 
@@ -197,12 +204,16 @@ def _rule_results(final: EvalResult, history: History, rule: str,
     others under their names. ``final`` is the trained model's result and
     stands for the rule ``"final"``; the selecting rules choose among the
     scored epochs after ``start`` (``val_selected`` only where the scores
-    hold a validation value: not for protocol ``clusters``). With early
-    stopping that restores the best weights (HeCo, MEOW), ``final`` is the
-    restored model, which the scored epochs need not include.
+    hold a validation value: not for protocol ``clusters``), and are left
+    out when no epoch after ``start`` was scored (a run shortened below
+    ``start``) unless ``rule`` is one of them. With early stopping that
+    restores the best weights (HeCo, MEOW), ``final`` is the restored
+    model, which the scored epochs need not include.
     """
+    scored = any(e["epoch"] > start for e in history.evals)
     rules = [r for r in REPORTING_RULES
-             if r != "val_selected" or protocol != "clusters"]
+             if (r != "val_selected" or protocol != "clusters")
+             and (r in ("final", rule) or scored)]
     return {("classification" if r == rule else r): final if r == "final" else
             report_over_epochs(history.evals, final.metrics, r,
                                protocol=protocol, after=start)
@@ -277,7 +288,8 @@ def _run_config(cfg: dict[str, Any], root: Optional[str], device: str,
     y = _labels(data)
     # protocol "clusters": the method's own clusters, scored every epoch
     clusters = cfg["eval"].get("protocol") == "clusters"
-    rule, every, start = _reporting(cfg["eval"], clusters)
+    rule, every, start = _reporting(cfg["eval"], clusters,
+                                    cfg["train"]["epochs"])
     eval_kw = protocol_options(cfg["eval"])
     if "device" in inspect.signature(
             PROTOCOLS.get(cfg["eval"]["protocol"], node_classification)

@@ -48,6 +48,15 @@ def test_start_leaves_out_the_early_epochs():
     assert exp.extra["max_over_epochs"].details["num_epochs"] == 1
 
 
+def test_a_run_shortened_below_start_reports_the_final_model_only():
+    # e.g. AdaMEOW's ACM config (start 410) trained for a few epochs
+    exp = _run("eval.every=2", "eval.start=10")
+    assert [e["epoch"] for e in exp.history.evals] == [2, 4]
+    assert exp.result.protocol == "linear_probe"
+    assert "val_selected" not in exp.extra
+    assert "max_over_epochs" not in exp.extra
+
+
 def test_scoring_during_training_changes_nothing_in_the_training():
     plain, scored = _run(), _run("eval.every=1")
     assert plain.history.evals == [] and "evals" not in plain.record()
@@ -69,6 +78,8 @@ def test_a_selecting_rule_as_the_main_result():
     (["eval.start=10"], "eval.start needs eval.every"),
     (["eval.rule=val_selected"], "chooses among scored epochs: set eval.every"),
     (["eval.every=1", "eval.rule=best"], "unknown eval.rule 'best'"),
+    (["eval.every=1", "eval.start=4", "eval.rule=max_over_epochs"],
+     "after eval.start = 4, but training ends at epoch 4"),
 ])
 def test_bad_schedules(overrides, match):
     with pytest.raises(ValueError, match=match):
