@@ -30,6 +30,8 @@ from typing import Any, Optional
 
 import torch
 
+from gcl.app.record import cpu_model  # noqa: F401  (re-exported for the benchmark scripts)
+
 
 def status_kb(key: str) -> float:
     """A ``/proc/self/status`` field in kB (NaN where unavailable)."""
@@ -153,18 +155,6 @@ def mem_available_mb(device: str = "cpu", missing: float = float("inf")) -> floa
     except (OSError, ValueError, IndexError):
         pass
     return missing
-
-
-def cpu_model() -> str:
-    """The CPU's model name from ``/proc/cpuinfo`` (or the architecture)."""
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def machine_line() -> str:

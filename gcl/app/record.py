@@ -26,8 +26,8 @@ from gcl.eval import EvalResult, embedding_health
 from gcl.methods import Method
 from gcl.train import History
 
-__all__ = ["Experiment", "check_health", "machine_info", "peak_memory_mb",
-           "validation_score"]
+__all__ = ["Experiment", "check_health", "cpu_model", "machine_info",
+           "peak_memory_mb", "validation_score"]
 
 
 def peak_memory_mb(device: Optional[torch.device] = None) -> float:
@@ -55,17 +55,38 @@ def peak_memory_mb(device: Optional[torch.device] = None) -> float:
 
 
 def machine_info(device: Optional[torch.device] = None) -> dict[str, Any]:
-    """Hardware and software versions, for results files."""
+    """Hardware and software versions, for results files.
+
+    ``cpu`` is the processor's model name and ``cpu_capability`` the
+    instruction set torch's CPU kernels use (``"AVX2"``, ``"AVX512"``...):
+    two processors that differ there may round a run's products
+    differently, so a seeded CPU run repeats bit for bit only where both
+    agree.
+    """
     import torch_geometric
 
     info = {"platform": platform.platform(), "python": platform.python_version(),
             "processor": platform.processor() or platform.machine(),
+            "cpu": cpu_model(),
+            "cpu_capability": torch.backends.cpu.get_cpu_capability(),
             "cpu_threads": torch.get_num_threads(), "torch": torch.__version__,
             "torch_geometric": torch_geometric.__version__,
             "gcl": gcl.__version__, "commit": _git_commit()}
     if device is not None and device.type == "cuda":
         info["gpu"] = torch.cuda.get_device_name(device)
     return info
+
+
+def cpu_model() -> str:
+    """The processor's model name (``/proc/cpuinfo``), else the architecture."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
 
 
 def _git_commit() -> Optional[str]:

@@ -18,3 +18,13 @@ def test_a_record_keeps_its_loss_trace_and_embedding_health():
     trace = _loss_trace(History(loss=[float(e) for e in range(1, 251)]))
     assert trace["every"] == 3
     assert trace["values"] == [*range(3, 250, 3), 250]
+
+
+def test_machine_info_names_the_cpu_and_the_kernels_instruction_set():
+    import torch
+
+    from gcl.app.record import machine_info
+
+    info = machine_info()
+    assert isinstance(info["cpu"], str) and info["cpu"]
+    assert info["cpu_capability"] == torch.backends.cpu.get_cpu_capability()
