@@ -71,7 +71,7 @@ def machine_info(device: Optional[torch.device] = None) -> dict[str, Any]:
             "cpu_capability": torch.backends.cpu.get_cpu_capability(),
             "cpu_threads": torch.get_num_threads(), "torch": torch.__version__,
             "torch_geometric": torch_geometric.__version__,
-            "gcl": gcl.__version__, "commit": _git_commit()}
+            "gcl": gcl.__version__, "commit": _COMMIT}
     if device is not None and device.type == "cuda":
         info["gpu"] = torch.cuda.get_device_name(device)
     return info
@@ -100,6 +100,11 @@ def _git_commit() -> Optional[str]:
         return out.stdout.strip() or None
     except (OSError, subprocess.SubprocessError):
         return None
+
+
+#: The commit of the code this process imported, read once at import: a run
+#: of hours records the code it ran, not what the checkout holds at its end.
+_COMMIT = _git_commit()
 
 
 @dataclass

@@ -28,3 +28,14 @@ def test_machine_info_names_the_cpu_and_the_kernels_instruction_set():
     info = machine_info()
     assert isinstance(info["cpu"], str) and info["cpu"]
     assert info["cpu_capability"] == torch.backends.cpu.get_cpu_capability()
+
+
+def test_the_commit_is_the_one_imported_not_the_checkout_at_the_end(monkeypatch):
+    # a long run records the code it ran: HEAD moving on meanwhile (or
+    # GCL_COMMIT set late) does not change what machine_info reports
+    from gcl.app import record
+
+    before = record.machine_info()["commit"]
+    monkeypatch.setenv("GCL_COMMIT", "feedbee")
+    assert record._git_commit() == "feedbee"
+    assert record.machine_info()["commit"] == before
