@@ -182,7 +182,8 @@ def weighted_info_nce(
                 f"weight(rows, cols) must return a [{e - s}, {n}] block, got {shape}")
         if not isinstance(weight, _ClusterWeights):  # MEOW's are valid by construction
             w = w.to(logits.dtype)
-            if bool((w < 0).any()) or not bool(torch.isfinite(w).all()):
+            lo, hi = torch.aminmax(w.detach())  # NaN propagates into both
+            if not (bool(lo >= 0) and bool(hi < float("inf"))):
                 raise ValueError("weights must be finite and non-negative")
         return _weighted_lse_block(logits, w)
 

@@ -127,6 +127,13 @@ def test_invalid_input():
         weighted_info_nce(z1, z2, weight=lambda r, c: torch.ones(6, 6), block_size=2)
     with pytest.raises(ValueError, match="non-negative"):
         weighted_info_nce(z1, z2, weight=lambda r, c: -torch.ones(r.numel(), c.numel()))
+    for bad in (float("nan"), float("inf")):
+        def weight(r, c, bad=bad):
+            w = torch.ones(r.numel(), c.numel())
+            w[0, -1] = bad
+            return w
+        with pytest.raises(ValueError, match="finite and non-negative"):
+            weighted_info_nce(z1, z2, weight=weight, block_size=4)
     with pytest.raises(ValueError, match="callable"):
         weighted_info_nce(z1, z2, weight=torch.ones(6, 6))
     with pytest.raises(ValueError, match="same shape"):
