@@ -15,7 +15,11 @@ pair, and its meta-path view multiplies constant sparse matrices.
 - *reference* (what gcl did before): ``(u[i] * v[j]).sum(1)`` on the
   validated pairs every step (two ``[P, d]`` gathers per direction and
   their scatter-adds in the backward pass) and ``torch.sparse.mm``, whose
-  backward builds the transposed matrix every step.
+  backward builds the transposed matrix every step, swapped into the
+  modules that call ``spmm`` (``gcl.nn.gcn_encoder``, whose GCN layers the
+  meta-path encoder uses, and ``gcl.nn.meta_path_gcn``). From 2026-11-27
+  (32e125b) to 2026-11-28 the swap named a module that no longer called
+  ``spmm``, so those references kept gcl's meta-path products.
 
 **AdaMEOW** (``--method adameow``). Its pair-weight MLP runs on ``[rows, N,
 16]`` blocks of all pairs.
@@ -58,6 +62,7 @@ from speed_harness import (  # noqa: E402
     markdown_table,
     peak_mb,
     run_child,
+    step_live_peak_mb,
     time_steps,
 )
 
@@ -76,7 +81,8 @@ COMMAND = ("PYTHONPATH=. GCL_DATA=/work/shared/data python "
 def use_heco_reference() -> None:
     """Swaps HeCo's gather reference into this process (see the docstring)."""
     import gcl.losses.heco as heco_loss_module
-    import gcl.nn.meta_path_encoder as encoder_module
+    import gcl.nn.gcn_encoder as conv_module
+    import gcl.nn.meta_path_gcn as metapath_module
     from gcl.losses._blockwise import PairPattern
 
     def prepared(pos, n, pos_weight):
@@ -87,9 +93,21 @@ def use_heco_reference() -> None:
     def gather_dots(a, b, pattern, row_sorted=False):
         return (a[pattern.row] * b[pattern.col]).sum(dim=1)
 
-    heco_loss_module._prepared_pairs = prepared
-    heco_loss_module.pair_dots = gather_dots
-    encoder_module.spmm = torch.sparse.mm
+    swap(heco_loss_module, "_prepared_pairs", prepared)
+    swap(heco_loss_module, "pair_dots", gather_dots)
+    # the meta-path GCN layers (gcl.nn.gcn_encoder._GCNConv, used by
+    # MetaPathEncoder) and the meta-path propagation of gcl.nn.meta_path_gcn
+    swap(conv_module, "spmm", torch.sparse.mm)
+    swap(metapath_module, "spmm", torch.sparse.mm)
+
+
+def swap(module, name: str, value) -> None:
+    """Sets ``module.name``, refusing a name the module does not have (a
+    reference that patched a moved function would silently measure gcl)."""
+    if not hasattr(module, name):
+        raise RuntimeError(f"{module.__name__} has no {name!r} to swap: the "
+                           f"reference needs updating")
+    setattr(module, name, value)
 
 
 class TanhPairMLP(torch.nn.Module):
@@ -136,7 +154,9 @@ def measure(method_name: str, dataset: str, mode: str, epochs: int,
 
     window = MemoryWindow()
     window.start()
-    timing = time_steps(full_batch_step(method, data, optimizer), epochs - 1, warmup=1)
+    step = full_batch_step(method, data, optimizer)
+    timing = time_steps(step, epochs - 1, warmup=1)
+    live = step_live_peak_mb(step, epochs + 1)
     pos = method.graph(data).get("pos")
     return {
         "method": method_name, "dataset": dataset, "mode": mode,
@@ -151,8 +171,16 @@ def measure(method_name: str, dataset: str, mode: str, epochs: int,
         "median_cpu_s": timing["cpu_per_epoch"],
         "wall": timing["wall"], "cpu": timing["cpu"], "losses": timing["losses"],
         "train_peak_mb": peak_mb(), "train_added_mb": window.added(),
+        "step_live_mb": live,
         "torch": torch.__version__,
     }
+
+
+def live_pair(ref: dict, new: dict) -> str:
+    """``reference / gcl`` step live peaks, ``-`` where a record has none."""
+    if "step_live_mb" not in ref or "step_live_mb" not in new:
+        return "-"
+    return f"{ref['step_live_mb']:.0f} / {new['step_live_mb']:.0f}"
 
 
 def render(records: Sequence[dict], commands: Sequence[str], machine: str) -> str:
@@ -173,11 +201,13 @@ def render(records: Sequence[dict], commands: Sequence[str], machine: str) -> st
             f"{new['median_s']:.2f} ({new['median_cpu_s']:.2f})",
             f"**{ref['median_cpu_s'] / new['median_cpu_s']:.1f}x**",
             f"{ref['train_added_mb']:.0f} / {new['train_added_mb']:.0f}",
+            live_pair(ref, new),
             f"{loss_gap:.1e}"])
     table = markdown_table(
         ["method", "dataset", "reference", "target nodes", "positive pairs",
          "reference s/epoch (CPU)", "gcl s/epoch (CPU)", "CPU ratio",
-         "epochs +MiB reference / gcl", "max loss difference"], rows)
+         "epochs +MiB reference / gcl", "step live MiB reference / gcl",
+         "max loss difference"], rows)
     errors = [f"- {r.get('method')} {r['dataset']} {r.get('mode', '')}: "
               f"{r['error']}" for r in records if "error" in r]
     return "\n".join([
@@ -189,7 +219,11 @@ def render(records: Sequence[dict], commands: Sequence[str], machine: str) -> st
         "(`benchmarks/hetero_epoch.py`, whose docstring defines the "
         "references): the method from its config, the median of epochs 2.. of "
         "`gcl.fit`'s full-batch loop, wall seconds with process CPU seconds "
-        "in parentheses; *+MiB* is the growth of `VmHWM` over the epochs. "
+        "in parentheses; *+MiB* is the growth of `VmHWM` over the epochs, "
+        "which also counts freed blocks that glibc keeps in its heap; *step "
+        "live MiB* is the peak of the tensors one more step allocates and "
+        "holds (torch's profiler, `speed_harness.step_live_peak_mb`; - where "
+        "the record predates it). "
         "The losses of the two modes are the same computation in another "
         "order (last column: largest difference over the epochs).",
         "",

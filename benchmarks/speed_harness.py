@@ -101,6 +101,35 @@ def full_batch_step(method, data, optimizer) -> Callable[[int], float]:
     return step
 
 
+def step_live_peak_mb(step: Callable[[int], float], epoch: int) -> float:
+    """Runs ``step(epoch)`` once under torch's profiler (``profile_memory``)
+    and returns the highest total of the tensors the step allocated and
+    still held, in MiB: what the step needs on top of what existed before
+    it, whatever the allocator keeps (``VmHWM`` also counts freed blocks
+    that glibc holds on to). CPU tensors only.
+    """
+    import tempfile
+
+    from torch.profiler import ProfilerActivity, profile
+
+    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+        step(epoch)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "trace.json")
+        prof.export_chrome_trace(path)
+        with open(path) as f:
+            events = json.load(f)["traceEvents"]
+    mem = [e["args"] for e in sorted(events, key=lambda e: e.get("ts", 0))
+           if e.get("name") == "[memory]"]
+    if not mem:
+        return 0.0
+    # the allocator's running total also holds blocks that an earlier
+    # profiled run allocated and that are still alive: count from the total
+    # before the step's first event
+    before = mem[0]["Total Allocated"] - mem[0]["Bytes"]
+    return (max(m["Total Allocated"] for m in mem) - before) / 2**20
+
+
 def time_steps(step: Callable[[int], float], epochs: int, warmup: int = 1,
                first_epoch: int = 1) -> dict[str, Any]:
     """Runs ``step(epoch)`` for ``warmup + epochs`` consecutive epochs from
