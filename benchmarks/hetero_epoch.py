@@ -10,9 +10,13 @@ pair, and its meta-path view multiplies constant sparse matrices.
 
 - *gcl*: the positives' cosines as a sampled dense-dense product over the
   pairs (``gcl.losses._blockwise.pair_dots``, pairs validated and laid out
-  once per ``pos`` tensor) and the meta-path products through
-  ``gcl.nn.spmm`` (each matrix's transpose built once);
-- *reference* (what gcl did before): ``(u[i] * v[j]).sum(1)`` on the
+  once per ``pos`` tensor), the meta-path products through
+  ``gcl.nn.spmm`` (each matrix's transpose built once), and the two
+  directions' log-sum-exps from one exponential per block, shifted by
+  the logits' bound (``_CrossLSE``, since 2026-11-28);
+- *reference* (what gcl did before): the log-sum-exps shifted by each
+  block's row and column maxima (two exponentials per block, and four in
+  the backward pass), ``(u[i] * v[j]).sum(1)`` on the
   validated pairs every step (two ``[P, d]`` gathers per direction and
   their scatter-adds in the backward pass) and ``torch.sparse.mm``, whose
   backward builds the transposed matrix every step, swapped into the
@@ -71,7 +75,8 @@ OUT = ROOT / "results" / "hetero_epoch.md"
 DATASETS = {"heco": ("ACM-HeCo", "DBLP-HeCo", "AMiner-HeCo", "Freebase-HeCo"),
             "adameow": ("ACM-HeCo",)}
 MODES = ("gcl", "reference")
-REFERENCE = {"heco": "two [P, d] gathers per direction, torch.sparse.mm",
+REFERENCE = {"heco": "max-shifted log-sum-exps, two [P, d] gathers per direction, "
+                     "torch.sparse.mm",
              "adameow": "official tanh MLP (autograd), 256 rows per block"}
 COMMAND = ("PYTHONPATH=. GCL_DATA=/work/shared/data python "
            "benchmarks/hetero_epoch.py --method {method} --datasets {datasets} "
@@ -80,6 +85,7 @@ COMMAND = ("PYTHONPATH=. GCL_DATA=/work/shared/data python "
 
 def use_heco_reference() -> None:
     """Swaps HeCo's gather reference into this process (see the docstring)."""
+    import gcl.losses._blockwise as blockwise_module
     import gcl.losses.heco as heco_loss_module
     import gcl.nn.gcn_encoder as conv_module
     import gcl.nn.meta_path_gcn as metapath_module
@@ -93,6 +99,8 @@ def use_heco_reference() -> None:
     def gather_dots(a, b, pattern, row_sorted=False):
         return (a[pattern.row] * b[pattern.col]).sum(dim=1)
 
+    # the cross log-sum-exps shifted by each block's maxima (every range)
+    swap(blockwise_module, "_FIXED_SHIFT_RANGE", 0.0)
     swap(heco_loss_module, "_prepared_pairs", prepared)
     swap(heco_loss_module, "pair_dots", gather_dots)
     # the meta-path GCN layers (gcl.nn.gcn_encoder._GCNConv, used by

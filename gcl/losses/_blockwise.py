@@ -67,41 +67,80 @@ def _check_pair(z1: Tensor, z2: Tensor, what: str) -> None:
         raise ValueError(f"{what} got NaN or infinite embeddings")
 
 
+#: Largest range 2c of the logits for which :class:`_CrossLSE` shifts by
+#: the bound c instead of by each row's maximum: exp(-60) = 8.8e-27 is far
+#: above float32's smallest normal number (1.2e-38), so no entry underflows.
+_FIXED_SHIFT_RANGE = 60.0
+
+
 class _CrossLSE(torch.autograd.Function):
     r"""Row and column log-sum-exps of :math:`S = u v^\top / \tau`.
 
     ``u`` is ``[N, d]``, ``v`` is ``[M, d]``; returns ``lse_row[i] =
     log sum_j exp(S_ij)`` (``[N]``) and ``lse_col[j] = log sum_i exp(S_ij)``
-    (``[M]``). The forward pass streams row blocks, folding each block's
-    column sums into a running log-sum-exp; the backward pass recomputes the
-    blocks:
+    (``[M]``). The forward pass streams row blocks; the backward pass
+    recomputes them:
 
     .. math::
         \frac{\partial L}{\partial S_{ij}} = g^{r}_i\, e^{S_{ij} -
         \mathrm{lse}^{r}_i} + g^{c}_j\, e^{S_{ij} - \mathrm{lse}^{c}_j}.
+
+    **Bounded logits** (HeCo's case: cosines over :math:`\tau`). With
+    :math:`c = \max_i \|u_i\| \max_j \|v_j\| / \tau \geq |S_{ij}|` and
+    :math:`2c < 60`, every block is exponentiated once, :math:`E = e^{S -
+    c}` (no entry underflows), and both log-sum-exps are its row and column
+    sums; in the backward pass, with :math:`a_i = g^r_i e^{c -
+    \mathrm{lse}^r_i}` and :math:`b_j = g^c_j e^{c - \mathrm{lse}^c_j}`,
+    :math:`\partial S = E \odot (a_i + b_j)`: one exponential and one
+    product per block instead of two of each. Otherwise each block is
+    shifted by its row and column maxima (``torch.logsumexp``).
     """
 
     @staticmethod
     def forward(ctx, u, v, tau, block):
         n = u.size(0)
+        c = float(u.norm(dim=1).max() * v.norm(dim=1).max()) / tau
+        fixed = 2.0 * c < _FIXED_SHIFT_RANGE
         lse_row = u.new_empty(n)
-        lse_col = u.new_full((v.size(0),), float("-inf"))
-        for s in range(0, n, block):
-            e = min(s + block, n)
-            r = (u[s:e] @ v.t()).div_(tau)
-            lse_row[s:e] = torch.logsumexp(r, dim=1)
-            lse_col = torch.logaddexp(lse_col, torch.logsumexp(r, dim=0))
+        if fixed:
+            col_sum = u.new_zeros(v.size(0))
+            shift = u.new_full((), -c)
+            for s in range(0, n, block):
+                e = min(s + block, n)
+                ex = torch.addmm(shift, u[s:e], v.t(), alpha=1.0 / tau).exp_()
+                lse_row[s:e] = ex.sum(dim=1)
+                col_sum += ex.sum(dim=0)
+            lse_row = lse_row.log_().add_(c)
+            lse_col = col_sum.log_().add_(c)
+        else:
+            lse_col = u.new_full((v.size(0),), float("-inf"))
+            for s in range(0, n, block):
+                e = min(s + block, n)
+                r = (u[s:e] @ v.t()).div_(tau)
+                lse_row[s:e] = torch.logsumexp(r, dim=1)
+                lse_col = torch.logaddexp(lse_col, torch.logsumexp(r, dim=0))
         ctx.save_for_backward(u, v, lse_row, lse_col)
-        ctx.cfg = (tau, block)
+        ctx.cfg = (tau, block, c if fixed else None)
         return lse_row, lse_col
 
     @staticmethod
     def backward(ctx, g_row, g_col):
         u, v, lse_row, lse_col = ctx.saved_tensors
-        tau, block = ctx.cfg
+        tau, block, c = ctx.cfg
         n = u.size(0)
-        du = torch.zeros_like(u)
+        du = torch.empty_like(u)
         dv = torch.zeros_like(v)
+        if c is not None:
+            a = (c - lse_row).exp_().mul_(g_row)  # [N]
+            b = (c - lse_col).exp_().mul_(g_col)  # [M]
+            shift = u.new_full((), -c)
+            for s in range(0, n, block):
+                e = min(s + block, n)
+                gs = torch.addmm(shift, u[s:e], v.t(), alpha=1.0 / tau).exp_()
+                gs.mul_(torch.add(a[s:e, None], b[None, :]))  # dL/dS * tau
+                du[s:e] = gs @ v
+                dv += gs.t() @ u[s:e]
+            return du.div_(tau), dv.div_(tau), None, None
         for s in range(0, n, block):
             e = min(s + block, n)
             r = (u[s:e] @ v.t()).div_(tau)

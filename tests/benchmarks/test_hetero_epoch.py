@@ -5,6 +5,7 @@ and the page renders the step live peaks."""
 import pytest
 import torch
 
+import gcl.losses._blockwise as blockwise
 import gcl.losses.heco as heco_loss
 import gcl.nn.gcn_encoder as gcn_encoder
 import gcl.nn.meta_path_gcn as meta_path_gcn
@@ -16,11 +17,13 @@ def bench(load_script):
 
 
 def test_heco_reference_swaps_what_heco_calls(bench, monkeypatch):
-    for module, name in [(heco_loss, "_prepared_pairs"), (heco_loss, "pair_dots"),
+    for module, name in [(blockwise, "_FIXED_SHIFT_RANGE"),
+                         (heco_loss, "_prepared_pairs"), (heco_loss, "pair_dots"),
                          (gcn_encoder, "spmm"), (meta_path_gcn, "spmm")]:
         monkeypatch.setattr(module, name, getattr(module, name))  # restored after
     bench.use_heco_reference()
     assert gcn_encoder.spmm is torch.sparse.mm
+    assert blockwise._FIXED_SHIFT_RANGE == 0.0  # the max-shifted path
     assert meta_path_gcn.spmm is torch.sparse.mm
     # the meta-path encoder's layers are gcn_encoder's, so they call the swap
     from gcl.nn.meta_path_encoder import MetaPathEncoder
