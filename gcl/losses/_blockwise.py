@@ -73,6 +73,13 @@ def _check_pair(z1: Tensor, z2: Tensor, what: str) -> None:
 _FIXED_SHIFT_RANGE = 60.0
 
 
+def _shifted_exp(u: Tensor, v: Tensor, tau: float, c: float) -> Tensor:
+    """``exp(u @ v.T / tau - c)`` of one row block, in one product and one
+    in-place exponential (:class:`_CrossLSE`'s forward and backward).
+    """
+    return torch.addmm(u.new_full((), -c), u, v.t(), alpha=1.0 / tau).exp_()
+
+
 class _CrossLSE(torch.autograd.Function):
     r"""Row and column log-sum-exps of :math:`S = u v^\top / \tau`.
 
@@ -104,10 +111,9 @@ class _CrossLSE(torch.autograd.Function):
         lse_row = u.new_empty(n)
         if fixed:
             col_sum = u.new_zeros(v.size(0))
-            shift = u.new_full((), -c)
             for s in range(0, n, block):
                 e = min(s + block, n)
-                ex = torch.addmm(shift, u[s:e], v.t(), alpha=1.0 / tau).exp_()
+                ex = _shifted_exp(u[s:e], v, tau, c)
                 lse_row[s:e] = ex.sum(dim=1)
                 col_sum += ex.sum(dim=0)
             lse_row = lse_row.log_().add_(c)
@@ -133,10 +139,9 @@ class _CrossLSE(torch.autograd.Function):
         if c is not None:
             a = (c - lse_row).exp_().mul_(g_row)  # [N]
             b = (c - lse_col).exp_().mul_(g_col)  # [M]
-            shift = u.new_full((), -c)
             for s in range(0, n, block):
                 e = min(s + block, n)
-                gs = torch.addmm(shift, u[s:e], v.t(), alpha=1.0 / tau).exp_()
+                gs = _shifted_exp(u[s:e], v, tau, c)
                 gs.mul_(torch.add(a[s:e, None], b[None, :]))  # dL/dS * tau
                 du[s:e] = gs @ v
                 dv += gs.t() @ u[s:e]
