@@ -17,9 +17,16 @@ Per variant: ``prepare`` time (setup), wall and CPU seconds per step
 (median over the timed epochs after ``--warmup`` epochs), peak memory of
 the process (``VmHWM``) and the training increment (the high-water mark is
 restarted after data and model are built: ``prepare`` plus the steps,
-i.e. cached statistics and the step's transients), and the first step's
-loss (the reference and gcl draw the same views from the same seed, so the
-two agree up to float32 rounding).
+i.e. cached statistics and the step's transients), the peak of the
+tensors one more step allocates and holds (torch's profiler,
+``speed_harness.step_live_peak_mb``: what the step needs whatever the
+allocator keeps), and the first step's loss (the reference and gcl draw
+the same views from the same seed, so the two agree up to float32
+rounding).
+
+Hand-written notes on a run (how it was made, what the numbers mean) live in
+``benchmarks/notes/speed_methods.md``; the page is the generated table
+followed by them, so a rerun keeps them.
 
 Phases: where a method's step changes with the epoch, each phase is a row:
 CSGCL before ``t0`` (gamma = 0; the official code adds the zero bias
@@ -56,9 +63,11 @@ from speed_harness import (  # noqa: E402
     peak_mb,
     ratio,
     run_child,
+    step_live_peak_mb,
     time_steps,
 )
 
+NOTES = Path(__file__).parent / "notes" / "speed_methods.md"
 DEFAULT_EPOCHS = {"Cora": 10, "CiteSeer": 10, "Photo": 3, "Computers": 2}
 METHODS = ("csgcl", "gcool", "pot", "gca")
 #: reference's peak memory per float32 N x N matrix (GRACE's dense step keeps
@@ -115,8 +124,11 @@ def one_variant(method_name: str, dataset: str, variant: str, epochs: int,
         return loss.detach()
 
     res = time_steps(step, epochs, warmup, first_epoch)
+    # one more step of the same phase, under the profiler
+    live = step_live_peak_mb(step, first_epoch + warmup + epochs)
     return {**res, "setup_s": setup, "peak_mb": peak_mb(),
-            "train_mb": window.added(), "first_loss": res["losses"][0],
+            "train_mb": window.added(), "live_mb": live,
+            "first_loss": res["losses"][0],
             "nodes": data.num_nodes, "edges": data.edge_index.size(1),
             "threads": torch.get_num_threads(), "warmup": warmup}
 
@@ -201,6 +213,7 @@ def pool(res: dict) -> dict:
                         "cpu_per_epoch": statistics.median(cpu),
                         "peak_mb": max(r["peak_mb"] for r in ok),
                         "train_mb": max(r["train_mb"] for r in ok),
+                        "live_mb": max(r["live_mb"] for r in ok),
                         "rounds": len(ok)}
     return out
 
@@ -210,7 +223,8 @@ def write(args, machine: str, rows: list, quiet: bool = False) -> None:
               "gcl s/step", "ref s/step", "time ratio", "gcl CPU s/step",
               "ref CPU s/step", "CPU ratio", "gcl peak MiB", "ref peak MiB",
               "peak ratio", "gcl train +MiB", "ref train +MiB",
-              "train memory ratio", "gcl setup s", "ref setup s",
+              "train memory ratio", "gcl step live MiB",
+              "ref step live MiB", "live ratio", "gcl setup s", "ref setup s",
               "first loss gcl / ref"]
     table = []
     for ds, name, label, first, epochs, res in rows:
@@ -230,6 +244,8 @@ def write(args, machine: str, rows: list, quiet: bool = False) -> None:
             fmt(g["peak_mb"], 0), fmt(r["peak_mb"], 0),
             ratio(g, r, "peak_mb"), fmt(g["train_mb"], 0),
             fmt(r["train_mb"], 0), ratio(g, r, "train_mb"),
+            fmt(g["live_mb"], 0), fmt(r["live_mb"], 0),
+            ratio(g, r, "live_mb"),
             fmt(g["setup_s"], 1), fmt(r["setup_s"], 1),
             f"{g['first_loss']:.5f} / {r['first_loss']:.5f}"])
     command = "PYTHONPATH=. OMP_NUM_THREADS=1 python " + " ".join(
@@ -248,14 +264,20 @@ def write(args, machine: str, rows: list, quiet: bool = False) -> None:
         "encoder, projection, loss, backward, Adam. s/step: median wall "
         "seconds over the timed epochs after the warm-up; CPU: the same in "
         "process CPU time; peak: the child's `VmHWM`; train +MiB: memory "
-        "added by `prepare` and the steps; setup: `prepare` (communities, "
-        "centralities, bounds). Ratios are gcl / reference.",
+        "added by `prepare` and the steps (both also count freed blocks "
+        "that glibc keeps); step live MiB: the peak of the tensors one more "
+        "step allocates and holds (torch's profiler, "
+        "`speed_harness.step_live_peak_mb`), whatever the allocator keeps; "
+        "setup: `prepare` (communities, centralities, bounds). Ratios are "
+        "gcl / reference.",
         "",
         f"Machine: {machine}.",
         "",
         f"Command: `{command}`",
         "",
         *markdown_table(header, table),
+        *(["", "<!-- notes:start -->", NOTES.read_text().rstrip()]
+          if NOTES.exists() else []),
         "<!-- --8<-- [end:body] -->",
     ]
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
