@@ -124,10 +124,12 @@ def one_variant(method_name: str, dataset: str, variant: str, epochs: int,
         return loss.detach()
 
     res = time_steps(step, epochs, warmup, first_epoch)
+    # the high-water marks before the profiler adds buffers of its own
+    peak, added = peak_mb(), window.added()
     # one more step of the same phase, under the profiler
     live = step_live_peak_mb(step, first_epoch + warmup + epochs)
-    return {**res, "setup_s": setup, "peak_mb": peak_mb(),
-            "train_mb": window.added(), "live_mb": live,
+    return {**res, "setup_s": setup, "peak_mb": peak,
+            "train_mb": added, "live_mb": live,
             "first_loss": res["losses"][0],
             "nodes": data.num_nodes, "edges": data.edge_index.size(1),
             "threads": torch.get_num_threads(), "warmup": warmup}
