@@ -158,7 +158,8 @@ class InteractionData:
             ``val`` (if any) is merged back into ``train`` first.
         """
         if not 0.0 <= float(fraction) < 1.0:
-            raise ValueError(f"fraction must be in [0, 1), got {fraction}")
+            raise ValueError(f"the validation fraction (val_fraction) must be in "
+                             f"[0, 1), got {fraction}")
         pairs = torch.cat([self.train, self.val], dim=1).cpu()
         key = torch.unique(pairs[0] * self.num_items + pairs[1])  # user-sorted
         user = key // self.num_items

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import operator
 from collections.abc import Mapping
 from typing import Any, Union
 
@@ -74,6 +75,24 @@ def _options(fn: Any) -> set[str]:
             if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
 
 
+def _check_in_channels(in_channels: Any) -> None:
+    def width(v: Any) -> bool:  # an integer count, numpy's and torch's too
+        try:
+            return not isinstance(v, bool) and operator.index(v) >= 0
+        except TypeError:
+            return False
+
+    ok = in_channels is None or width(in_channels) or (
+        isinstance(in_channels, Mapping)
+        and all(isinstance(k, str) and width(v) for k, v in in_channels.items()))
+    if not ok:
+        raise TypeError(
+            f"in_channels must be the input feature width (an int such "
+            f"as data.num_features), a mapping of node type to width, or None "
+            f"for a recommender; got {type(in_channels).__name__} "
+            f"{str(in_channels)[:80]!r}")
+
+
 def build_method(name: Union[str, Mapping[str, Any]], in_channels: int,
                  **model: Any) -> Method:
     """Builds method ``name`` from the ``model`` section of its config.
@@ -93,10 +112,14 @@ def build_method(name: Union[str, Mapping[str, Any]], in_channels: int,
     Args:
         name (str or Mapping): A key or alias of :data:`METHODS`, or a
             whole config.
-        in_channels (int): Input feature width of the encoder.
+        in_channels (int, Mapping[str, int] or None): Input feature width
+            of the encoder (``data.num_features``); per node type for the
+            heterogeneous methods; :obj:`None` for the recommenders.
         **model: The config's ``model`` section.
 
     Raises:
+        TypeError: If ``in_channels`` is none of the above (say, the graph
+            itself instead of its ``num_features``).
         ValueError: For an unknown method, a wrapper without ``base``, or a
             key that the method does not take (naming the method and its
             options).
@@ -108,6 +131,7 @@ def build_method(name: Union[str, Mapping[str, Any]], in_channels: int,
             raise ValueError("the config has no 'method' key")
         return build_method(name["method"], in_channels,
                             **(name.get("model") or {}))
+    _check_in_channels(in_channels)
     key = resolve(name)
     cls = METHODS[key]
     if key not in WRAPPERS:

@@ -244,6 +244,8 @@ def fit(
     """
     _check_arguments(epochs, eval_fn, monitor, mode, checkpoint,
                      checkpoint_every, resume)
+    if optimizer is None:
+        _check_rates(lr, weight_decay)
     minibatch = batch_size is not None or distributed
     if minibatch:
         num_neighbors = _check_batching(method, batch_size, num_neighbors,
@@ -363,6 +365,18 @@ def _check_arguments(epochs: int, eval_fn: Optional[EvalFn], monitor: Optional[s
         raise ValueError("resume=True needs a checkpoint path")
     if checkpoint is not None and checkpoint_every < 1:
         raise ValueError(f"checkpoint_every must be >= 1, got {checkpoint_every}")
+
+
+def _check_rates(lr: float, weight_decay: float) -> None:
+    """Raises for an ``lr`` or ``weight_decay`` that Adam would reject late
+    or obscurely (a string, NaN, a negative rate).
+    """
+    for name, value, ok in (("lr", lr, lambda v: v > 0),
+                            ("weight_decay", weight_decay, lambda v: v >= 0)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or \
+                not math.isfinite(value) or not ok(value):
+            bound = "> 0" if name == "lr" else ">= 0"
+            raise ValueError(f"{name} must be a finite number {bound}, got {value!r}")
 
 
 def _check_batching(method: Method, batch_size: Optional[int],

@@ -117,6 +117,11 @@ def test_argument_errors():
     bad.x[0, 0] = float("nan")
     with pytest.raises(ValueError, match="NaN"):
         gcl.fit(make(data), bad, epochs=1)
+    for kwargs, name in (({"lr": "0.1"}, "lr"), ({"lr": 0.0}, "lr"),
+                         ({"lr": float("nan")}, "lr"),
+                         ({"weight_decay": -1e-5}, "weight_decay")):
+        with pytest.raises(ValueError, match=f"^{name} must be a finite number"):
+            gcl.fit(make(data), data, epochs=1, **kwargs)
 
 
 def test_resume_restores_best_weights_from_before_the_interruption(tmp_path):
