@@ -59,13 +59,13 @@ Result (``heco_official_seeds_AMiner.log``, seed 0, 2026-11-28): the
 official code trained 1831 epochs over four sessions, resumed from its
 checkpoint each time (its losses repeat those of an earlier, stopped
 attempt at every epoch both reached), and early-stopped with the lowest
-loss 5.1016 at epoch 1790 (gcl's nine seeds: 1220-3426 epochs, final
-losses 5.013-5.107). Its embeddings score Macro-F1 **71.25 / 72.82 /
+loss 5.1016 at epoch 1790 (gcl's ten seeds: 1220-3426 epochs, final
+losses 5.013-5.127). Its embeddings score Macro-F1 **71.25 / 72.82 /
 76.59** with gcl's protocol and **71.11 / 72.92 / 76.69** with the
 official ``evaluate`` (paper 71.38 / 73.75 / 75.80); the two scorers
 agree within 0.15 on the same embeddings. gcl's seeds give 66.06-72.99
-at 20 labels per class (mean of nine 69.48): the official run falls
-inside that spread, above seven of the nine. One official run cannot
+at 20 labels per class (mean of ten 69.76): the official run falls
+inside that spread, above seven of the ten. One official run cannot
 say whether the two means differ; seed 4 (the official ``params.py``
 seed) was not run (about 7 CPU hours here).
 """
