@@ -153,6 +153,10 @@ def main() -> None:
     lines.append(
         "- Notes per method (spreads, comparisons with the official code): "
         + ", ".join(f"`benchmarks/results/{m}.md`" for m in METHODS) + ".")
+    lines.append(
+        "- What the same protocol gives **without training** (the target "
+        "features and their one-hop meta-path propagations): "
+        "`benchmarks/results/hetero_floor.md`.")
     lines += ["<!-- --8<-- [end:body] -->", ""]
     OUT.write_text("\n".join(lines))
     print(f"wrote {OUT}")
