@@ -4,11 +4,14 @@
 # Physics; Gowalla and LastFM; the HeCo/MEOW sets), xz-compressed with the data
 # root's layout, and wheels of the packages its image does not hold (igraph,
 # leidenalg for CSGCL/gCooL communities, faiss for MEOW). Run once here;
-# see README.md.
+# see README.md. Arguments name a subset of the data folders (default: all),
+# e.g. `pack.sh pyg/Photo/raw pyg/Computers/raw` for a call on those two.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 data=${GCL_DATA:?set GCL_DATA to the data root holding pyg/}
-for d in pyg/Photo/raw pyg/Computers/raw pyg/CS/raw pyg/Physics/raw rec heco; do
+dirs=("$@")
+[ ${#dirs[@]} -gt 0 ] || dirs=(pyg/Photo/raw pyg/Computers/raw pyg/CS/raw pyg/Physics/raw rec heco)
+for d in "${dirs[@]}"; do
   find "$data/$d" -type f | while read -r f; do
     rel=${f#"$data"/}
     out=.gpu-carry/data/$rel.xz
