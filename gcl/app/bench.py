@@ -374,8 +374,33 @@ def _fmt_pct(values: list[float]) -> str:
     return f"{mean:.2f} ± {std:.2f}"
 
 
+def _hardware(rs: list[dict]) -> tuple[str, str]:
+    """The machine cell and the seconds-per-epoch cell of one table row.
+
+    One kind of machine: its name and the median seconds per epoch. Seeds
+    that ran on different machines (a CPU seed and GPU seeds of one config)
+    get one entry per machine with its seeds, and one median per machine in
+    the same order, since a median across a CPU and a GPU means nothing.
+    """
+    kinds: dict[str, list[dict]] = {}
+    for r in rs:
+        machine = r.get("machine", {})
+        kind = machine.get("gpu") or (
+            f"CPU, {machine.get('cpu_threads', '?')} threads")
+        kinds.setdefault(kind, []).append(r)
+    if len(kinds) == 1:
+        (kind, group), = kinds.items()
+        return kind, f"{statistics.median(r['seconds_per_epoch'] for r in group):.3f}"
+    hw = "; ".join(f"{kind} (seed{'s' if len(g) > 1 else ''} "
+                   f"{', '.join(str(r['seed']) for r in g)})"
+                   for kind, g in kinds.items())
+    spe = " / ".join(f"{statistics.median(r['seconds_per_epoch'] for r in g):.3f}"
+                     for g in kinds.values())
+    return hw, spe
+
+
 def _main_row(dataset: str, protocol: str, metric: str, paper: dict,
-              rs: list[dict], ep: str, spe: float, mem: float, hw: str,
+              rs: list[dict], ep: str, spe: str, mem: float, hw: str,
               tag: str, sources: dict) -> str:
     """One row of the main table: ``metric`` of the runs ``rs``."""
     value = (paper.get("values") or {}).get(metric, paper.get("value")
@@ -401,7 +426,7 @@ def _main_row(dataset: str, protocol: str, metric: str, paper: dict,
         if p not in ("-", "n/a"):
             p += f" / {paper['macro_f1']:.2f}"
     return (f"| {dataset} | {protocol} | {label} | {p} | {ours} | "
-            f"{', '.join(str(r['seed']) for r in rs)} | {ep} | {spe:.3f} | "
+            f"{', '.join(str(r['seed']) for r in rs)} | {ep} | {spe} | "
             f"{mem:.0f} | {hw} | {tag} |")
 
 
@@ -463,9 +488,7 @@ def render(method: str, runs_dir: str | Path = "benchmarks/runs",
                 ep += f" (early stopping, at most {full})"
             elif epochs != [full]:
                 ep += f" (config: {full})"
-            machine = rs[0].get("machine", {})
-            hw = machine.get("gpu") or (
-                f"CPU, {machine.get('cpu_threads', '?')} threads")
+            hw, spe = _hardware(rs)
             shared = max(r.get("machine", {}).get("concurrent_runs", 1) for r in rs)
             if shared > 1:  # benchmarks/gpu/reproduce.py --jobs
                 hw += f", up to {shared} runs at once"
@@ -473,7 +496,6 @@ def render(method: str, runs_dir: str | Path = "benchmarks/runs",
             if any(det):  # gcl bench --deterministic
                 hw += (", deterministic kernels" if all(det)
                        else ", deterministic kernels in some runs")
-            spe = statistics.median(r["seconds_per_epoch"] for r in rs)
             mem = max(r["peak_memory_mb"] for r in rs)
             # a paper that publishes several metrics (HeCo: Macro-F1, Micro-F1
             # and AUC at 20/40/60 labels per class) lists them in `values`
@@ -538,7 +560,7 @@ def render(method: str, runs_dir: str | Path = "benchmarks/runs",
     if sources:
         lines += ["", "Sources of the paper values:", ""]
         lines += [f"- {d}: {s}" for d, s in sorted(sources.items())]
-    commits = sorted({r.get("machine", {}).get("commit") or "?"
+    commits = sorted({(r.get("machine", {}).get("commit") or "?")[:7]
                       for recs in groups.values() for r in recs})
     lines += ["", f"gcl commits of these runs: {', '.join(commits)}.", ""]
     notes = Path(results_dir).parent / "notes" / f"{method}.md"

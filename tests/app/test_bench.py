@@ -204,6 +204,25 @@ def test_render_names_runs_that_shared_the_device(tmp_path):
     assert "| NVIDIA H100 80GB HBM3, up to 3 runs at once |" in row
 
 
+def test_render_splits_a_row_whose_seeds_ran_on_different_machines(tmp_path):
+    # a CPU seed and two GPU seeds of one config: one machine entry and one
+    # median seconds per epoch per kind, not a CPU label over GPU timings
+    for seed, machine, spe in ((0, {"cpu_threads": 1}, 9.0),
+                               (1, {"gpu": "NVIDIA H200"}, 0.1),
+                               (2, {"gpu": "NVIDIA H200"}, 0.2)):
+        rec = {"method": "grace", "dataset": "Cora", "seed": seed, "epochs": 500,
+               "protocol": "grace", "metrics": {"accuracy": 0.8},
+               "seconds_per_epoch": spe, "peak_memory_mb": 10.0,
+               "machine": {**machine, "commit": "0123456789abcdef"}}
+        _save(tmp_path, rec)
+    text = render("grace", tmp_path, tmp_path).read_text()
+    row = next(line for line in text.splitlines()
+               if line.startswith("| Cora | grace |"))
+    assert "| 9.000 / 0.150 |" in row
+    assert "| CPU, 1 threads (seed 0); NVIDIA H200 (seeds 1, 2) |" in row
+    assert "gcl commits of these runs: 0123456." in text
+
+
 def test_bench_checkpoints_resume_and_are_removed(tmp_path, monkeypatch):
     import gcl.app.bench as bench
 
