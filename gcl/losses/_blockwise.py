@@ -19,13 +19,14 @@ Two cores keep memory at :math:`O(N \cdot \text{block})`:
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable
 from typing import NamedTuple, Optional
 
 import torch
 from torch import Tensor
 from torch.utils.checkpoint import checkpoint
+
+from gcl._sparse import csr_tensor, sparse_mm
 
 # Rows per block when none is given (the same default as gcl.losses.info_nce).
 _DEFAULT_BLOCK = 256
@@ -200,12 +201,6 @@ def pair_pattern(index: Tensor, num_rows: int, num_cols: int) -> PairPattern:
                        (num_rows, num_cols))
 
 
-def _csr(crow: Tensor, col: Tensor, value: Tensor, shape: tuple[int, int]) -> Tensor:
-    with warnings.catch_warnings():  # "Sparse CSR tensor support is in beta state"
-        warnings.filterwarnings("ignore", message=".*[Ss]parse CSR.*")
-        return torch.sparse_csr_tensor(crow, col, value, shape, check_invariants=False)
-
-
 class _PairDots(torch.autograd.Function):
     r""":math:`s_p = a_{i_p}^\top b_{j_p}` over the row-sorted pairs of a
     :class:`PairPattern`: forward by :func:`torch.sparse.sampled_addmm`
@@ -218,7 +213,7 @@ class _PairDots(torch.autograd.Function):
     @staticmethod
     def forward(ctx, a, b, pattern):
         zeros = a.new_zeros(pattern.col.numel())
-        mask = _csr(pattern.crow, pattern.col, zeros, pattern.shape)
+        mask = csr_tensor(pattern.crow, pattern.col, zeros, pattern.shape)
         out = torch.sparse.sampled_addmm(mask, a, b.t(), beta=0.0).values()
         ctx.save_for_backward(a, b)
         ctx.pattern = pattern
@@ -230,11 +225,12 @@ class _PairDots(torch.autograd.Function):
         pat = ctx.pattern
         ga = gb = None
         if ctx.needs_input_grad[0]:
-            ga = _csr(pat.crow, pat.col, grad.contiguous(), pat.shape) @ b
+            g = csr_tensor(pat.crow, pat.col, grad.contiguous(), pat.shape)
+            ga = sparse_mm(g, b)
         if ctx.needs_input_grad[1]:
             shape_t = (pat.shape[1], pat.shape[0])
-            gb = _csr(pat.crow_t, pat.col_t, grad.index_select(0, pat.perm_t),
-                      shape_t) @ a
+            gb = sparse_mm(csr_tensor(pat.crow_t, pat.col_t,
+                                grad.index_select(0, pat.perm_t), shape_t), a)
         return ga, gb, None
 
 

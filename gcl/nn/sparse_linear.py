@@ -20,7 +20,7 @@ import torch
 from torch import Tensor
 from torch_geometric.nn.dense.linear import Linear
 
-from gcl._sparse import csr_tensor
+from gcl._sparse import csr_tensor, sparse_mm
 
 __all__ = ["SparseInputLinear", "sparse_linear"]
 
@@ -55,14 +55,14 @@ class _SparseLinear(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x: Tensor, weight: Tensor) -> Tensor:
         ctx.x = x
-        return torch.sparse.mm(x, weight.t())
+        return sparse_mm(x, weight.t())
 
     @staticmethod
     def backward(ctx, grad: Tensor):
         if not ctx.needs_input_grad[1]:
             return None, None
         x_t = _transpose_csr(ctx.x)
-        return None, torch.sparse.mm(x_t, grad.contiguous()).t()
+        return None, sparse_mm(x_t, grad.contiguous()).t()
 
 
 def sparse_linear(x: Tensor, weight: Tensor,

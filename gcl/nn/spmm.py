@@ -5,7 +5,9 @@ r"""Sparse-matrix products whose backward pass reuses a kept transpose.
 non-zeros) on every backward pass. For the constant propagation matrices of
 the meta-path encoders (millions of non-zeros on HeCo's DBLP) that sort cost
 more than the rest of a training step. :func:`spmm` builds the transpose once
-per matrix object and reuses it.
+per matrix object and reuses it. Both products go through
+:func:`gcl._sparse.sparse_mm`, which is repeatable on a GPU in PyTorch's
+deterministic mode.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import torch
 from torch import Tensor
 from torch.utils.weak import WeakIdKeyDictionary
 
-from gcl._sparse import csr_tensor, quiet_sparse
+from gcl._sparse import csr_tensor, quiet_sparse, sparse_mm
 
 __all__ = ["csr_tensor", "spmm", "transpose"]
 
@@ -31,11 +33,11 @@ class _SpMM(torch.autograd.Function):
     @staticmethod
     def forward(ctx, a, a_t, x):
         ctx.a_t = a_t
-        return torch.sparse.mm(a, x)
+        return sparse_mm(a, x)
 
     @staticmethod
     def backward(ctx, grad):
-        return None, None, torch.sparse.mm(ctx.a_t, grad.contiguous())
+        return None, None, sparse_mm(ctx.a_t, grad.contiguous())
 
 
 def transpose(a: Tensor) -> Tensor:
@@ -57,8 +59,7 @@ def spmm(a: Tensor, x: Tensor) -> Tensor:
     (:func:`transpose`). Gradients do not flow into ``a``'s values.
     """
     if not (torch.is_grad_enabled() and x.requires_grad):
-        with quiet_sparse():
-            return torch.sparse.mm(a, x)
+        return sparse_mm(a, x)
     if a.requires_grad:
         raise ValueError("spmm treats the sparse matrix as a constant; its "
                          "values must not require gradients")

@@ -28,7 +28,7 @@ import torch
 from torch import Tensor
 from torch_geometric.utils import remove_self_loops
 
-from gcl._sparse import quiet_sparse
+from gcl._sparse import quiet_sparse, sparse_mm
 
 __all__ = ["AdjacencyBounds", "SparseOperator", "drop_budget", "edge_drop_bounds",
            "normalized_adjacency"]
@@ -291,11 +291,11 @@ class _SpMM(torch.autograd.Function):
     @staticmethod
     def forward(ctx, op, y):
         ctx.op = op
-        return op.csr @ y
+        return sparse_mm(op.csr, y)
 
     @staticmethod
     def backward(ctx, grad):
-        return None, ctx.op.csr_t @ grad
+        return None, sparse_mm(ctx.op.csr_t, grad.contiguous())
 
 
 class SparseOperator:
