@@ -45,6 +45,13 @@ several hours per seed for the ~1300 epochs gcl's seed 0 needed)::
         benchmarks/diagnostics/heco_official_seeds.py \\
         --official /tmp/heco_official --dataset aminer --seeds 0 4
 
+On a GPU (``--device cuda``) the model, features, meta-path graphs and
+positives move there and each neighbour sample follows them, as the
+official ``main.py`` does when CUDA is available; dropout then draws from
+the CUDA generator, so a seed's run differs from its CPU run (as the
+official GPU runs did). ``benchmarks/gpu/README.md`` has the device
+command for several AMiner seeds side by side.
+
 Exact speed-ups (same numbers; checked on ACM: the losses and scores of a
 3-epoch run are the same with and without them): ``Contrast`` densifies
 ``pos`` once (``SPEED_PATCHES``) instead of twice per step, and the
@@ -97,6 +104,11 @@ EVAL_PATCHES = {"code/utils/evaluate.py": [("from .logreg import LogReg", "")]}
 #: Exact speed-ups: ``Contrast`` densifies the same ``pos`` twice per step;
 #: ``DENSE`` does it once per tensor and keeps the result.
 SPEED_PATCHES = {"code/module/contrast.py": [("pos.to_dense()", "DENSE(pos)")]}
+#: The official sampler moves each drawn neighbour matrix to the GPU
+#: (``.cuda()`` in ``sc_encoder.py``, which the lockstep's patch replaced by
+#: a capture); here it moves to ``DEVICE`` (``--device``; a no-op on the CPU).
+DEVICE_PATCHES = {"code/module/sc_encoder.py": [
+    ("SAMPLES.append(sele_nei)", "sele_nei = sele_nei.to(DEVICE)")]}
 
 
 def dense_once():
@@ -117,14 +129,28 @@ def load_evaluate(root: str, ns: dict) -> None:
         exec(compile(src, rel, "exec"), ns)
 
 
-def train(ns, params, seed, max_epochs, every, log, ckpt=None, resume=False):
+CPU = torch.device("cpu")
+
+
+def train(ns, params, seed, max_epochs, every, log, ckpt=None, resume=False,
+          device=CPU):
     """``main.py``'s ``train()`` up to ``get_embeds``; returns the
-    embeddings, the loaded data and a summary. Every ``every`` epochs the
-    whole state (weights, Adam, best weights, counters, the torch / numpy /
-    random generators) is saved to ``ckpt`` before the epoch's forward, so
-    that ``resume`` continues exactly where the saved run was."""
+    embeddings (on the CPU), the loaded data and a summary. Every ``every``
+    epochs the whole state (weights, Adam, best weights, counters, the
+    torch / CUDA / numpy / random generators) is saved to ``ckpt`` before
+    the epoch's forward, so that ``resume`` continues exactly where the
+    saved run was. On a GPU ``device``, the model, features, meta-path
+    graphs and positives move there as in ``main.py`` (which also seeds
+    CUDA with the seed), and each neighbour sample follows them
+    (``DEVICE_PATCHES``)."""
     model, loaded = lockstep.official_setup(ns, params, seed)
     nei_index, feats, mps, pos = loaded[:4]
+    if device.type == "cuda":
+        torch.cuda.manual_seed(seed)
+        model.to(device)
+        feats = [f.to(device) for f in feats]
+        mps = [m.to(device) for m in mps]
+        pos = pos.to(device)
     # np.random.choice turns its argument into an array first: numpy arrays
     # give the same draws as the official LongTensors, without the copies.
     nei_np = [[v.numpy() for v in per_type] for per_type in nei_index]
@@ -142,6 +168,8 @@ def train(ns, params, seed, max_epochs, every, log, ckpt=None, resume=False):
                                               st["best_t"], st["best_state"])
         losses, start, spent = st["losses"], st["epoch"], st["seconds"]
         torch.set_rng_state(st["torch_rng"])
+        if st.get("cuda_rng") is not None:
+            torch.cuda.set_rng_state(st["cuda_rng"], device)
         np.random.set_state(st["np_rng"])
         random.setstate(st["py_rng"])
         log(f"  seed {seed}: resumed from {ckpt} at epoch {start} "
@@ -154,6 +182,8 @@ def train(ns, params, seed, max_epochs, every, log, ckpt=None, resume=False):
                         "best_state": best_state, "losses": losses,
                         "epoch": epoch, "seconds": time.time() - t0,
                         "torch_rng": torch.get_rng_state(),
+                        "cuda_rng": (torch.cuda.get_rng_state(device)
+                                     if device.type == "cuda" else None),
                         "np_rng": np.random.get_state(),
                         "py_rng": random.getstate()}, ckpt + ".tmp")
             os.replace(ckpt + ".tmp", ckpt)
@@ -187,7 +217,7 @@ def train(ns, params, seed, max_epochs, every, log, ckpt=None, resume=False):
     model.load_state_dict(best_state)
     model.eval()
     with lockstep.quiet():
-        embeds = model.get_embeds(feats, mps)
+        embeds = model.get_embeds(feats, mps).cpu()
     summary = {"epochs": len(losses), "best_epoch": best_t, "best_loss": best,
                "seconds": time.time() - t0}
     return embeds, loaded, summary
@@ -230,8 +260,14 @@ def main():
     p.add_argument("--save", default=os.path.join(tempfile.gettempdir(),
                                                   "heco_official_embeds"),
                    help="folder for the embeddings (outside the repository)")
+    p.add_argument("--device", default="cpu",
+                   help="cpu (default) or cuda: train where the official "
+                   "main.py does when a GPU is present; scoring stays on the CPU")
     args = p.parse_args()
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
+    device = torch.device(args.device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        p.error("--device cuda: no CUDA device is available")
 
     def log(msg):
         print(msg, flush=True)
@@ -242,9 +278,11 @@ def main():
     eval_kw = protocol_options(cfg["eval"])
     log(f"torch {torch.__version__}, numpy {np.__version__}, float32, data set "
         f"{args.dataset}, seeds {args.seeds}, {torch.get_num_threads()} thread(s), "
-        f"data {data_root}")
+        f"device {device}"
+        + (f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda"
+           else "") + f", data {data_root}")
     common.log_patches({**lockstep.PATCHES, **EVAL_PATCHES}, log)
-    common.log_patches(SPEED_PATCHES, log)
+    common.log_patches({**SPEED_PATCHES, **DEVICE_PATCHES}, log)
     log("SPARSE_DTYPE = float32 (the official value)")
     log("official params: " + ", ".join(f"{k}={v}" for k, v in vars(params).items()))
     log(f"gcl protocol heco with the config's eval block {eval_kw}, probe seed = "
@@ -254,14 +292,17 @@ def main():
     rows, evals = [], []
     for seed in args.seeds:
         ns = lockstep.load_official(args.official, data_root,
-                                    sparse_dtype=np.float32, extra=SPEED_PATCHES)
+                                    sparse_dtype=np.float32,
+                                    extra={**SPEED_PATCHES, **DEVICE_PATCHES})
+        ns["DEVICE"] = device
         ns["DENSE"] = dense_once()
         load_evaluate(args.official, ns)
         log(f"seed {seed}: training (random.seed, np.random.seed, "
             f"torch.manual_seed = {seed})")
         ckpt = os.path.join(args.save, f"{args.dataset}_{seed}.ckpt")
         embeds, loaded, summary = train(ns, params, seed, args.max_epochs,
-                                        args.every, log, ckpt, args.resume)
+                                        args.every, log, ckpt, args.resume,
+                                        device)
         rng = torch.get_rng_state()  # for the official evaluate, run last
         path = os.path.join(args.save, f"{args.dataset}_{seed}.pt")
         torch.save(embeds, path)

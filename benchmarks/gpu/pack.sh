@@ -19,6 +19,13 @@ for d in "${dirs[@]}"; do
     [ -f "$out" ] || xz -T2 -9 -c "$f" > "$out"
   done
 done
+# HECO_OFFICIAL=<folder holding code/ of a liun-online/HeCo checkout>: carry
+# it too, for benchmarks/diagnostics/heco_official_seeds.py --device cuda
+# (the official code is read there, never copied into the repository)
+if [ -n "${HECO_OFFICIAL:-}" ]; then
+  mkdir -p .gpu-carry/heco_official
+  cp -r "$HECO_OFFICIAL/code" .gpu-carry/heco_official/
+fi
 mkdir -p .gpu-carry/whl
 python3 -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 \
   --implementation cp --platform manylinux_2_28_x86_64 \
