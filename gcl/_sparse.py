@@ -69,10 +69,18 @@ def sparse_mm(a: Tensor, x: Tensor) -> Tensor:
     it in an autograd function with ``a``'s kept transpose
     (:func:`gcl.nn.spmm`).
     """
-    if x.is_cuda and torch.are_deterministic_algorithms_enabled():
+    if _fixed_order(x):
         return deterministic_sparse_mm(a, x)
     with quiet_sparse():
         return torch.sparse.mm(a, x)
+
+
+def _fixed_order(x: Tensor) -> bool:
+    """Whether :func:`sparse_mm` sums in a fixed order for this ``x``: on
+    a GPU in deterministic mode (a function, so tests can force the path on
+    the CPU).
+    """
+    return x.is_cuda and torch.are_deterministic_algorithms_enabled()
 
 
 def deterministic_sparse_mm(a: Tensor, x: Tensor) -> Tensor:

@@ -121,3 +121,33 @@ def test_sparse_mm_repeats_bit_for_bit_on_cuda_in_deterministic_mode():
         torch.use_deterministic_algorithms(was)
     with quiet_sparse():
         assert torch.allclose(first, torch.sparse.mm(a, x), atol=1e-4)
+
+
+def test_forced_fixed_order_path_serves_spmm_and_sparse_linear(monkeypatch):
+    # the callers' autograd functions (kept transposes) on the fixed-order
+    # product: same values and gradients as on torch.sparse.mm
+    import gcl._sparse as sparse
+    from gcl.nn import spmm
+    from gcl.nn.sparse_linear import sparse_linear
+
+    a = _random_sparse(30, 30, 120, seed=5).coalesce()
+    with quiet_sparse():
+        a_csr = a.to_sparse_csr()
+    feats = _random_sparse(30, 12, 60, seed=6).coalesce()
+
+    def run():
+        x = torch.randn(30, 4, dtype=torch.float64,
+                        generator=torch.Generator().manual_seed(7),
+                        requires_grad=True)
+        w = torch.randn(4, 12, dtype=torch.float64,
+                        generator=torch.Generator().manual_seed(8),
+                        requires_grad=True)
+        out = (spmm(a_csr, x) ** 2).sum() + (sparse_linear(feats, w) ** 2).sum()
+        out.backward()
+        return out.detach(), x.grad, w.grad
+
+    plain = run()
+    monkeypatch.setattr(sparse, "_fixed_order", lambda x: True)
+    forced = run()
+    for p, f in zip(plain, forced):
+        assert torch.allclose(p, f, atol=1e-12, rtol=0)

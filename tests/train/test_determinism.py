@@ -157,3 +157,47 @@ def test_alerts_from_gcl_sparse_products_reach_the_collector(monkeypatch):
     with deterministic() as alerts:
         enc(x, edge_index).sum().backward()
     assert alerts == ["sparse_mm_stand_in"]
+
+
+@pytest.mark.parametrize("name,dataset", [("grace", "Cora"), ("pot", "Cora"),
+                                          ("heco", "ACM-HeCo"),
+                                          ("lightgcl", "LastFM")])
+def test_fixed_order_products_train_as_the_library_products(name, dataset,
+                                                           monkeypatch):
+    # On a GPU in deterministic mode every sparse-dense product takes
+    # gcl._sparse.deterministic_sparse_mm. Forced here on the CPU: each
+    # method's sparse products (GCN propagation and its backward, POT's
+    # bound operators, meta-path graphs, the bipartite adjacency) go
+    # through it and two epochs give the losses of torch.sparse.mm.
+    import gcl._sparse as sparse
+    from gcl.app.config import load_config
+    from gcl.datasets import load, load_interactions
+    from gcl.methods import build_method
+
+    cfg = load_config(name, dataset)
+    if name == "lightgcl":
+        data = load_interactions(dataset, seed=0, **cfg["data"])
+        kw, num_features = dict(num_users=data.num_users,
+                                num_items=data.num_items), None
+    else:
+        data = load(dataset, **cfg["data"])
+        kw, num_features = {}, data.num_features
+
+    def losses():
+        model = build_method(cfg["method"], num_features, **kw, **cfg["model"])
+        return gcl.fit(model, data, epochs=2, lr=cfg["train"]["lr"], seed=0,
+                       progress=False, device="cpu").loss
+
+    plain = losses()
+    calls = []
+    fixed = sparse.deterministic_sparse_mm
+
+    def counted(a, x):
+        calls.append(tuple(x.shape))
+        return fixed(a, x)
+
+    monkeypatch.setattr(sparse, "_fixed_order", lambda x: True)
+    monkeypatch.setattr(sparse, "deterministic_sparse_mm", counted)
+    forced = losses()
+    assert calls, "no sparse product took the fixed-order path"
+    assert forced == pytest.approx(plain, rel=1e-5, abs=1e-6)
