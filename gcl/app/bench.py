@@ -374,6 +374,18 @@ def _fmt_pct(values: list[float]) -> str:
     return f"{mean:.2f} ± {std:.2f}"
 
 
+def _seed_ranges(seeds) -> str:
+    """``0, 1, 2, 5`` as ``0-2, 5``: runs of consecutive seeds shortened."""
+    out: list[list[int]] = []
+    for seed in sorted(seeds):
+        if out and seed == out[-1][1] + 1:
+            out[-1][1] = seed
+        else:
+            out.append([seed, seed])
+    return ", ".join(f"{a}-{b}" if b > a + 1 else
+                     (f"{a}, {b}" if b > a else f"{a}") for a, b in out)
+
+
 def _hardware(rs: list[dict]) -> tuple[str, str]:
     """The machine cell and the seconds-per-epoch cell of one table row.
 
@@ -392,7 +404,7 @@ def _hardware(rs: list[dict]) -> tuple[str, str]:
         (kind, group), = kinds.items()
         return kind, f"{statistics.median(r['seconds_per_epoch'] for r in group):.3f}"
     hw = "; ".join(f"{kind} (seed{'s' if len(g) > 1 else ''} "
-                   f"{', '.join(str(r['seed']) for r in g)})"
+                   f"{_seed_ranges(r['seed'] for r in g)})"
                    for kind, g in kinds.items())
     spe = " / ".join(f"{statistics.median(r['seconds_per_epoch'] for r in g):.3f}"
                      for g in kinds.values())

@@ -223,6 +223,13 @@ def test_render_splits_a_row_whose_seeds_ran_on_different_machines(tmp_path):
     assert "gcl commits of these runs: 0123456." in text
 
 
+def test_seed_ranges_shorten_consecutive_seeds():
+    from gcl.app.bench import _seed_ranges
+
+    assert _seed_ranges([5, 0, 1, 2, 7, 8, 10]) == "0-2, 5, 7, 8, 10"
+    assert _seed_ranges([3]) == "3"
+
+
 def test_bench_checkpoints_resume_and_are_removed(tmp_path, monkeypatch):
     import gcl.app.bench as bench
 
