@@ -25,7 +25,7 @@ from contextlib import contextmanager
 import torch
 from torch import Tensor
 
-__all__ = ["SPARSE_NOTICES", "csr_tensor", "quiet_sparse", "sparse_mm"]
+__all__ = ["SPARSE_NOTICES", "as_csr", "csr_tensor", "quiet_sparse", "sparse_mm"]
 
 #: The messages :func:`quiet_sparse` silences (regular expressions matched
 #: at the start of a warning's text).
@@ -51,6 +51,22 @@ def csr_tensor(crow: Tensor, col: Tensor, value: Tensor,
     with quiet_sparse():
         return torch.sparse_csr_tensor(crow, col, value, shape,
                                        check_invariants=False)
+
+
+def as_csr(a: Tensor, expects: str = "expected a sparse COO or CSR matrix"
+           ) -> Tensor:
+    """``a`` in CSR layout: itself when it is CSR; a COO ``a`` coalesced
+    (rows sorted, duplicates summed) and converted. Any other layout raises
+    a :class:`ValueError` that starts with ``expects``.
+    """
+    if a.layout == torch.sparse_csr:
+        return a
+    if a.layout != torch.sparse_coo:
+        raise ValueError(f"{expects}, got layout {a.layout}")
+    a = a.coalesce()  # a no-op when it already is
+    row, col = a.indices()
+    crow = torch._convert_indices_from_coo_to_csr(row, a.size(0))
+    return csr_tensor(crow, col, a.values(), tuple(a.shape))
 
 
 def sparse_mm(a: Tensor, x: Tensor) -> Tensor:
@@ -94,16 +110,8 @@ def deterministic_sparse_mm(a: Tensor, x: Tensor) -> Tensor:
     """
     from torch_geometric.utils import segment  # PyG import kept off the fast path
 
-    if a.layout == torch.sparse_csr:
-        crow, col, value = a.crow_indices(), a.col_indices(), a.values()
-    elif a.layout == torch.sparse_coo:
-        a = a.coalesce()  # rows sorted, duplicates summed
-        row, col = a.indices()
-        value = a.values()
-        crow = torch._convert_indices_from_coo_to_csr(row, a.size(0))
-    else:
-        raise ValueError(f"sparse_mm expects a sparse CSR or COO matrix, got "
-                         f"layout {a.layout}")
+    a = as_csr(a, "sparse_mm expects a sparse CSR or COO matrix")
+    crow, col, value = a.crow_indices(), a.col_indices(), a.values()
     if x.dim() != 2 or x.size(0) != a.size(1):
         raise ValueError(f"sparse_mm: cannot multiply a {tuple(a.shape)} "
                          f"matrix by a tensor of shape {tuple(x.shape)}")

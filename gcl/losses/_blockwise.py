@@ -229,8 +229,9 @@ class _PairDots(torch.autograd.Function):
             ga = sparse_mm(g, b)
         if ctx.needs_input_grad[1]:
             shape_t = (pat.shape[1], pat.shape[0])
-            gb = sparse_mm(csr_tensor(pat.crow_t, pat.col_t,
-                                grad.index_select(0, pat.perm_t), shape_t), a)
+            g_t = csr_tensor(pat.crow_t, pat.col_t,
+                             grad.index_select(0, pat.perm_t), shape_t)
+            gb = sparse_mm(g_t, a)
         return ga, gb, None
 
 

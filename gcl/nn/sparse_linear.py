@@ -20,21 +20,9 @@ import torch
 from torch import Tensor
 from torch_geometric.nn.dense.linear import Linear
 
-from gcl._sparse import csr_tensor, sparse_mm
+from gcl._sparse import as_csr, csr_tensor, sparse_mm
 
 __all__ = ["SparseInputLinear", "sparse_linear"]
-
-
-def _as_csr(x: Tensor) -> Tensor:
-    if x.layout == torch.sparse_csr:
-        return x
-    if x.layout != torch.sparse_coo:
-        raise ValueError(f"sparse_linear expects sparse COO or CSR features, "
-                         f"got layout {x.layout}")
-    x = x.coalesce()  # a no-op when it already is (rows sorted)
-    row, col = x.indices()
-    crow = torch._convert_indices_from_coo_to_csr(row, x.size(0))
-    return csr_tensor(crow, col, x.values(), tuple(x.shape))
 
 
 def _transpose_csr(x: Tensor) -> Tensor:
@@ -84,7 +72,9 @@ def sparse_linear(x: Tensor, weight: Tensor,
     if x.dim() != 2 or x.size(1) != weight.size(1):
         raise ValueError(f"x must have shape [N, {weight.size(1)}], got "
                          f"{tuple(x.shape)}")
-    out = _SparseLinear.apply(_as_csr(x).to(weight.dtype), weight)
+    out = _SparseLinear.apply(
+        as_csr(x, "sparse_linear expects sparse COO or CSR features")
+        .to(weight.dtype), weight)
     return out if bias is None else out + bias
 
 
