@@ -568,7 +568,8 @@ def render(method: str, runs_dir: str | Path = "benchmarks/runs",
         # OGB tables written by their own scripts (e.g.
         # benchmarks/ogbl_ddi_grace.py): shown here so that one file has
         # every result of the method
-        lines += ["", *extra.read_text().strip().splitlines()]
+        lines += ["", *(line for line in extra.read_text().strip().splitlines()
+                        if not _TABULATES.fullmatch(line.strip()))]
     if sources:
         lines += ["", "Sources of the paper values:", ""]
         lines += [f"- {d}: {s}" for d, s in sorted(sources.items())]

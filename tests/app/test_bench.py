@@ -322,6 +322,27 @@ def test_render_leaves_a_page_that_tabulates_the_method(tmp_path, capsys):
     assert "ranking_table.py --write" in capsys.readouterr().out
 
 
+
+def test_a_script_page_is_shown_in_its_method_page_without_its_marker(
+        tmp_path, capsys):
+    from gcl.app.bench import render
+
+    res = tmp_path / "res"
+    res.mkdir()
+    page = res / "grace_ogbl_ddi.md"
+    text = ("<!-- tabulates: grace_ogb (python benchmarks/ogbl_ddi_grace.py) "
+            "-->\n### ogbl-ddi\n\n| table |\n")
+    page.write_text(text)
+    # the script's own records are not rendered into a page of their own
+    assert render("grace_ogb", tmp_path / "runs", res) == page
+    assert not (res / "grace_ogb.md").exists()
+    assert "ogbl_ddi_grace.py" in capsys.readouterr().out
+    # and the method's page shows the script's table, but not its marker
+    shown = render("grace", tmp_path / "runs", res).read_text()
+    assert "### ogbl-ddi" in shown and "| table |" in shown
+    assert "tabulates:" not in shown
+    assert page.read_text() == text
+
 _ORPHAN_SCRIPT = '''
 import multiprocessing, sys, time
 from gcl.app.bench import _exit_with_parent
