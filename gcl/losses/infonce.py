@@ -297,7 +297,10 @@ def info_nce(
 
     and :math:`\mathcal{L} = \frac{1}{2N}\sum_i [\ell(u_i, v_i) +
     \ell(v_i, u_i)]`. The positive stays in the denominator, the self-pair
-    :math:`j = i` of the intra-view term does not (GRACE's official code).
+    :math:`j = i` of the intra-view term does not (GRACE's official code;
+    PyGCL 0.1.2's ``DualBranchContrast`` keeps it, the constant
+    :math:`e^{1/\tau}` in every denominator:
+    ``benchmarks/results/pygcl.md``).
     Under :func:`gcl.losses.extra_negatives` (mini-batch training with
     sampled global negatives) the last :math:`M` rows join every
     denominator but are never anchors: the mean runs over the first
