@@ -27,7 +27,10 @@ Where they are not installed, each name taken from them becomes a
 placeholder class that fails when used, so that ``import GCL`` works; none
 of them is used by GRACE's step.
 
-Per library and seed, each in its own process (``speed_harness.run_child``):
+Both are seeded as :func:`gcl.fit` seeds a run (PyG's ``seed_everything``,
+then ``reset_parameters``); the libraries draw their views differently, so
+one seed is a different run in each. Per library and seed, each in its own
+process (``speed_harness.run_child``):
 seconds per epoch (median after one warm-up), peak memory (the child's
 ``VmHWM``) and, for datasets trained to the configured epochs, the accuracy
 of the final embeddings under the configuration's protocol (the same
@@ -55,7 +58,13 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).parent))
-from speed_harness import machine_line, peak_mb, run_child, time_steps  # noqa: E402
+from speed_harness import (  # noqa: E402
+    full_batch_step,
+    machine_line,
+    peak_mb,
+    run_child,
+    time_steps,
+)
 
 VARIANTS = ("gcl", "pygcl")
 
@@ -123,8 +132,6 @@ class PyGCLGRACE(torch.nn.Module):
         self.convs = torch.nn.ModuleList(
             GCNConv(a, b) for a, b in zip(widths[:-1], widths[1:]))
         self.activation = activation_resolver(activation)
-        if isinstance(self.activation, torch.nn.PReLU):
-            torch.nn.init.constant_(self.activation.weight, 0.25)
         self.fc1 = torch.nn.Linear(hidden_channels, proj_channels)
         self.fc2 = torch.nn.Linear(proj_channels, hidden_channels)
         self.augmentors = [
@@ -132,6 +139,13 @@ class PyGCLGRACE(torch.nn.Module):
             for pe, pf in zip(drop_edge, drop_feature)]
         self.contrast = GCL.models.DualBranchContrast(
             loss=L.InfoNCE(tau=tau), mode="L2L", intraview_negs=True)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        for module in (*self.convs, self.fc1, self.fc2):
+            module.reset_parameters()
+        if isinstance(self.activation, torch.nn.PReLU):
+            torch.nn.init.constant_(self.activation.weight, 0.25)
 
     def encode(self, x, edge_index, edge_weight=None):
         for conv in self.convs:
@@ -157,6 +171,8 @@ class PyGCLGRACE(torch.nn.Module):
 def one_variant(dataset: str, variant: str, seed: int, epochs: int | None
                 ) -> dict:
     """Trains one library's GRACE; prints nothing, returns the record."""
+    from torch_geometric import seed_everything
+
     from gcl.app.config import load_config, protocol_options
     from gcl.datasets import load
     from gcl.eval import node_classification
@@ -167,21 +183,26 @@ def one_variant(dataset: str, variant: str, seed: int, epochs: int | None
     if variant == "pygcl":  # PyGCL's augmentors index dense feature columns
         data_kw["sparse_features"] = False
     data = load(dataset, **data_kw)
-    torch.manual_seed(seed)
     if variant == "gcl":
         model = build_method("grace", data.num_features, **cfg["model"])
     else:
         model = PyGCLGRACE(data.num_features, **cfg["model"])
+    # seeded as gcl.fit seeds a run: seed_everything, then reset_parameters
+    seed_everything(seed)
+    model.reset_parameters()
     opt = torch.optim.Adam(model.parameters(), lr=cfg["train"]["lr"],
                            weight_decay=cfg["train"]["weight_decay"])
-
-    def step(epoch):
-        model.train()
-        opt.zero_grad()
-        loss = model(data)
-        loss.backward()
-        opt.step()
-        return loss.detach()
+    if variant == "gcl":
+        model.prepare(data)
+        step = full_batch_step(model, data, opt)
+    else:
+        def step(epoch):
+            model.train()
+            opt.zero_grad()
+            loss = model(data)
+            loss.backward()
+            opt.step()
+            return float(loss.detach())
 
     full = epochs is None
     res = time_steps(step, (cfg["train"]["epochs"] - 1) if full else epochs)
