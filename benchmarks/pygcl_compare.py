@@ -147,6 +147,12 @@ class PyGCLGRACE(torch.nn.Module):
         if isinstance(self.activation, torch.nn.PReLU):
             torch.nn.init.constant_(self.activation.weight, 0.25)
 
+    def prepare(self, data):  # gcl.fit's hooks: nothing to cache or schedule
+        pass
+
+    def set_epoch(self, epoch):
+        pass
+
     def encode(self, x, edge_index, edge_weight=None):
         for conv in self.convs:
             x = self.activation(conv(x, edge_index, edge_weight))
@@ -192,17 +198,8 @@ def one_variant(dataset: str, variant: str, seed: int, epochs: int | None
     model.reset_parameters()
     opt = torch.optim.Adam(model.parameters(), lr=cfg["train"]["lr"],
                            weight_decay=cfg["train"]["weight_decay"])
-    if variant == "gcl":
-        model.prepare(data)
-        step = full_batch_step(model, data, opt)
-    else:
-        def step(epoch):
-            model.train()
-            opt.zero_grad()
-            loss = model(data)
-            loss.backward()
-            opt.step()
-            return float(loss.detach())
+    model.prepare(data)
+    step = full_batch_step(model, data, opt)  # the same loop for both
 
     full = epochs is None
     res = time_steps(step, (cfg["train"]["epochs"] - 1) if full else epochs)
