@@ -21,6 +21,7 @@ import ctypes
 import json
 import os
 import platform
+import resource
 import statistics
 import subprocess
 import sys
@@ -201,6 +202,66 @@ def machine_line() -> str:
             f"torch {torch.__version__}, Python {platform.python_version()}, "
             f"load average {', '.join(f'{x:.1f}' for x in os.getloadavg())} "
             f"at the start")
+
+
+class OtherLoad:
+    """CPU time that processes other than this one and its children took
+    while the ``with`` block ran: the machine's busy time from
+    ``/proc/stat`` (all cores; user, nice, system, irq, softirq, steal)
+    minus the CPU time of this process and of its waited-for children.
+
+    On an idle machine ``seconds`` is close to 0; a benchmark beside other
+    work reports it (and :attr:`share`, the fraction of all cores' time
+    over the block's wall time) instead of guessing from load averages.
+    ``seconds`` is NaN where ``/proc/stat`` is unreadable.
+    """
+
+    def __enter__(self) -> OtherLoad:
+        self._busy = busy_cpu_seconds()
+        self._own = own_cpu_seconds()
+        self._wall = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.wall = time.perf_counter() - self._wall
+        own = own_cpu_seconds() - self._own
+        other = busy_cpu_seconds() - self._busy - own
+        self.seconds = other if other != other else max(0.0, other)  # NaN stays
+        cores = os.cpu_count() or 1
+        self.share = (self.seconds / (cores * self.wall) if self.wall > 0
+                      else float("nan"))
+
+    def line(self) -> str:
+        """One sentence for a results page."""
+        if self.seconds != self.seconds:
+            return "Other processes' CPU time: not measured (no /proc/stat)."
+        return (f"Other processes took {self.seconds:.1f} CPU seconds during the "
+                f"{self.wall:.0f}-second measurement ({self.share:.0%} of the "
+                f"{os.cpu_count()} cores' time)"
+                + (": **shared**, the wall times include waiting for the CPU "
+                   "(CPU seconds are the steadier figure)." if self.share > 0.05
+                   else ": the machine was otherwise idle."))
+
+
+def busy_cpu_seconds() -> float:
+    """Busy seconds of all cores since boot, from ``/proc/stat`` (NaN where
+    unavailable): every field of the ``cpu`` line except idle and iowait
+    (guest time is already inside user).
+    """
+    try:
+        with open("/proc/stat") as f:
+            fields = [int(x) for x in f.readline().split()[1:]]
+    except (OSError, ValueError):
+        return float("nan")
+    user, nice, system, idle, iowait, irq, softirq, steal = (fields + [0] * 8)[:8]
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def own_cpu_seconds() -> float:
+    """CPU seconds of this process and its waited-for children."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 def markdown_table(header: Sequence[str], rows: Sequence[Sequence[Any]]

@@ -96,9 +96,11 @@ def test_render(bench):
            "train_added_mb": 90.0, "peak_mb": 700.0, "torch_threads": 2,
            "faiss_threads": 2}
     page = bench.render([rec, {"dataset": "Y", "error": "killed by signal 9"}],
-                        "cmd", "cpu, 2 cores", "load average: 1", "load average: 2")
+                        "cmd", "cpu, 2 cores", "load average: 1", "load average: 2",
+                        "Other processes took 0 CPU seconds.")
     assert "| X | movie 3 | movie 3, actor 1,200 | mam 9 | 2 |" in page
     assert "| X | 0.5 | 1.0 (1.5) | 3.0 (5.0) | 3.0 (5.0) | 1.0 / 1.5 (50%) |" in page
     assert "| X | 400 | 500 | 600 | 700 (+90) | 700 |" in page
     assert "- Y: killed by signal 9" in page
     assert "`load average: 1`" in page and "`load average: 2`" in page
+    assert "faiss threads 2. Other processes took 0 CPU seconds. Load at" in page

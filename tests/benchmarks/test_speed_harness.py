@@ -1,6 +1,11 @@
 """benchmarks/speed_harness.py: the step's live peak counts the tensors a
 step allocates and holds at its highest point, not what it freed before."""
 
+import os
+import subprocess
+import sys
+import time
+
 import pytest
 import torch
 
@@ -34,3 +39,54 @@ def test_step_live_peak_of_a_step_that_allocates_nothing_is_small(harness):
     x = torch.ones(MIB)
     peak = harness.step_live_peak_mb(lambda epoch: float(x.sum()), 1)
     assert 0.0 <= peak < 0.5
+
+
+SPIN = ("import time\nt = time.process_time()\n"
+        "while time.process_time() - t < {}: pass\n")
+
+needs_proc_stat = pytest.mark.skipif(not os.path.exists("/proc/stat"),
+                                     reason="needs /proc/stat")
+
+
+@needs_proc_stat
+def test_other_load_does_not_count_this_process_or_its_children(harness):
+    busy = harness.busy_cpu_seconds()
+    with harness.OtherLoad() as load:
+        subprocess.run([sys.executable, "-c", SPIN.format(0.6)], check=True)
+        t = time.process_time()
+        while time.process_time() - t < 0.3:
+            pass
+    busy = harness.busy_cpu_seconds() - busy
+    assert load.wall >= 0.9
+    # the machine was busy for at least our 0.9 s (more beside other work);
+    # the other load is that minus ours (clock ticks: 0.01 s each)
+    assert busy >= 0.85
+    assert 0.0 <= load.seconds <= busy - 0.85
+    assert load.share == pytest.approx(load.seconds / (os.cpu_count() * load.wall))
+
+
+@needs_proc_stat
+def test_other_load_counts_a_process_it_did_not_start(harness):
+    sibling = subprocess.Popen([sys.executable, "-c", SPIN.format(1.5)])
+    try:
+        time.sleep(0.3)  # the sibling's interpreter is up and spinning
+        with harness.OtherLoad() as load:
+            time.sleep(0.8)
+    finally:
+        sibling.kill()
+        sibling.wait()
+    # it is not waited for inside the block, so its time is someone else's:
+    # about 0.8 s of one core (less if the machine is oversubscribed)
+    assert 0.3 <= load.seconds <= 0.8 * os.cpu_count() + 0.2
+    assert "CPU seconds during the 1-second measurement" in load.line()
+
+
+def test_other_load_line_names_a_shared_and_an_idle_machine(harness):
+    load = harness.OtherLoad()
+    load.seconds, load.wall = 0.0, 10.0
+    load.share = 0.0
+    assert load.line().endswith("the machine was otherwise idle.")
+    load.seconds, load.share = 8.0, 0.4
+    assert "**shared**" in load.line()
+    load.seconds = float("nan")
+    assert "not measured" in load.line()
