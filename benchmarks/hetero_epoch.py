@@ -61,6 +61,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from speed_harness import (  # noqa: E402
     MemoryWindow,
+    OtherLoad,
     cpu_model,
     full_batch_step,
     markdown_table,
@@ -193,6 +194,19 @@ def live_pair(ref: dict, new: dict) -> str:
     return f"{ref['step_live_mb']:.0f} / {new['step_live_mb']:.0f}"
 
 
+def others_pair(ref: dict, new: dict) -> str:
+    """``reference / gcl``: the cores other processes kept busy while each
+    child ran, flagged where they and the child's threads needed more than
+    the machine's cores; ``-`` where a record predates the measurement.
+    """
+    if "other_cores" not in ref or "other_cores" not in new:
+        return "-"
+    cores = os.cpu_count() or 1
+    busy = [r["other_cores"] + r.get("threads", 1) > cores + 0.05 for r in (ref, new)]
+    text = f"{ref['other_cores']:.2f} / {new['other_cores']:.2f}"
+    return text + (" **contended**" if any(busy) else "")
+
+
 def render(records: Sequence[dict], commands: Sequence[str], machine: str) -> str:
     """The results page (every method's latest records)."""
     by = {(r["method"], r["dataset"], r["mode"]): r for r in records
@@ -212,12 +226,13 @@ def render(records: Sequence[dict], commands: Sequence[str], machine: str) -> st
             f"**{ref['median_cpu_s'] / new['median_cpu_s']:.1f}x**",
             f"{ref['train_added_mb']:.0f} / {new['train_added_mb']:.0f}",
             live_pair(ref, new),
+            others_pair(ref, new),
             f"{loss_gap:.1e}"])
     table = markdown_table(
         ["method", "dataset", "reference", "target nodes", "positive pairs",
          "reference s/epoch (CPU)", "gcl s/epoch (CPU)", "CPU ratio",
          "epochs +MiB reference / gcl", "step live MiB reference / gcl",
-         "max loss difference"], rows)
+         "other processes' cores reference / gcl", "max loss difference"], rows)
     errors = [f"- {r.get('method')} {r['dataset']} {r.get('mode', '')}: "
               f"{r['error']}" for r in records if "error" in r]
     return "\n".join([
@@ -237,8 +252,13 @@ def render(records: Sequence[dict], commands: Sequence[str], machine: str) -> st
         "The losses of the two modes are the same computation in another "
         "order (last column: largest difference over the epochs).",
         "",
-        f"Machine: {machine}. Other benchmark processes shared the 2 cores, "
-        "so wall times include waiting; the ratio is of CPU seconds.",
+        f"Machine: {machine}. *Other processes' cores*: how many cores "
+        "processes other than the child kept busy on average while it ran "
+        "(`speed_harness.OtherLoad`, from `/proc/stat`); **contended** where "
+        "they and the child's threads needed more than the machine's cores, "
+        "so that the wall times include waiting; - where the record predates "
+        "the measurement (those runs shared the cores with other "
+        "benchmarks). The ratio is of CPU seconds.",
         "",
         *table, *([""] + errors if errors else []),
         "<!-- --8<-- [end:body] -->", ""])
@@ -268,8 +288,10 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         for mode in MODES:
             child = ["--child", args.method, ds, mode, "--epochs", str(args.epochs),
                      "--threads", str(args.threads)]
-            rec = run_child(__file__, child, timeout=args.timeout)
-            rec.update(method=args.method, dataset=ds, mode=mode)
+            with OtherLoad() as others:
+                rec = run_child(__file__, child, timeout=args.timeout)
+            rec.update(method=args.method, dataset=ds, mode=mode,
+                       threads=args.threads, other_cores=others.cores)
             records.append(rec)
             print(json.dumps(rec), flush=True)
     command = COMMAND.format(method=args.method, datasets=" ".join(datasets),

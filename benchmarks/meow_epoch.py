@@ -298,7 +298,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     machine = (f"{cpu_model()}, {os.cpu_count()} cores, torch "
                f"{torch.__version__}, Python {sys.version.split()[0]}")
     Path(args.out).write_text(render(records, command, machine, load_start,
-                                     load_end, others.line()))
+                                     load_end, others.line(args.threads)))
     print(f"wrote {args.out}")
     if args.json:
         Path(args.json).write_text(json.dumps(records, indent=2))

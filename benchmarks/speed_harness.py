@@ -210,10 +210,12 @@ class OtherLoad:
     ``/proc/stat`` (all cores; user, nice, system, irq, softirq, steal)
     minus the CPU time of this process and of its waited-for children.
 
-    On an idle machine ``seconds`` is close to 0; a benchmark beside other
-    work reports it (and :attr:`share`, the fraction of all cores' time
-    over the block's wall time) instead of guessing from load averages.
-    ``seconds`` is NaN where ``/proc/stat`` is unreadable.
+    Attributes (after the block): ``wall`` (seconds), ``seconds`` (the
+    others' CPU seconds, NaN where ``/proc/stat`` is unreadable) and
+    ``cores`` (``seconds / wall``: how many cores the others kept busy on
+    average). A measurement with ``threads`` threads was contended when
+    ``cores + threads`` exceeds the machine's cores (:meth:`contended`): a
+    benchmark reports this instead of guessing from load averages.
     """
 
     def __enter__(self) -> OtherLoad:
@@ -227,20 +229,26 @@ class OtherLoad:
         own = own_cpu_seconds() - self._own
         other = busy_cpu_seconds() - self._busy - own
         self.seconds = other if other != other else max(0.0, other)  # NaN stays
-        cores = os.cpu_count() or 1
-        self.share = (self.seconds / (cores * self.wall) if self.wall > 0
-                      else float("nan"))
+        self.cores = self.seconds / self.wall if self.wall > 0 else float("nan")
 
-    def line(self) -> str:
-        """One sentence for a results page."""
+    def contended(self, threads: int) -> bool:
+        """Whether the others and ``threads`` threads needed more than all
+        cores (with 0.05 of a core of slack for clock ticks and daemons).
+        """
+        return self.cores + threads > (os.cpu_count() or 1) + 0.05
+
+    def line(self, threads: int) -> str:
+        """One sentence for a results page of a ``threads``-thread run."""
         if self.seconds != self.seconds:
             return "Other processes' CPU time: not measured (no /proc/stat)."
-        return (f"Other processes took {self.seconds:.1f} CPU seconds during the "
-                f"{self.wall:.0f}-second measurement ({self.share:.0%} of the "
-                f"{os.cpu_count()} cores' time)"
-                + (": **shared**, the wall times include waiting for the CPU "
-                   "(CPU seconds are the steadier figure)." if self.share > 0.05
-                   else ": the machine was otherwise idle."))
+        head = (f"Other processes took {self.seconds:.1f} CPU seconds during the "
+                f"{self.wall:.0f}-second measurement ({self.cores:.2f} of the "
+                f"{os.cpu_count()} cores on average)")
+        if self.contended(threads):
+            return (head + ": **contended**, the wall times include waiting for "
+                    "the CPU, and with more than one thread the CPU times too "
+                    "(threads spin while they wait for each other).")
+        return head + f": {threads} thread(s) had the cores they needed."
 
 
 def busy_cpu_seconds() -> float:

@@ -1,6 +1,8 @@
 """benchmarks/hetero_epoch.py: HeCo's reference swaps the functions gcl's
 HeCo really calls (a swap of a moved name fails instead of measuring gcl),
-and the page renders the step live peaks."""
+and the page renders the step live peaks and the other processes' load."""
+
+import os
 
 import pytest
 import torch
@@ -41,3 +43,13 @@ def test_live_pair_renders_old_records_as_a_dash(bench):
     ref, new = {"step_live_mb": 266.0}, {"step_live_mb": 89.1}
     assert bench.live_pair(ref, new) == "266 / 89"
     assert bench.live_pair({}, {"step_live_mb": 89.1}) == "-"
+
+
+def test_others_pair_flags_a_child_that_lacked_a_core(bench):
+    cores = os.cpu_count()
+    idle = {"other_cores": 0.01, "threads": 1}
+    assert bench.others_pair(idle, idle) == "0.01 / 0.01"
+    # the others kept every core busy: a one-thread child waited
+    full = {"other_cores": float(cores), "threads": 1}
+    assert bench.others_pair(idle, full) == f"0.01 / {cores:.2f} **contended**"
+    assert bench.others_pair({}, idle) == "-"  # a record from before

@@ -62,7 +62,7 @@ def test_other_load_does_not_count_this_process_or_its_children(harness):
     # the other load is that minus ours (clock ticks: 0.01 s each)
     assert busy >= 0.85
     assert 0.0 <= load.seconds <= busy - 0.85
-    assert load.share == pytest.approx(load.seconds / (os.cpu_count() * load.wall))
+    assert load.cores == pytest.approx(load.seconds / load.wall)
 
 
 @needs_proc_stat
@@ -78,15 +78,20 @@ def test_other_load_counts_a_process_it_did_not_start(harness):
     # it is not waited for inside the block, so its time is someone else's:
     # about 0.8 s of one core (less if the machine is oversubscribed)
     assert 0.3 <= load.seconds <= 0.8 * os.cpu_count() + 0.2
-    assert "CPU seconds during the 1-second measurement" in load.line()
+    assert "CPU seconds during the 1-second measurement" in load.line(1)
 
 
-def test_other_load_line_names_a_shared_and_an_idle_machine(harness):
+def test_other_load_line_says_whether_the_threads_had_their_cores(harness):
+    cores = os.cpu_count()
     load = harness.OtherLoad()
-    load.seconds, load.wall = 0.0, 10.0
-    load.share = 0.0
-    assert load.line().endswith("the machine was otherwise idle.")
-    load.seconds, load.share = 8.0, 0.4
-    assert "**shared**" in load.line()
+    load.seconds, load.wall, load.cores = 0.0, 10.0, 0.0
+    assert not load.contended(cores)
+    assert load.line(1).endswith("1 thread(s) had the cores they needed.")
+    # the others kept one core busy: room for cores - 1 threads, not cores
+    load.seconds, load.cores = 10.0, 1.0
+    assert not load.contended(cores - 1)
+    assert load.contended(cores)
+    assert "**contended**" in load.line(cores)
+    assert "(1.00 of the" in load.line(cores)
     load.seconds = float("nan")
-    assert "not measured" in load.line()
+    assert "not measured" in load.line(1)
