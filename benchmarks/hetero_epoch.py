@@ -61,7 +61,6 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from speed_harness import (  # noqa: E402
     MemoryWindow,
-    OtherLoad,
     cpu_model,
     full_batch_step,
     markdown_table,
@@ -288,10 +287,9 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         for mode in MODES:
             child = ["--child", args.method, ds, mode, "--epochs", str(args.epochs),
                      "--threads", str(args.threads)]
-            with OtherLoad() as others:
-                rec = run_child(__file__, child, timeout=args.timeout)
+            rec = run_child(__file__, child, timeout=args.timeout)
             rec.update(method=args.method, dataset=ds, mode=mode,
-                       threads=args.threads, other_cores=others.cores)
+                       threads=args.threads)
             records.append(rec)
             print(json.dumps(rec), flush=True)
     command = COMMAND.format(method=args.method, datasets=" ".join(datasets),

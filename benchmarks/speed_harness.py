@@ -156,8 +156,18 @@ def run_child(script: str, args: Sequence[str],
               timeout: Optional[float] = None) -> dict[str, Any]:
     """Runs ``python script *args`` in a fresh process; the child prints one
     JSON object as its last line. Returns it, or ``{"error": ...}`` (the
-    last line of stderr, the signal that killed it, or the timeout).
+    last line of stderr, the signal that killed it, or the timeout), with
+    ``other_cores`` added: how many cores other processes kept busy on
+    average while the child ran (:class:`OtherLoad`).
     """
+    with OtherLoad() as load:
+        rec = _run_child(script, args, timeout)
+    rec["other_cores"] = load.cores
+    return rec
+
+
+def _run_child(script: str, args: Sequence[str],
+               timeout: Optional[float]) -> dict[str, Any]:
     try:
         out = subprocess.run([sys.executable, script, *args],
                              capture_output=True, text=True, env=os.environ,

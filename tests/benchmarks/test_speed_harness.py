@@ -95,3 +95,15 @@ def test_other_load_line_says_whether_the_threads_had_their_cores(harness):
     assert "(1.00 of the" in load.line(cores)
     load.seconds = float("nan")
     assert "not measured" in load.line(1)
+
+
+@needs_proc_stat
+def test_run_child_adds_the_other_processes_load(harness, tmp_path):
+    script = tmp_path / "child.py"
+    script.write_text('import json\nprint(json.dumps({"x": 1}))\n')
+    rec = harness.run_child(str(script), [])
+    assert rec["x"] == 1
+    assert 0.0 <= rec["other_cores"] <= os.cpu_count()
+    script.write_text('import sys\nsys.exit("no data")\n')
+    rec = harness.run_child(str(script), [])
+    assert rec["error"] == "no data" and "other_cores" in rec
