@@ -411,6 +411,17 @@ def _hardware(rs: list[dict]) -> tuple[str, str]:
     return hw, spe
 
 
+def _contended(machine: dict) -> bool:
+    """Whether a CPU run's threads and the other processes that ran beside
+    it needed more than the machine's cores (``other_cores`` of
+    :func:`~gcl.app.record.machine_info`; records from before it: no).
+    """
+    if machine.get("gpu") or "other_cores" not in machine:
+        return False
+    return (machine["other_cores"] + machine.get("cpu_threads", 1)
+            > machine.get("cores", 1) + 0.05)
+
+
 def _main_row(dataset: str, protocol: str, metric: str, paper: dict,
               rs: list[dict], ep: str, spe: str, mem: float, hw: str,
               tag: str, sources: dict) -> str:
@@ -508,6 +519,9 @@ def render(method: str, runs_dir: str | Path = "benchmarks/runs",
             if any(det):  # gcl bench --deterministic
                 hw += (", deterministic kernels" if all(det)
                        else ", deterministic kernels in some runs")
+            busy = sum(_contended(r.get("machine", {})) for r in rs)
+            if busy:  # the seconds per epoch include waiting for a core
+                hw += f", **contended** ({busy} of {len(rs)} runs)"
             mem = max(r["peak_memory_mb"] for r in rs)
             # a paper that publishes several metrics (HeCo: Macro-F1, Micro-F1
             # and AUC at 20/40/60 labels per class) lists them in `values`

@@ -31,6 +31,7 @@ from gcl.app.config import load_config, protocol_options
 from gcl.app.ranking import run_ranking
 from gcl.app.record import (
     Experiment,
+    OtherLoad,
     check_health,
     machine_info,
     peak_memory_mb,
@@ -299,17 +300,19 @@ def _run_config(cfg: dict[str, Any], root: Optional[str], device: str,
         _epoch_probe(cfg, y, eval_kw) if every else None)
     train = cfg["train"]
     t0 = time.perf_counter()
-    history = fit(model, data, epochs=train["epochs"], lr=train["lr"],
-                  weight_decay=train.get("weight_decay", 0.0),
-                  device=dev, seed=cfg["seed"], progress=progress,
-                  checkpoint=checkpoint, resume=resume,
-                  checkpoint_seconds=checkpoint_seconds,
-                  eval_fn=eval_fn, eval_every=every,
-                  # early stopping on the training loss (HeCo, MEOW)
-                  monitor=train.get("monitor"), patience=train.get("patience"),
-                  min_delta=train.get("min_delta", 0.0),
-                  restore_best=train.get("restore_best", True),
-                  **_batching(cfg))
+    with OtherLoad() as others:  # did the run have the cores it used?
+        history = fit(model, data, epochs=train["epochs"], lr=train["lr"],
+                      weight_decay=train.get("weight_decay", 0.0),
+                      device=dev, seed=cfg["seed"], progress=progress,
+                      checkpoint=checkpoint, resume=resume,
+                      checkpoint_seconds=checkpoint_seconds,
+                      eval_fn=eval_fn, eval_every=every,
+                      # early stopping on the training loss (HeCo, MEOW)
+                      monitor=train.get("monitor"),
+                      patience=train.get("patience"),
+                      min_delta=train.get("min_delta", 0.0),
+                      restore_best=train.get("restore_best", True),
+                      **_batching(cfg))
     train_s = time.perf_counter() - t0
     peak = peak_memory_mb(dev)
     z = model.embed(data.to(dev))
@@ -346,4 +349,4 @@ def _run_config(cfg: dict[str, Any], root: Optional[str], device: str,
     eval_s = time.perf_counter() - t0
     main = results.pop(tasks[0])
     return Experiment(cfg, model, history, z.cpu(), main, train_s, eval_s,
-                      peak, machine_info(dev), results, check_health(z))
+                      peak, machine_info(dev, others), results, check_health(z))

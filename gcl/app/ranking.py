@@ -11,7 +11,7 @@ from typing import Any, Optional, Union
 
 import torch
 
-from gcl.app.record import Experiment, machine_info, peak_memory_mb
+from gcl.app.record import Experiment, OtherLoad, machine_info, peak_memory_mb
 from gcl.datasets import load_interactions
 from gcl.eval import EvalResult, ranking_split
 from gcl.methods import RECOMMENDERS, Method, build_method, resolve
@@ -63,16 +63,17 @@ def run_ranking(cfg: dict[str, Any], root: Optional[str], dev: torch.device,
         return {f"val_{k}": v for k, v in res.metrics.items()}
 
     t0 = time.perf_counter()
-    history = fit(model, data, epochs=cfg["train"]["epochs"],
-                  lr=cfg["train"]["lr"],
-                  weight_decay=cfg["train"].get("weight_decay", 0.0),
-                  device=dev, seed=cfg["seed"], progress=progress,
-                  checkpoint=checkpoint, resume=resume,
-                  checkpoint_seconds=checkpoint_seconds,
-                  eval_fn=validate if has_val else None,
-                  eval_every=int(ev.get("every", 0)) if has_val else 0,
-                  monitor=ev.get("monitor", "val_recall@20") if has_val else None,
-                  patience=ev.get("patience") if has_val else None)
+    with OtherLoad() as others:  # did the run have the cores it used?
+        history = fit(model, data, epochs=cfg["train"]["epochs"],
+                      lr=cfg["train"]["lr"],
+                      weight_decay=cfg["train"].get("weight_decay", 0.0),
+                      device=dev, seed=cfg["seed"], progress=progress,
+                      checkpoint=checkpoint, resume=resume,
+                      checkpoint_seconds=checkpoint_seconds,
+                      eval_fn=validate if has_val else None,
+                      eval_every=int(ev.get("every", 0)) if has_val else 0,
+                      monitor=ev.get("monitor", "val_recall@20") if has_val else None,
+                      patience=ev.get("patience") if has_val else None)
     train_s = time.perf_counter() - t0
     peak = peak_memory_mb(dev)
     t0 = time.perf_counter()
@@ -92,7 +93,7 @@ def run_ranking(cfg: dict[str, Any], root: Optional[str], dev: torch.device,
         result.details["svd_seconds"] = svd.svd_seconds_
     z = torch.cat([user_emb, item_emb]).cpu()
     return Experiment(cfg, model, history, z, result, train_s, eval_s, peak,
-                      machine_info(dev), extra)
+                      machine_info(dev, others), extra)
 
 
 _REFIT_NEEDS = ("eval.refit needs a validation split (data.val_fraction > 0) "

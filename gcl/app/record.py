@@ -12,6 +12,7 @@ import platform
 import resource
 import subprocess
 import sys
+import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,8 +27,8 @@ from gcl.eval import EvalResult, embedding_health
 from gcl.methods import Method
 from gcl.train import History
 
-__all__ = ["Experiment", "check_health", "cpu_model", "machine_info",
-           "peak_memory_mb", "validation_score"]
+__all__ = ["Experiment", "OtherLoad", "check_health", "cpu_model",
+           "machine_info", "peak_memory_mb", "validation_score"]
 
 
 def peak_memory_mb(device: Optional[torch.device] = None) -> float:
@@ -54,14 +55,19 @@ def peak_memory_mb(device: Optional[torch.device] = None) -> float:
     return rss / 2**20 if sys.platform == "darwin" else rss / 2**10
 
 
-def machine_info(device: Optional[torch.device] = None) -> dict[str, Any]:
+def machine_info(device: Optional[torch.device] = None,
+                 others: Optional[OtherLoad] = None) -> dict[str, Any]:
     """Hardware and software versions, for results files.
 
     ``cpu`` is the processor's model name and ``cpu_capability`` the
     instruction set torch's CPU kernels use (``"AVX2"``, ``"AVX512"``...):
     two processors that differ there may round a run's products
     differently, so a seeded CPU run repeats bit for bit only where both
-    agree.
+    agree. With ``others``, the :class:`OtherLoad` measured around the
+    training, ``cores`` (the machine's) and ``other_cores`` (how many of
+    them other processes kept busy on average meanwhile) are added: a CPU
+    run's seconds per epoch mean little where those and its threads needed
+    more than all cores.
     """
     import torch_geometric
 
@@ -74,7 +80,77 @@ def machine_info(device: Optional[torch.device] = None) -> dict[str, Any]:
             "gcl": gcl.__version__, "commit": _COMMIT}
     if device is not None and device.type == "cuda":
         info["gpu"] = torch.cuda.get_device_name(device)
+    if others is not None:
+        info.update(cores=os.cpu_count(), other_cores=round(others.cores, 3))
     return info
+
+
+class OtherLoad:
+    """CPU time that processes other than this one and its children took
+    while the ``with`` block ran: the machine's busy time from
+    ``/proc/stat`` (all cores; user, nice, system, irq, softirq, steal)
+    minus the CPU time of this process and of its waited-for children.
+
+    Attributes (after the block): ``wall`` (seconds), ``seconds`` (the
+    others' CPU seconds, NaN where ``/proc/stat`` is unreadable) and
+    ``cores`` (``seconds / wall``: how many cores the others kept busy on
+    average). A measurement with ``threads`` threads was contended when
+    ``cores + threads`` exceeds the machine's cores (:meth:`contended`): a
+    benchmark reports this instead of guessing from load averages.
+    """
+
+    def __enter__(self) -> OtherLoad:
+        self._busy = busy_cpu_seconds()
+        self._own = own_cpu_seconds()
+        self._wall = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.wall = time.perf_counter() - self._wall
+        own = own_cpu_seconds() - self._own
+        other = busy_cpu_seconds() - self._busy - own
+        self.seconds = other if other != other else max(0.0, other)  # NaN stays
+        self.cores = self.seconds / self.wall if self.wall > 0 else float("nan")
+
+    def contended(self, threads: int) -> bool:
+        """Whether the others and ``threads`` threads needed more than all
+        cores (with 0.05 of a core of slack for clock ticks and daemons).
+        """
+        return self.cores + threads > (os.cpu_count() or 1) + 0.05
+
+    def line(self, threads: int) -> str:
+        """One sentence for a results page of a ``threads``-thread run."""
+        if self.seconds != self.seconds:
+            return "Other processes' CPU time: not measured (no /proc/stat)."
+        head = (f"Other processes took {self.seconds:.1f} CPU seconds during the "
+                f"{self.wall:.0f}-second measurement ({self.cores:.2f} of the "
+                f"{os.cpu_count()} cores on average)")
+        if self.contended(threads):
+            return (head + ": **contended**, the wall times include waiting for "
+                    "the CPU, and with more than one thread the CPU times too "
+                    "(threads spin while they wait for each other).")
+        return head + f": {threads} thread(s) had the cores they needed."
+
+
+def busy_cpu_seconds() -> float:
+    """Busy seconds of all cores since boot, from ``/proc/stat`` (NaN where
+    unavailable): every field of the ``cpu`` line except idle and iowait
+    (guest time is already inside user).
+    """
+    try:
+        with open("/proc/stat") as f:
+            fields = [int(x) for x in f.readline().split()[1:]]
+    except (OSError, ValueError):
+        return float("nan")
+    user, nice, system, idle, iowait, irq, softirq, steal = (fields + [0] * 8)[:8]
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def own_cpu_seconds() -> float:
+    """CPU seconds of this process and its waited-for children."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 def cpu_model() -> str:

@@ -407,7 +407,8 @@ def test_a_deterministic_run_says_so_in_its_record_and_row(tmp_path):
     assert machine["nondeterministic_ops"] == []  # CPU: none
     assert "deterministic" not in json.loads(plain.read_text())["machine"]
     table = (tmp_path / "results" / "grace.md").read_text()
-    assert "threads, deterministic kernels in some runs |" in table
+    # (followed by ", **contended** ..." where the test ran beside other work)
+    assert "threads, deterministic kernels in some runs" in table
 
 
 def test_a_probe_record_keeps_its_validation_score(tmp_path):
@@ -507,3 +508,23 @@ def test_rules_of_a_run_scored_during_training_are_rows(tmp_path):
     assert "90.00 ± 0.00" in best
     assert "which selects on the test labels" in text
     assert "| heco, final |" not in text  # the main rows are the final model
+
+
+def test_render_flags_cpu_runs_that_lacked_a_core(tmp_path):
+    from gcl.app.bench import render
+
+    # seed 0 had its core; seed 1 ran while others kept both cores busy;
+    # seed 2 predates the measurement
+    for seed, others in ((0, 0.9), (1, 2.0), (2, None)):
+        machine = {"cpu_threads": 1, "cores": 2}
+        if others is not None:
+            machine["other_cores"] = others
+        rec = {"method": "grace", "dataset": "Cora", "seed": seed, "epochs": 500,
+               "protocol": "grace", "metrics": {"accuracy": 0.8},
+               "seconds_per_epoch": 0.05, "peak_memory_mb": 10.0,
+               "machine": machine}
+        _save(tmp_path, rec)
+    text = render("grace", tmp_path, tmp_path).read_text()
+    row = next(line for line in text.splitlines()
+               if line.startswith("| Cora | grace |"))
+    assert "| CPU, 1 threads, **contended** (1 of 3 runs) |" in row
