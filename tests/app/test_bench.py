@@ -528,3 +528,42 @@ def test_render_flags_cpu_runs_that_lacked_a_core(tmp_path):
     row = next(line for line in text.splitlines()
                if line.startswith("| Cora | grace |"))
     assert "| CPU, 1 threads, **contended** (1 of 3 runs) |" in row
+
+
+def test_committed_pages_match_their_records(tmp_path):
+    """Every page `gcl bench` writes under benchmarks/results/ is what the
+    committed records in benchmarks/runs/ give (rendered into a copy of
+    results/ and notes/, since a page takes in its notes): a record added
+    without re-rendering fails here."""
+    import shutil
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2] / "benchmarks"
+    shutil.copytree(root / "results", tmp_path / "results")
+    shutil.copytree(root / "notes", tmp_path / "notes")
+    stale = []
+    for method in sorted(p.name for p in (root / "runs").iterdir() if p.is_dir()):
+        page = render(method, root / "runs", tmp_path / "results")
+        committed = root / "results" / page.name
+        if page.parent == tmp_path / "results" and committed.exists() and \
+                page.read_text() != committed.read_text():
+            stale.append(page.name)
+    assert not stale, f"stale: {stale}; run `gcl bench <method> --render-only`"
+
+
+def test_the_readme_shows_the_committed_pages(tmp_path, monkeypatch):
+    """README.md's results block is the headline tables of the committed
+    pages: a page re-rendered without `update_readme` fails here."""
+    import shutil
+    from pathlib import Path
+
+    from gcl.app.bench import update_readme
+
+    root = Path(__file__).resolve().parents[2]
+    copy = tmp_path / "README.md"
+    shutil.copy(root / "README.md", copy)
+    monkeypatch.chdir(root)  # the README links the pages by relative paths
+    update_readme("benchmarks/results", copy)
+    assert copy.read_text() == (root / "README.md").read_text(), (
+        "README.md's results are stale: run python -c \"from gcl.app.bench "
+        "import update_readme; update_readme()\"")

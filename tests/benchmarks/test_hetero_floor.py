@@ -3,6 +3,7 @@ definitions, every candidate is scored, and the page puts the trained
 records' means beside them."""
 
 import json
+import sys
 
 import pytest
 import torch
@@ -92,3 +93,15 @@ def test_score_and_page(bench, tmp_path, monkeypatch):
         ["70.00"] * 6) + " | 35.00 | 17.50 | 50 |" in page
     assert page.count("| Tiny | untrained: ") == 4
     assert "<!-- notes:start -->" in page
+
+
+def test_the_committed_page_is_current(bench, tmp_path, monkeypatch):
+    """benchmarks/results/hetero_floor.md is what its stored scores and the
+    committed run records (its *trained* rows) give."""
+    out = tmp_path / "hetero_floor.md"
+    monkeypatch.setattr(sys, "argv", ["hetero_floor.py", "--render-only",
+                                      "--out", str(out)])
+    bench.main()
+    assert out.read_text() == (bench.RESULTS / "hetero_floor.md").read_text(), (
+        "benchmarks/results/hetero_floor.md is stale: run "
+        "PYTHONPATH=. python benchmarks/hetero_floor.py --render-only")

@@ -86,3 +86,16 @@ def test_rule_rows_of_scored_epochs(table):
                 and x.startswith("| ACM-HeCo | AdaMEOW"))
     cells = [c.strip() for c in best.split("|")[1:-1]]
     assert cells[2] == "91.00 ± 1.00" and cells[-1] == "500, 600"
+
+
+def test_the_committed_page_is_current(load_script, tmp_path, monkeypatch):
+    """benchmarks/results/hetero.md is what the committed records give: a
+    record added without re-rendering the page fails here."""
+    from pathlib import Path
+
+    mod = load_script("benchmarks/hetero_table.py")
+    committed = Path(mod.OUT).read_text()
+    monkeypatch.setattr(mod, "OUT", tmp_path / "hetero.md")
+    mod.main()
+    assert (tmp_path / "hetero.md").read_text() == committed, (
+        "benchmarks/results/hetero.md is stale: run python benchmarks/hetero_table.py")
