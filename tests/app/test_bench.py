@@ -186,21 +186,23 @@ def test_render_shows_every_published_metric_and_early_stopping(tmp_path):
     assert summarize("heco", tmp_path, metric="macro_f1@20")["ACM-HeCo"]["seeds"] == 2
 
 
-def test_render_names_runs_that_shared_the_device(tmp_path):
-    from gcl.app.bench import render
-
-    for seed, shared in ((0, 3), (1, None)):
-        machine = {"gpu": "NVIDIA H100 80GB HBM3"}
-        if shared:
-            machine["concurrent_runs"] = shared
+def _cora_row(root, machines):
+    """The Cora row of grace's page from runs that differ only in ``machine``
+    (seeds 0, 1, ...)."""
+    for seed, machine in enumerate(machines):
         rec = {"method": "grace", "dataset": "Cora", "seed": seed, "epochs": 500,
                "protocol": "grace", "metrics": {"accuracy": 0.8},
                "seconds_per_epoch": 0.05, "peak_memory_mb": 10.0,
                "machine": machine}
-        _save(tmp_path, rec)
-    text = render("grace", tmp_path, tmp_path).read_text()
-    row = next(line for line in text.splitlines()
-               if line.startswith("| Cora | grace |"))
+        _save(root, rec)
+    text = render("grace", root, root).read_text()
+    return next(line for line in text.splitlines()
+                if line.startswith("| Cora | grace |"))
+
+
+def test_render_names_runs_that_shared_the_device(tmp_path):
+    gpu = "NVIDIA H100 80GB HBM3"
+    row = _cora_row(tmp_path, [{"gpu": gpu, "concurrent_runs": 3}, {"gpu": gpu}])
     assert "| NVIDIA H100 80GB HBM3, up to 3 runs at once |" in row
 
 
@@ -511,22 +513,11 @@ def test_rules_of_a_run_scored_during_training_are_rows(tmp_path):
 
 
 def test_render_flags_cpu_runs_that_lacked_a_core(tmp_path):
-    from gcl.app.bench import render
-
     # seed 0 had its core; seed 1 ran while others kept both cores busy;
     # seed 2 predates the measurement
-    for seed, others in ((0, 0.9), (1, 2.0), (2, None)):
-        machine = {"cpu_threads": 1, "cores": 2}
-        if others is not None:
-            machine["other_cores"] = others
-        rec = {"method": "grace", "dataset": "Cora", "seed": seed, "epochs": 500,
-               "protocol": "grace", "metrics": {"accuracy": 0.8},
-               "seconds_per_epoch": 0.05, "peak_memory_mb": 10.0,
-               "machine": machine}
-        _save(tmp_path, rec)
-    text = render("grace", tmp_path, tmp_path).read_text()
-    row = next(line for line in text.splitlines()
-               if line.startswith("| Cora | grace |"))
+    cpu = {"cpu_threads": 1, "cores": 2}
+    row = _cora_row(tmp_path, [{**cpu, "other_cores": 0.9},
+                               {**cpu, "other_cores": 2.0}, cpu])
     assert "| CPU, 1 threads, **contended** (1 of 3 runs) |" in row
 
 
