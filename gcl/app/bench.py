@@ -416,7 +416,7 @@ def _contended(machine: dict) -> bool:
     it needed more than the machine's cores (``other_cores`` of
     :func:`~gcl.app.record.machine_info`; records from before it: no).
     """
-    if machine.get("gpu") or "other_cores" not in machine:
+    if machine.get("gpu") or machine.get("other_cores") is None:
         return False
     return (machine["other_cores"] + machine.get("cpu_threads", 1)
             > machine.get("cores", 1) + 0.05)

@@ -80,8 +80,10 @@ def machine_info(device: Optional[torch.device] = None,
             "gcl": gcl.__version__, "commit": _COMMIT}
     if device is not None and device.type == "cuda":
         info["gpu"] = torch.cuda.get_device_name(device)
-    if others is not None:
-        info.update(cores=os.cpu_count(), other_cores=round(others.cores, 3))
+    if others is not None:  # None where /proc/stat is unreadable (not Linux)
+        load = others.cores
+        info.update(cores=os.cpu_count(),
+                    other_cores=None if load != load else round(load, 3))
     return info
 
 

@@ -112,3 +112,11 @@ def test_a_record_says_what_other_processes_took_while_it_trained():
     machine = exp.record()["machine"]
     assert machine["cores"] == os.cpu_count()
     assert 0.0 <= machine["other_cores"] <= os.cpu_count()
+
+
+def test_machine_info_leaves_an_unmeasured_load_empty():
+    load = record.OtherLoad()
+    load.cores = float("nan")  # no /proc/stat
+    info = record.machine_info(None, load)
+    assert info["other_cores"] is None and info["cores"] == os.cpu_count()
+    assert "other_cores" not in record.machine_info(None)
