@@ -61,6 +61,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from speed_harness import (  # noqa: E402
     MemoryWindow,
+    contended,
     cpu_model,
     full_batch_step,
     markdown_table,
@@ -200,10 +201,9 @@ def others_pair(ref: dict, new: dict) -> str:
     """
     if "other_cores" not in ref or "other_cores" not in new:
         return "-"
-    cores = os.cpu_count() or 1
-    busy = [r["other_cores"] + r.get("threads", 1) > cores + 0.05 for r in (ref, new)]
+    busy = any(contended(r["other_cores"], r.get("threads", 1)) for r in (ref, new))
     text = f"{ref['other_cores']:.2f} / {new['other_cores']:.2f}"
-    return text + (" **contended**" if any(busy) else "")
+    return text + (" **contended**" if busy else "")
 
 
 def render(records: Sequence[dict], commands: Sequence[str], machine: str) -> str:

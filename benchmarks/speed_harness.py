@@ -30,7 +30,7 @@ from typing import Any, Optional
 
 import torch
 
-from gcl.app.record import OtherLoad, cpu_model  # noqa: F401  (cpu_model re-exported for the benchmark scripts)
+from gcl.app.record import OtherLoad, contended, cpu_model  # noqa: F401  (re-exported for the benchmark scripts)
 
 
 def status_kb(key: str) -> float:

@@ -416,10 +416,12 @@ def _contended(machine: dict) -> bool:
     it needed more than the machine's cores (``other_cores`` of
     :func:`~gcl.app.record.machine_info`; records from before it: no).
     """
-    if machine.get("gpu") or machine.get("other_cores") is None:
+    from gcl.app.record import contended  # torch-free until a row needs it
+
+    if machine.get("gpu"):
         return False
-    return (machine["other_cores"] + machine.get("cpu_threads", 1)
-            > machine.get("cores", 1) + 0.05)
+    return contended(machine.get("other_cores"), machine.get("cpu_threads", 1),
+                     machine.get("cores", 1))
 
 
 def _main_row(dataset: str, protocol: str, metric: str, paper: dict,

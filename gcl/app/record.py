@@ -27,8 +27,8 @@ from gcl.eval import EvalResult, embedding_health
 from gcl.methods import Method
 from gcl.train import History
 
-__all__ = ["Experiment", "OtherLoad", "check_health", "cpu_model",
-           "machine_info", "peak_memory_mb", "validation_score"]
+__all__ = ["Experiment", "OtherLoad", "check_health", "contended",
+           "cpu_model", "machine_info", "peak_memory_mb", "validation_score"]
 
 
 def peak_memory_mb(device: Optional[torch.device] = None) -> float:
@@ -116,9 +116,9 @@ class OtherLoad:
 
     def contended(self, threads: int) -> bool:
         """Whether the others and ``threads`` threads needed more than all
-        cores (with 0.05 of a core of slack for clock ticks and daemons).
+        cores (:func:`contended`).
         """
-        return self.cores + threads > (os.cpu_count() or 1) + 0.05
+        return contended(self.cores, threads)
 
     def line(self, threads: int) -> str:
         """One sentence for a results page of a ``threads``-thread run."""
@@ -132,6 +132,18 @@ class OtherLoad:
                     "the CPU, and with more than one thread the CPU times too "
                     "(threads spin while they wait for each other).")
         return head + f": {threads} thread(s) had the cores they needed."
+
+
+def contended(other_cores: Optional[float], threads: int,
+              cores: Optional[int] = None) -> bool:
+    """Whether a run's ``threads`` threads and the ``other_cores`` that other
+    processes kept busy needed more than the machine's ``cores`` (default:
+    this machine's), with 0.05 of a core of slack for clock ticks and
+    daemons. An unmeasured load (``None`` or NaN) is not contended.
+    """
+    if other_cores is None or other_cores != other_cores:
+        return False
+    return other_cores + threads > (cores or os.cpu_count() or 1) + 0.05
 
 
 def busy_cpu_seconds() -> float:
