@@ -1,5 +1,6 @@
 """benchmarks/hetero_table.py: one row per method and variant, mean ± std
-over seeds, clustering where recorded, HeCo's published row."""
+over seeds, clustering where recorded, HeCo's published row, and the rows
+again on the seeds they share."""
 
 import json
 
@@ -43,6 +44,24 @@ def test_rows(table):
     assert "85.00 ± 0.00" in meow
     assert any("seeds common to every row: 1 (the rows' seeds differ"
                in x for x in lines)
+    # the second table: every row again over the common seed 1 only
+    start = next(i for i, x in enumerate(lines)
+                 if x.startswith("**On the same seeds.**"))
+    same = lines[start:]
+    heco = next(x for x in same if x.startswith("| ACM-HeCo | HeCo |"))
+    cells = [c.strip() for c in heco.split("|")[1:-1]]
+    assert cells[2] == "90.00 ± 0.00" and cells[11] == "-"  # seed 1: no NMI
+    assert cells[13:] == ["1", "0 of 1", "11"]
+    assert any(x.startswith("| ACM-HeCo | HeCo (paper)") for x in same)
+
+
+def test_no_same_seed_table_when_the_seeds_agree(table):
+    write(table.RUNS, "heco", 0, 0.80)
+    write(table.RUNS, "meow", 0, 0.85)
+    table.main()
+    text = table.OUT.read_text()
+    assert "seeds common to every row: 0\n" in text
+    assert "On the same seeds" not in text
 
 
 def test_gcool_multiplex_rows_from_gcl_bench(table):
