@@ -1,3 +1,5 @@
+import math
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -51,6 +53,52 @@ def test_factored_mlp_gradients_equal_the_tanh_mlp():
     a, c = mlp.sides(z1[:4], z2)
     assert torch.autograd.gradcheck(mlp.combine, (a.detach().requires_grad_(),
                                                   c.detach().requires_grad_()))
+
+
+def test_exp_factors_give_the_logistic_of_the_sum():
+    """sigma(a + c) as 1 / (1 + e^-a e^-c): the same weights and gradients
+    as the logistic function of the sum, float64."""
+    z1, z2, mlp = make(seed=5)
+    params = list(mlp.parameters())
+    a, c = mlp.sides(z1, z2)
+    ea, ec = mlp.factors(a, c)
+    assert torch.equal(ea, torch.exp(-a.detach())) and not ea.requires_grad
+    g = torch.randn(17, 17, dtype=torch.float64)
+    out = mlp.combine(a, c, ea, ec)
+    ref = mlp.combine(a, c)
+    assert torch.allclose(out, ref, atol=1e-15, rtol=0)
+    ga = torch.autograd.grad(out, [z1, z2] + params, g, retain_graph=True)
+    gb = torch.autograd.grad(ref, [z1, z2] + params, g)
+    for x, y in zip(ga, gb):
+        assert torch.allclose(x, y, atol=1e-14, rtol=0)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_no_factors_where_they_could_overflow(dtype):
+    """Past 0.9 * log(max) of the dtype a factor could overflow (and inf * 0
+    would give NaN): the loss takes the logistic function of the sum."""
+    limit = 0.9 * math.log(torch.finfo(dtype).max)
+    a = torch.zeros(3, 4, dtype=dtype)
+    c = torch.zeros(5, 4, dtype=dtype)
+    assert PairWeightMLP.factors(a, c)[0] is not None
+    c[2, 1] = limit  # |c| reaches the limit
+    assert PairWeightMLP.factors(a, c) == (None, None)
+    a[0, 0] = float("nan")  # NaN never takes the factored path
+    c[2, 1] = 0.0
+    assert PairWeightMLP.factors(a, c) == (None, None)
+
+
+def test_huge_first_layer_weights_take_the_logistic_path():
+    """Pre-activations far past the limit: the loss is finite and equal to
+    the official dense one."""
+    z1, z2, mlp = make(seed=6)
+    with torch.no_grad():
+        mlp.lin1.weight.mul_(2000.0)
+    assert PairWeightMLP.factors(*mlp.sides(F.normalize(z1, dim=1),
+                                            F.normalize(z2, dim=1)))[0] is None
+    out = adameow_loss(z1, z2, mlp, tau=0.9, block_size=4)
+    ref = official_dense(z1, z2, mlp, 0.9)
+    assert torch.isfinite(out) and torch.allclose(out, ref, atol=1e-12, rtol=0)
 
 
 def test_any_pair_callable_matches_the_module():
