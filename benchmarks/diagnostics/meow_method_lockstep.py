@@ -22,6 +22,11 @@ and printed (``PATCHES`` below), never written anywhere:
 * ``.cuda()`` removed (CPU only); ``run_kmeans``'s GPU index replaced by
   the CPU ``faiss.IndexFlatIP(d)`` (as in ``meow_lockstep.py``);
 * ``np.float`` (removed in numpy 1.24) -> ``np.float64``;
+* ``pathsim``'s ``np.argsort`` sorts its rows as ``long double``: the
+  order among ties of numpy's portable introsort, which the authors'
+  numpy 1.23.5 used on every CPU, where numpy 1.25 and later sort float64
+  with the CPU's SIMD kernels and order ties by machine
+  (:func:`gcl.datasets.pathsim_topk`);
 * ``normalize_adj`` returns float64 instead of float32 (the lockstep runs in
   float64);
 * the data path points to the checkout's ``data/acm``; the package's
@@ -127,7 +132,10 @@ FILES = {
 }
 _FLOAT64 = [("astype(np.float))", "astype(np.float64))"),
             ("adj_torch = torch.from_numpy(adj_norm_coo).float()",
-             "adj_torch = torch.from_numpy(adj_norm_coo).double()")]
+             "adj_torch = torch.from_numpy(adj_norm_coo).double()"),
+            # the authors' numpy (1.23.5) order among ties on any CPU
+            ("np.argsort(pathsim_matrix, axis=1)",
+             "np.argsort(pathsim_matrix.astype(np.longdouble), axis=1)")]
 _DATA = [('path = "../data/acm/"', 'path = DATA_ACM')]
 _NEI_CPU = ("self.nei_index = [i.cuda() for i in nei_index]",
             "self.nei_index = list(nei_index)")

@@ -24,7 +24,8 @@ kept. The official codes use ``np.argsort`` (an unstable quicksort), whose
 order among equal scores depends on the numpy version and CPU; this rule makes
 the selection reproducible and differs from theirs only among tied candidates.
 :func:`pathsim_topk` also offers ``ties="numpy"``, the official selection
-itself (see there: on ACM it changes MEOW's results by several points).
+itself as the authors' numpy made it, on every CPU (see there: on ACM it
+changes MEOW's results by several points).
 """
 
 from __future__ import annotations
@@ -47,7 +48,8 @@ __all__ = [
 
 _TIES = ("low", "high")
 _TOPK_TIES = ("low", "high", "numpy")
-#: Elements of one dense block of rows for ``pathsim_topk(ties="numpy")``.
+#: Elements of one dense block of rows for ``pathsim_topk(ties="numpy")``
+#: (long double: 128 MiB).
 _NUMPY_BLOCK = 1 << 23
 _SCORES = ("count", "normalized")
 
@@ -354,25 +356,34 @@ def pathsim_topk(
     where PathSim ties a lot (HeCo's binary ACM PSP is all ones), the official
     selection depends on the numpy version; this one does not.
 
-    ``ties="numpy"`` is the official selection itself: each row of PathSim
-    values, dense with 0 off the graph, is sorted by ``np.argsort`` (numpy's
-    default, unstable sort), reversed, and its first :math:`k` columns with
-    a non-zero count are kept; the node itself has no priority. Its order
-    among equal scores is numpy's, which differs between numpy versions and
-    CPUs (on ACM, numpy 1.23.5 and numpy 2.4.6 on an AVX-512 CPU keep 26 PAP
-    and 26082 PSP entries differently, of 58 thousand and 2.1 million). It
-    matters on ACM: every paper of one subject has the same all-ones PSP
-    row, so all of them keep the *same* 700 papers (1841 and 811 papers
-    share the two largest subjects), and the papers outside those 700 keep
-    no other paper, not even themselves (1252 of 4019). Numpy's sort happens
-    to pick a run of node indices in the middle of the row, and ACM's papers
-    are numbered roughly by class, so 691 (numpy 1.23.5; 693 with 2.4.6) of
-    the 700 papers kept for the largest subject are of one class
-    (``"low"`` keeps 385 and 315 of two classes): the PSP view then marks
-    those papers, and MEOW's accuracy rises by several points
-    (``benchmarks/notes/meow.md``). Computed in blocks of rows (dense
-    ``[block, N]`` float64, about 64 MiB), so it costs :math:`O(N^2 \log N)`
-    time: meant for the official data sets' few thousand nodes.
+    ``ties="numpy"`` is the official selection itself, as the authors'
+    environment (numpy 1.23.5) made it: each row of PathSim values, dense
+    with 0 off the graph, is sorted by ``np.argsort`` (numpy's default,
+    unstable quicksort), reversed, and its first :math:`k` columns with a
+    non-zero count are kept; the node itself has no priority. The order
+    among equal scores is that of numpy's portable introsort, which numpy
+    before 1.25 runs on every CPU. Numpy 1.25 and later dispatch
+    ``argsort`` of float64 to SIMD sorts (AVX2, AVX-512) that order ties
+    differently, so the official code's graph depends on the machine it
+    runs on: on ACM's PSP (:math:`k = 700`) an AVX-512 machine keeps
+    26,082 entries differently from the portable sort and an AVX2 machine
+    2.6 million of 2.1 million (a different graph: of the 700 papers kept
+    for the largest subject, 691 are of class 0 with the portable sort, 693
+    with AVX-512, 177 with AVX2). Here the rows are sorted as ``long
+    double``, for which numpy has no SIMD sort, and the portable introsort
+    orders them as it would float64: the same graph on every machine and
+    numpy version (``benchmarks/notes/meow.md``, "The tie order depends on
+    the CPU"). It matters on ACM: every paper of one subject has the same
+    all-ones PSP row, so all of them keep the *same* 700 papers (1841 and
+    811 papers share the two largest subjects), and the papers outside
+    those 700 keep no other paper, not even themselves (1252 of 4019).
+    The portable sort happens to pick a run of node indices in the middle
+    of the row, and ACM's papers are numbered roughly by class, so the
+    PSP view marks those papers (``"low"`` keeps 385 and 315 papers of two
+    classes), and MEOW's accuracy rises by several points. Computed in
+    blocks of rows (dense ``[block, N]`` long double, about 128 MiB), so it
+    costs :math:`O(N^2 \log N)` time: meant for the official data sets'
+    few thousand nodes.
 
     Args:
         edge_index (torch.Tensor): Meta-path graph ``[2, E]`` with its
@@ -408,7 +419,9 @@ def pathsim_topk(
 def _numpy_topk(ei: Tensor, sim: Tensor, num_nodes: int, k: int) -> Tensor:
     """Positions (into the coalesced ``ei``) of the entries MEOW's official
     ``pathsim`` keeps: ``np.argsort(row)[::-1][:k]`` of every dense row of
-    PathSim values, row blocks at a time (rows are sorted in ``ei``).
+    PathSim values, row blocks at a time (rows are sorted in ``ei``), in
+    numpy's portable introsort order (rows as ``long double``, which no SIMD
+    sort takes: the same order on every CPU, see :func:`pathsim_topk`).
     """
     import numpy as np
 
@@ -423,7 +436,7 @@ def _numpy_topk(ei: Tensor, sim: Tensor, num_nodes: int, k: int) -> Tensor:
         if e0 == e1:
             continue
         local = row[e0:e1] - r0
-        dense = np.zeros((r1 - r0, num_nodes))
+        dense = np.zeros((r1 - r0, num_nodes), dtype=np.longdouble)
         dense[local, col[e0:e1]] = val[e0:e1]
         top = np.argsort(dense, axis=1)[:, ::-1][:, :k]
         chosen = np.zeros(dense.shape, dtype=bool)

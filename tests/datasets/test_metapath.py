@@ -160,20 +160,22 @@ def test_pathsim_hand_values_and_ties():
     assert one.t().tolist() == [[0, 0], [1, 1], [2, 2], [3, 3]]
 
 
-def official_topk(a, k):
+def official_topk(a, k, argsort):
     """MEOW's ``pathsim`` (code_meow/module/preprocess.py) on a dense count
-    matrix: PathSim per non-zero, ``np.argsort`` of every dense row,
-    reversed, first k, sorted; the entries with a non-zero count."""
+    matrix: PathSim per non-zero, ``np.argsort`` of every dense row (in the
+    portable order of the authors' numpy: ``argsort``), reversed, first k,
+    sorted; the entries with a non-zero count."""
     a = a.numpy()
     sim = np.zeros_like(a)
     for i, j in zip(*a.nonzero()):
         sim[i, j] = 2 * a[i, j] / (a[i, i] + a[j, j])
-    cols = np.sort(np.argsort(sim, axis=1)[:, ::-1][:, :k])
+    cols = np.sort(argsort(sim)[:, ::-1][:, :k])
     return [(i, int(j)) for i in range(a.shape[0]) for j in cols[i] if a[i, j] > 0]
 
 
 @pytest.mark.parametrize("block", [None, 3])
-def test_pathsim_topk_numpy_ties_equal_the_official_selection(block, monkeypatch):
+def test_pathsim_topk_numpy_ties_equal_the_official_selection(
+        block, monkeypatch, portable_argsort):
     import gcl.datasets.metapath as mp
 
     d, pa, ps, pt = random_hetero(0)
@@ -187,11 +189,26 @@ def test_pathsim_topk_numpy_ties_equal_the_official_selection(block, monkeypatch
         for k in (1, 3, 5, 40):
             ei, w = pathsim_topk(st.edge_index, st.edge_weight, k, 30,
                                  ties="numpy")
-            assert list(map(tuple, ei.t().tolist())) == official_topk(a, k)
+            assert list(map(tuple, ei.t().tolist())) == \
+                official_topk(a, k, portable_argsort)
             assert torch.equal(w, a[ei[0], ei[1]])
 
 
-def test_pathsim_topk_numpy_ties_hand_case():
+def test_pathsim_topk_numpy_ties_are_the_same_on_every_cpu(portable_argsort):
+    """Numpy >= 1.25 orders float64 ties by the CPU's SIMD sort; the
+    selection does not: 400 rows of one all-ones block with k = 150, as
+    numpy's portable introsort picks them."""
+    n, k = 400, 150
+    ei = torch.cartesian_prod(torch.arange(n), torch.arange(n)).t()
+    w = torch.ones(ei.size(1), dtype=torch.float64)
+    top, _ = pathsim_topk(ei, w, k, n, ties="numpy")
+    cols = np.sort(portable_argsort(np.ones((1, n)))[0, ::-1][:k])
+    assert top.t().tolist() == [[i, int(j)] for i in range(n) for j in cols]
+    # not "low" (the node first, then the lowest indices) on this data
+    assert cols.tolist() != list(range(k))
+
+
+def test_pathsim_topk_numpy_ties_hand_case(portable_argsort):
     # Four papers of one subject (all-ones PSP block) and one alone: every
     # row of the block is the same, so with k = 2 all four keep the same two
     # papers (numpy's choice among the ties) and two of them lose themselves.
@@ -201,7 +218,7 @@ def test_pathsim_topk_numpy_ties_hand_case():
     w = a[ei[0], ei[1]]
     top, cnt = pathsim_topk(ei, w, 2, ties="numpy")
     row = np.array([1.0, 1.0, 1.0, 1.0, 0.0])  # PathSim row of papers 0-3
-    kept = np.sort(np.argsort(row)[::-1][:2])  # numpy's pick among the ties
+    kept = np.sort(portable_argsort(row)[0, ::-1][:2])  # numpy's pick among the ties
     assert top.t().tolist() == [[i, int(j)] for i in range(4) for j in kept] + \
         [[4, 4]]
     assert torch.equal(cnt, torch.ones(9, dtype=torch.float64))
