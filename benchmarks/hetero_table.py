@@ -30,6 +30,9 @@ CONFIGS = ROOT.parent / "gcl" / "configs"
 DATASETS = ["ACM-HeCo", "DBLP-HeCo", "AMiner-HeCo", "Freebase-HeCo", "IMDB-MEOW"]
 METHODS = {"heco": "HeCo", "meow": "MEOW", "adameow": "AdaMEOW",
            "gcool_multiplex": "gCooL (multiplex)"}
+#: Variant of the MEOW and AdaMEOW runs whose top-k graphs followed their
+#: machine's numpy sort order among ties (before gcl de4033f).
+MACHINE_TIES = "machine-ties"
 KEYS = [f"{m}@{k}" for m in ("macro_f1", "micro_f1", "auc") for k in (20, 40, 60)]
 CLUSTER_KEYS = ("nmi", "ari")
 
@@ -166,6 +169,18 @@ def main() -> None:
                     f"are not available offline; `gcl/configs/{method}/"
                     f"{dataset}.yaml` says what replaces them), so the row is "
                     "not the paper's setting.")
+    if any(MACHINE_TIES in records(m, d) for m in METHODS for d in DATASETS):
+        lines.append(
+            f"- *({MACHINE_TIES})*: runs made before 2026-11-29 (gcl de4033f), "
+            "whose PathSim top-k graphs took the order among tied PathSim "
+            "values from their machine's numpy SIMD sort (AVX2 or AVX-512), "
+            "as the official code does with numpy 1.25 or later, and not the "
+            "authors' order (numpy 1.23.5), which `ties: numpy` gives on every "
+            "machine since; by meta-path, the two selections differ in 0 to "
+            "a third of the kept entries (ACM's PSP: 1 % on AVX-512, a "
+            "different graph on AVX2; `benchmarks/diagnostics/"
+            "pathsim_ties_cpu.log`). Reruns fill the main rows; "
+            "`benchmarks/notes/meow.md`, \"The tie order depends on the CPU\".")
     lines.append(
         "- Notes per method (spreads, comparisons with the official code): "
         + ", ".join(f"`benchmarks/results/{m}.md`" for m in METHODS) + ".")

@@ -146,7 +146,8 @@ class MEOWViews(HeteroTwoViewMethod):
 
     **Ties** among equal PathSim values decide the top-:math:`k` graphs
     where a meta-path ties a lot (ACM's PSP: all ones). ``ties="numpy"``
-    reproduces the official selection (numpy's unstable ``argsort``), which
+    reproduces the official selection (numpy's unstable ``argsort``) as
+    the authors' numpy made it, on every CPU, which
     on ACM keeps for every paper of the largest subject the same 700 papers,
     nearly all of one class, and raises ACM's Macro-F1 by several points;
     the ACM config uses it (:func:`~gcl.datasets.pathsim_topk`). Given the
