@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -416,14 +417,19 @@ def pathsim_topk(
     return ei[:, keep], w[keep]
 
 
-def _numpy_topk(ei: Tensor, sim: Tensor, num_nodes: int, k: int) -> Tensor:
+def _numpy_topk(ei: Tensor, sim: Tensor, num_nodes: int, k: int,
+                sort_dtype: Any = None) -> Tensor:
     """Positions (into the coalesced ``ei``) of the entries MEOW's official
     ``pathsim`` keeps: ``np.argsort(row)[::-1][:k]`` of every dense row of
     PathSim values, row blocks at a time (rows are sorted in ``ei``), in
     numpy's portable introsort order (rows as ``long double``, which no SIMD
     sort takes: the same order on every CPU, see :func:`pathsim_topk`).
+    ``sort_dtype=np.float64`` sorts as the official code does on this numpy
+    and CPU (``benchmarks/diagnostics/pathsim_ties_cpu.py`` compares them).
     """
     import numpy as np
+
+    sort_dtype = np.longdouble if sort_dtype is None else sort_dtype
 
     row, col = (t.cpu().numpy() for t in ei)
     val = sim.cpu().numpy().astype(np.float64)
@@ -436,7 +442,7 @@ def _numpy_topk(ei: Tensor, sim: Tensor, num_nodes: int, k: int) -> Tensor:
         if e0 == e1:
             continue
         local = row[e0:e1] - r0
-        dense = np.zeros((r1 - r0, num_nodes), dtype=np.longdouble)
+        dense = np.zeros((r1 - r0, num_nodes), dtype=sort_dtype)
         dense[local, col[e0:e1]] = val[e0:e1]
         top = np.argsort(dense, axis=1)[:, ::-1][:, :k]
         chosen = np.zeros(dense.shape, dtype=bool)
