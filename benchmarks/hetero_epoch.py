@@ -30,11 +30,16 @@ pair, and its meta-path view multiplies constant sparse matrices.
 
 - *gcl*: the default block, sized so that a block's hidden layer is about
   8 MiB (32 rows on ACM); each side's first layer computed once per step;
-  the hidden layer through the logistic function, with its own backward
-  (``gcl.losses.adameow.PairWeightMLP``);
-- *reference* (what gcl did before): the official MLP (``Linear -> tanh ->
-  Linear -> sigmoid``, autograd) on each block of 256 rows, its first
-  layer factored but computed again for every block.
+  the hidden layer through the logistic function of per-node factors
+  (``gcl.losses.adameow.PairWeightMLP``), and, since 2026-11-29, the
+  gradients formed in the same pass as the loss, one block at a time
+  (``gcl.losses.adameow._FusedRows``: each block built once, not again in
+  the backward pass);
+- *reference* (what gcl did before 2026-11-28): the official MLP
+  (``Linear -> tanh -> Linear -> sigmoid``, autograd) on each block of 256
+  rows, checkpointed (``gcl.losses.weighted_info_nce``: the backward pass
+  builds each block again), its first layer factored but computed again
+  for every block.
 
 Both modes compute the same loss (the record keeps every epoch's loss).
 Reported: the median wall and CPU seconds of epochs 2.. (epoch 1 is a

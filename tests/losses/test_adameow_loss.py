@@ -99,6 +99,11 @@ def test_huge_first_layer_weights_take_the_logistic_path():
     out = adameow_loss(z1, z2, mlp, tau=0.9, block_size=4)
     ref = official_dense(z1, z2, mlp, 0.9)
     assert torch.isfinite(out) and torch.allclose(out, ref, atol=1e-12, rtol=0)
+    params = list(mlp.parameters())
+    ga = torch.autograd.grad(out, [z1, z2] + params)
+    gb = torch.autograd.grad(ref, [z1, z2] + params)
+    for a, b in zip(ga, gb):
+        assert torch.allclose(a, b, atol=1e-12, rtol=0)
 
 
 def test_any_pair_callable_matches_the_module():
@@ -127,6 +132,29 @@ def test_matches_official_dense(block):
     gb = torch.autograd.grad(ref, [z1, z2] + params)
     for a, b in zip(ga, gb):
         assert torch.allclose(a, b, atol=1e-12, rtol=0)
+
+
+def test_gradients_formed_in_the_forward_pass_follow_the_graph():
+    """The one-pass loss forms its gradients before backward: they must
+    still scale with the incoming gradient, reach only the inputs that ask
+    for them, and be skipped without autograd."""
+    z1, z2, mlp = make(seed=8)
+    params = list(mlp.parameters())
+    ref = official_dense(z1, z2, mlp, 0.6)
+    gb = torch.autograd.grad(ref, [z1, z2] + params)
+    out = adameow_loss(z1, z2, mlp, tau=0.6, block_size=5)
+    ga = torch.autograd.grad(3.0 * out + out.detach(), [z1, z2] + params)
+    for a, b in zip(ga, gb):
+        assert torch.allclose(a, 3.0 * b, atol=1e-12, rtol=0)
+    for p in params:  # a frozen MLP and a fixed second view
+        p.requires_grad_(False)
+    out = adameow_loss(z1, z2.detach(), mlp, tau=0.6, block_size=5)
+    (g1,) = torch.autograd.grad(out, [z1])
+    assert torch.allclose(g1, gb[0], atol=1e-12, rtol=0)
+    with torch.no_grad():
+        out = adameow_loss(z1, z2, mlp, tau=0.6, block_size=5)
+    assert not out.requires_grad
+    assert torch.allclose(out, ref.detach(), atol=1e-12, rtol=0)
 
 
 def test_gradcheck():
