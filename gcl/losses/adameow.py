@@ -16,6 +16,16 @@ from gcl.losses.weighted_infonce import weighted_info_nce
 __all__ = ["AdaMEOWLoss", "PairWeightMLP", "adameow_loss"]
 
 
+def _hidden(a: Tensor, c: Tensor, ea: Optional[Tensor],
+            ec: Optional[Tensor]) -> Tensor:
+    r"""The ``[B, M, h]`` hidden layer :math:`\sigma(a_i + c_j)`: from the
+    factors, :math:`1 / (1 + e^{-a_i} e^{-c_j})`, where they are given.
+    """
+    if ea is None or ec is None:
+        return (a[:, None, :] + c[None, :, :]).sigmoid_()
+    return torch.mul(ea[:, None, :], ec[None, :, :]).add_(1.0).reciprocal_()
+
+
 class _PairHidden(torch.autograd.Function):
     r"""The pre-sigmoid weights :math:`s_{ij} = w^\top \sigma(a_i + c_j) + b`
     of a ``[B, M]`` block, with the ``[B, M, h]`` hidden layer built once.
@@ -41,10 +51,7 @@ class _PairHidden(torch.autograd.Function):
     def forward(ctx, a: Tensor, c: Tensor, w: Tensor, b: Tensor,
                 ea: Optional[Tensor] = None,
                 ec: Optional[Tensor] = None) -> Tensor:
-        if ea is None or ec is None:
-            g = (a[:, None, :] + c[None, :, :]).sigmoid_()
-        else:
-            g = torch.mul(ea[:, None, :], ec[None, :, :]).add_(1.0).reciprocal_()
+        g = _hidden(a, c, ea, ec)
         rows, cols, h = g.shape
         s = torch.addmv(b.expand(rows * cols), g.view(-1, h), w)
         ctx.save_for_backward(g, w)
@@ -204,10 +211,7 @@ class _FusedRows(torch.autograd.Function):
         vt = v.t().div(tau)
         for s in range(0, n, block):
             e = min(s + block, n)
-            if ea is None or ec is None:
-                g = (a[s:e, None, :] + c[None, :, :]).sigmoid_()
-            else:
-                g = torch.mul(ea[s:e, None, :], ec[None, :, :]).add_(1.0).reciprocal_()
+            g = _hidden(a[s:e], c, None if ea is None else ea[s:e], ec)
             w = torch.addmv(bf.expand((e - s) * m), g.view(-1, h), wf)
             w = w.view(e - s, m).sigmoid_()
             x = u[s:e] @ vt
