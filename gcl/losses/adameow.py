@@ -207,7 +207,7 @@ class _FusedRows(torch.autograd.Function):
             da, dc = torch.empty_like(a), torch.zeros_like(c)
             dw2, db2 = torch.zeros_like(w2), torch.zeros_like(b2)
         wf, bf = w2.mul(2.0), b2 - w2.sum()
-        total = u.new_zeros(())
+        lse = u.new_empty(n)
         vt = v.t().div(tau)
         for s in range(0, n, block):
             e = min(s + block, n)
@@ -218,7 +218,7 @@ class _FusedRows(torch.autograd.Function):
             mx = x.amax(dim=1, keepdim=True)
             q = x.sub_(mx).exp_().mul_(w)  # w E
             den = q.sum(dim=1, keepdim=True)
-            total += den.log().add_(mx).sum()
+            lse[s:e] = den.log().add_(mx).squeeze(1)
             if not grad:
                 continue
             q.div_(den)  # dL / dL_ij
@@ -234,7 +234,7 @@ class _FusedRows(torch.autograd.Function):
         if grad:
             ctx.save_for_backward(du.div_(tau), dv.div_(tau), da.mul_(wf),
                                   dc.mul_(wf), dw2, db2)
-        return total
+        return lse.sum()  # pairwise, not a running sum over the blocks
 
     @staticmethod
     @once_differentiable
