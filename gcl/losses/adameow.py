@@ -190,10 +190,10 @@ class _FusedRows(torch.autograd.Function):
     differentiate it: on one CPU thread a loss step with its backward took
     0.66 s instead of 1.32 s at ACM's size (4,019 nodes, d = 64) and 1.37 s
     instead of 3.25 s at AMiner's (6,564 nodes, d = 16), float32, medians
-    of 6 alternating steps, 2026-11-29. Memory is
-    that of one block, :math:`O(B M h)`, plus the ``[N, d]`` gradients.
-    The factors ``ea``, ``ec`` (:meth:`PairWeightMLP.factors`; ``None``: the
-    logistic function of the sum) take no gradient.
+    of 6 alternating steps, 2026-11-29. Memory is that of one block,
+    :math:`O(B M h)`, plus the ``[N, d]`` gradients. The factors ``ea``,
+    ``ec`` (:meth:`PairWeightMLP.factors`; ``None``: the logistic function
+    of the sum) take no gradient.
     """
 
     @staticmethod
