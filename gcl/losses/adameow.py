@@ -26,6 +26,20 @@ def _hidden(a: Tensor, c: Tensor, ea: Optional[Tensor],
     return torch.mul(ea[:, None, :], ec[None, :, :]).add_(1.0).reciprocal_()
 
 
+def _hidden_grads(g: Tensor, t: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    r"""For the hidden layer ``g`` ``[B, M, h]`` of a block and the gradient
+    ``t`` ``[B, M]`` of its pre-sigmoid weights: :math:`\sum_j
+    \delta_{ij}`, :math:`\sum_i \delta_{ij}` with :math:`\delta = t\, g
+    (1 - g)` (times the second layer's weights, the gradients of the two
+    sides), and :math:`\sum g\, t` (the second layer's weights' own).
+    """
+    t = t.contiguous()
+    gt = g.view(-1, g.size(-1)).t() @ t.view(-1)
+    delta = torch.addcmul(g, g, g, value=-1.0)  # g (1 - g)
+    delta.mul_(t.unsqueeze(-1))
+    return delta.sum(1), delta.sum(0), gt
+
+
 class _PairHidden(torch.autograd.Function):
     r"""The pre-sigmoid weights :math:`s_{ij} = w^\top \sigma(a_i + c_j) + b`
     of a ``[B, M]`` block, with the ``[B, M, h]`` hidden layer built once.
@@ -61,12 +75,8 @@ class _PairHidden(torch.autograd.Function):
     @once_differentiable
     def backward(ctx, ds: Tensor):
         g, w = ctx.saved_tensors
-        ds = ds.contiguous()
-        dw = g.view(-1, g.size(-1)).t() @ ds.view(-1)
-        db = ds.sum()
-        delta = torch.addcmul(g, g, g, value=-1.0)  # g (1 - g)
-        delta.mul_(ds.unsqueeze(-1))
-        return delta.sum(1).mul_(w), delta.sum(0).mul_(w), dw, db, None, None
+        rows, cols, dw = _hidden_grads(g, ds)
+        return rows.mul_(w), cols.mul_(w), dw, ds.sum(), None, None
 
 
 class PairWeightMLP(torch.nn.Module):
@@ -223,12 +233,12 @@ class _FusedRows(torch.autograd.Function):
                 continue
             q.div_(den)  # dL / dL_ij
             t = w.neg_().add_(1.0).mul_(q)  # dL / ds_ij = q (1 - w)
+            rows, cols, gt = _hidden_grads(g, t)
             ts = t.sum()
-            dw2.add_(torch.mv(g.view(-1, h).t(), t.view(-1)).mul_(2.0).sub_(ts))
+            dw2.add_(gt.mul_(2.0).sub_(ts))
             db2 += ts
-            delta = torch.addcmul(g, g, g, value=-1.0).mul_(t.unsqueeze(-1))
-            da[s:e] = delta.sum(1)
-            dc += delta.sum(0)
+            da[s:e] = rows
+            dc += cols
             du[s:e] = q @ v
             dv.addmm_(q.t(), u[s:e])
         if grad:
