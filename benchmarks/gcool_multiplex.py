@@ -2,7 +2,10 @@
 
 **Prefer** ``gcl bench gcool_multiplex --datasets ACM-HeCo DBLP-HeCo
 AMiner-HeCo Freebase-HeCo --task classification clustering``: the same model
-and defaults (``gcl/configs/gcool_multiplex/``) on the same graphs (the
+(``gcl/configs/gcool_multiplex/``; they contrast within each relation since
+2026-11-29, and this script's defaults across the relations, as its records
+do: ``--contrast within --drop-edge 0.3 --drop-feature 0.3`` gives the
+configs' design) on the same graphs (the
 ``HeteroData`` of ``gcl.datasets.load``, whose meta-path graphs the model reads
 as these relations), with HeCo's full protocol (50 probe runs), k-means
 clustering, and records that ``benchmarks/hetero_table.py`` puts beside
@@ -66,6 +69,9 @@ def main():
     p.add_argument("--similarity", default="cos", choices=["cos", "rbf"])
     p.add_argument("--per-relation-assignment", action="store_true",
                    help="one assignment per relation instead of a shared one")
+    p.add_argument("--contrast", default="across", choices=["across", "within"],
+                   help="the relations as the views, or two augmented views "
+                        "of each relation (needs --drop-edge/--drop-feature)")
     p.add_argument("--drop-edge", type=float, default=0.0)
     p.add_argument("--drop-feature", type=float, default=0.0)
     p.add_argument("--probe-runs", type=int, default=10,
@@ -87,7 +93,8 @@ def main():
         lam=args.lam, stride=args.stride, alpha_rate=args.alpha_rate,
         similarity=args.similarity,
         shared_assignment=not args.per_relation_assignment,
-        drop_edge=args.drop_edge, drop_feature=args.drop_feature)
+        drop_edge=args.drop_edge, drop_feature=args.drop_feature,
+        contrast=args.contrast)
     method = GCOOLMultiplex.from_config(data.num_features, **settings)
     print(f"{data.name}: {data.num_nodes} nodes, relations "
           + ", ".join(f"{k} ({v.size(1)} edges)" for k, v in data.relations.items()))

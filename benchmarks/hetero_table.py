@@ -33,6 +33,8 @@ METHODS = {"heco": "HeCo", "meow": "MEOW", "adameow": "AdaMEOW",
 #: Variant of the MEOW and AdaMEOW runs whose top-k graphs followed their
 #: machine's numpy sort order among ties (before gcl de4033f).
 MACHINE_TIES = "machine-ties"
+#: The folder of gCooL (multiplex) runs with the relations as the views.
+RELATIONS_AS_VIEWS = "relations-as-views"
 KEYS = [f"{m}@{k}" for m in ("macro_f1", "micro_f1", "auc") for k in (20, 40, 60)]
 CLUSTER_KEYS = ("nmi", "ari")
 
@@ -181,6 +183,15 @@ def main() -> None:
             "different graph on AVX2; `benchmarks/diagnostics/"
             "pathsim_ties_cpu.log`). Reruns fill the main rows; "
             "`benchmarks/notes/meow.md`, \"The tie order depends on the CPU\".")
+    if any(RELATIONS_AS_VIEWS in tag for d in DATASETS
+           for tag in records("gcool_multiplex", d)):
+        lines.append(
+            f"- gCooL (multiplex) *({RELATIONS_AS_VIEWS})*: runs made before "
+            "2026-11-29 with the relations as the two views (`contrast: "
+            "across`), the design the configs used until ACM's validation "
+            "splits chose `contrast: within` (two augmented views of each "
+            "relation); reruns fill the main rows; "
+            "`benchmarks/results/gcool_multiplex.md`.")
     lines.append(
         "- Notes per method (spreads, comparisons with the official code): "
         + ", ".join(f"`benchmarks/results/{m}.md`" for m in METHODS) + ".")

@@ -1,4 +1,6 @@
-"""gCooL for multiplex graphs: relations as views (an unverified design)."""
+"""gCooL for multiplex graphs: the relations as views, or gCooL within each
+relation (an unverified design).
+"""
 
 from __future__ import annotations
 
@@ -29,6 +31,9 @@ from gcl.nn import GCNEncoder, ProjectionHead
 
 __all__ = ["GCOOLMultiplex"]
 
+#: The two designs of :class:`GCOOLMultiplex` (its ``contrast``).
+CONTRASTS = ("across", "within")
+
 
 def _rates(value: Union[float, Sequence[float]]) -> list[float]:
     return [float(value)] if isinstance(value, (int, float)) else \
@@ -42,35 +47,55 @@ class GCOOLMultiplex(Method):
 
     .. warning::
         The official code releases only the single-view model, so this is a
-        **reconstruction, not verified** against the paper's text or numbers:
-        the relations play the role of the two augmented views.
+        **reconstruction, not verified** against the paper's text or numbers.
+        Two designs are offered (``contrast``): the relations play the role
+        of the two augmented views (``"across"``), or each relation is
+        contrasted with an augmented copy of itself, gCooL within every
+        relation (``"within"``).
 
     For relations :math:`r = 1, \dots, R` over the same nodes (e.g. HeCo's
     meta-path graphs, :func:`gcl.datasets.load_heco_multiplex`), each with
     its own GCN encoder :math:`f_r` and a shared normalised projection
-    :math:`g`, :math:`h^{(r)} = \mathrm{normalize}(g(f_r(X, A_r)))`
-    (optionally on uniformly augmented relation graphs). With learnable
-    centres :math:`\Phi` shared by all relations and the schedule
+    :math:`g`, a view :math:`v` of relation :math:`r(v)` is embedded as
+    :math:`h^{(v)} = \mathrm{normalize}(g(f_{r(v)}(X_v, A_v)))`:
+
+    - ``contrast="across"``: one view per relation, the relation graph
+      itself (optionally uniformly augmented), and every pair of relations
+      is a pair of views, :math:`P = \{(r, s): r < s\}`;
+    - ``contrast="within"``: two uniformly augmented views of every relation
+      (``augmentors`` required), and each relation's two views are a pair,
+      :math:`P = \{(r^1, r^2)\}_r`: single-view gCooL on every relation
+      with its own encoder, sharing the projection and the centres.
+
+    With learnable centres :math:`\Phi` shared by all views and the schedule
     :math:`\alpha(t), c(t)` of :class:`~gcl.methods.GCOOL`:
 
     .. math::
-        \mathcal{L}(t) = \overline{\mathcal{L}_{\text{node}}(h^{(r)},
-        h^{(s)})}_{r < s} + \alpha(t)\Big[c(t)\,
-        \overline{\mathcal{L}_{\text{DeCA}}(R^{(r)}, A_r)}_{r} + (1 - c(t))\,
-        \overline{\mathcal{L}_{\text{ReSC}}(h^{(r)}, h^{(s)}, R^{(r)},
-        R^{(s)})}_{r < s}\Big],
+        \mathcal{L}(t) = \overline{\mathcal{L}_{\text{node}}(h^{(u)},
+        h^{(v)})}_{(u, v) \in P} + \alpha(t)\Big[c(t)\,
+        \overline{\mathcal{L}_{\text{DeCA}}(R^{(v)}, A_v)}_{v} + (1 - c(t))\,
+        \overline{\mathcal{L}_{\text{ReSC}}(h^{(u)}, h^{(v)}, R^{(u)},
+        R^{(v)})}_{(u, v) \in P}\Big],
 
-    averages over relations and relation pairs. With ``shared_assignment``
+    averages over views and pairs. With ``shared_assignment``
     (default) one community assignment serves every relation,
     :math:`R = \mathrm{softmax}(\mathrm{sg}(\bar h) \bar\Phi^\top / \tau)`
-    with :math:`\bar h = \mathrm{normalize}(\frac{1}{R}\sum_r h^{(r)})`, so
+    with :math:`\bar h` the normalised mean of the views' :math:`h^{(v)}`, so
     DeCA asks every relation graph to be dense inside the same communities
-    and sparse between them; otherwise each relation has its own
-    :math:`R^{(r)}` from the shared centres, as the two views of
+    and sparse between them; otherwise each view has its own
+    :math:`R^{(v)}` from the shared centres, as the two views of
     single-view gCooL. The node term has inter-view negatives only and is
     symmetric by default (relations have no natural order, unlike the
     official one-directional single-view quirk). The embedding is the mean
     over relations, :math:`z = \frac{1}{R}\sum_r f_r(X, A_r)`.
+
+    On ACM (HeCo's PAP and PSP graphs), ``"across"`` learns for about 20
+    epochs and then falls below its own start: the PSP graph is a union of
+    near-cliques, whose GCN output barely tells a paper from the others of
+    its subject, so the cross-relation contrast cannot be won and the
+    embeddings collapse to about 5 effective dimensions of 64. ``"within"``
+    keeps improving (validation scores in ``benchmarks/notes/
+    gcool_multiplex.md``), and gcl's configs use it.
 
     The graph is either
 
@@ -99,8 +124,9 @@ class GCOOLMultiplex(Method):
             ``(target, name, target)`` of a ``HeteroData``.
         augmentors (Sequence[Callable], optional): One view maker per relation
             applied to ``Data(x, edge_index=A_r)`` (statistics-free ones
-            only, e.g. :class:`~gcl.augment.EdgeDrop`). (default:
-            :obj:`None`, the relation graphs as they are)
+            only, e.g. :class:`~gcl.augment.EdgeDrop`), twice per step for
+            ``contrast="within"``. (default: :obj:`None`, the relation
+            graphs as they are; ``"within"`` needs them)
         tau (float, optional): Temperature. (default: :obj:`0.5`)
         num_communities (int, optional): :math:`K`. (default: :obj:`3`)
         lam (float, optional): DeCA's :math:`\lambda`. (default: :obj:`1.0`)
@@ -112,8 +138,11 @@ class GCOOLMultiplex(Method):
             (default: :obj:`"cos"`)
         symmetric_node_loss (bool, optional): Both directions of each pair's
             node term. (default: :obj:`True`)
-        shared_assignment (bool, optional): One assignment for all relations.
+        shared_assignment (bool, optional): One assignment for all views.
             (default: :obj:`True`)
+        contrast (str, optional): ``"across"`` (the relations are the views)
+            or ``"within"`` (two augmented views of each relation).
+            (default: :obj:`"across"`)
         block_size (int, optional): Rows per block of the node term.
             (default: :obj:`None`)
         target (str, optional): The node type whose meta-path graphs are the
@@ -134,7 +163,7 @@ class GCOOLMultiplex(Method):
                  symmetric_node_loss: bool = True,
                  shared_assignment: bool = True,
                  block_size: Optional[int] = None,
-                 target: Optional[str] = None):
+                 target: Optional[str] = None, contrast: str = "across"):
         super().__init__()
         relations = [str(r) for r in relations]
         if len(relations) < 2 or len(set(relations)) != len(relations):
@@ -146,6 +175,14 @@ class GCOOLMultiplex(Method):
         if augmentors is not None and len(augmentors) != len(relations):
             raise ValueError(f"{len(augmentors)} augmentors for "
                              f"{len(relations)} relations")
+        if contrast not in CONTRASTS:
+            raise ValueError(f"contrast must be one of {CONTRASTS}, got "
+                             f"{contrast!r}")
+        if contrast == "within" and augmentors is None:
+            raise ValueError(
+                "contrast='within' contrasts each relation with an augmented "
+                "copy of itself: give augmentors (from_config: drop_edge or "
+                "drop_feature above 0)")
         widths = {e.out_channels for e in encoders}
         if len(widths) != 1:
             raise ValueError(f"the encoders' out_channels differ: {widths}")
@@ -157,6 +194,7 @@ class GCOOLMultiplex(Method):
         self.projector = ProjectionHead(out, proj_channels, normalize=True)
         self.augmentors = list(augmentors) if augmentors is not None else None
         self.shared_assignment = bool(shared_assignment)
+        self.contrast = contrast
         self.duplicate_free_: dict[str, bool] = {}
         self._adj: dict[int, tuple] = {}
         self._hetero: tuple = (None, None)  # (graph key, relation edge_index)
@@ -179,8 +217,8 @@ class GCOOLMultiplex(Method):
                     shared_assignment: bool = True,
                     block_size: Optional[int] = None,
                     target: Optional[str] = None,
-                    metapaths: Optional[Sequence[str]] = None
-                    ) -> GCOOLMultiplex:
+                    metapaths: Optional[Sequence[str]] = None,
+                    contrast: str = "across") -> GCOOLMultiplex:
         r"""Builds the model with one :class:`~gcl.nn.GCNEncoder` per relation
         (:math:`F \to` ``first_hidden`` :math:`\to` ``hidden_channels``).
         ``drop_edge`` / ``drop_feature`` are uniform rates (one, or one per
@@ -234,7 +272,7 @@ class GCOOLMultiplex(Method):
         return cls(encoders, proj_channels or hidden_channels, relations,
                    augmentors, tau, num_communities, lam, gamma, stride,
                    alpha_rate, similarity, symmetric_node_loss,
-                   shared_assignment, block_size, target)
+                   shared_assignment, block_size, target, contrast)
 
     def reset_parameters(self) -> None:
         """Resets the encoders, the projection head and the centres."""
@@ -382,11 +420,10 @@ class GCOOLMultiplex(Method):
         """The terms of one step: ``node``, ``deca``, ``resc`` (absent when
         their weight is 0) and ``loss``.
         """
-        graphs = self.relation_graphs(data)
-        if self.augmentors is not None:
-            graphs = [aug(copy.copy(g)) for aug, g in zip(self.augmentors, graphs)]
-        hs = [self.projector(self._encode(i, g)) for i, g in enumerate(graphs)]
-        pairs = list(combinations(range(len(hs)), 2))
+        rel, graphs = self.views(data)
+        hs = [self.projector(self._encode(i, g)) for i, g in zip(rel, graphs)]
+        pairs = (list(combinations(range(len(hs)), 2)) if self.contrast == "across"
+                 else [(2 * i, 2 * i + 1) for i in range(len(self.relations))])
         out = {"node": torch.stack([
             info_nce(hs[a], hs[b], self.tau, intra_view=False,
                      symmetric=self.symmetric_node_loss,
@@ -405,8 +442,8 @@ class GCOOLMultiplex(Method):
                 for a in self.augmentors)
             out["deca"] = torch.stack([
                 deca_loss(r, g.edge_index, self.lam, coalesced=subset
-                          and self.duplicate_free_.get(name, False))
-                for r, g, name in zip(rs, graphs, self.relations)]).mean()
+                          and self.duplicate_free_.get(self.relations[i], False))
+                for r, g, i in zip(rs, graphs, rel)]).mean()
             loss = loss + alpha * coef * out["deca"]
             if coef < 1.0:
                 out["resc"] = torch.stack([
@@ -417,6 +454,20 @@ class GCOOLMultiplex(Method):
         out["loss"] = loss
         return out
 
+    def views(self, data: Union[Data, HeteroData]) -> tuple[list[int],
+                                                             list[Data]]:
+        """The views of one step and the relation (encoder) of each: the
+        relation graphs (each augmented when ``augmentors`` are given) for
+        ``contrast="across"``, two augmented copies of each relation graph,
+        in relation order, for ``"within"``.
+        """
+        graphs = self.relation_graphs(data)
+        copies = 2 if self.contrast == "within" else 1
+        rel = [i for i in range(len(graphs)) for _ in range(copies)]
+        if self.augmentors is None:
+            return rel, [graphs[i] for i in rel]
+        return rel, [self.augmentors[i](copy.copy(graphs[i])) for i in rel]
+
     def forward(self, data: Data) -> Tensor:
         """Returns the loss of one step on the multiplex graph ``data``."""
         return self.losses(data)["loss"]
@@ -426,6 +477,7 @@ class GCOOLMultiplex(Method):
                 f"encoder={self.encoders[0]}, tau={self.tau}, "
                 f"num_communities={self.num_communities}, lam={self.lam}, "
                 f"stride={self.stride}, alpha_rate={self.alpha_rate}, "
-                f"shared_assignment={self.shared_assignment}"
+                f"shared_assignment={self.shared_assignment}, "
+                f"contrast={self.contrast!r}"
                 + ("" if self.target is None else f", target={self.target!r}")
                 + ")")

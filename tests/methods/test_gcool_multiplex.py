@@ -67,6 +67,53 @@ def test_step_equals_composed_parts(shared):
     assert torch.allclose(z, ref_z, atol=1e-6)
 
 
+@pytest.mark.parametrize("shared", [True, False])
+def test_within_step_equals_per_relation_gcool(shared):
+    # contrast="within": two augmented views of each relation, each pair
+    # contrasted as single-view gCooL; DeCA on all six view graphs.
+    data = multiplex()
+    m = build(data, shared_assignment=shared, contrast="within",
+              drop_edge=0.3, drop_feature=0.2)
+    m.prepare(data)
+    m.set_epoch(2)
+    torch.manual_seed(5)
+    loss = m(data)
+    # The same views, drawn in the same order: relation a twice, then b, c.
+    torch.manual_seed(5)
+    views = [m.augmentors[i](Data(x=data.x, edge_index=data.relations[r],
+                                  num_nodes=data.num_nodes))
+             for i, r in enumerate("abc") for _ in range(2)]
+    assert not torch.equal(views[0].edge_index, views[1].edge_index)
+    hs = [m.projector(m.encoders[k // 2](v.x, v.edge_index))
+          for k, v in enumerate(views)]
+    pairs = [(0, 1), (2, 3), (4, 5)]
+    node = sum(info_nce(hs[a], hs[b], 0.5, intra_view=False) for a, b in pairs) / 3
+    phi = F.normalize(m.centers)
+    if shared:
+        hbar = F.normalize(torch.stack(hs).mean(0)).detach()
+        rs = [torch.softmax(hbar @ phi.t() / 0.5, 1)] * 6
+    else:
+        rs = [torch.softmax(h.detach() @ phi.t() / 0.5, 1) for h in hs]
+    deca = sum(deca_loss(r, v.edge_index) for r, v in zip(rs, views)) / 6
+    resc = sum(resc_loss(hs[a], hs[b], rs[a], rs[b], 0.5) for a, b in pairs) / 3
+    alpha, coef = 0.5, math.exp(-0.1)
+    ref = node + alpha * (coef * deca + (1 - coef) * resc)
+    assert torch.allclose(loss, ref, rtol=1e-5, atol=1e-6)
+    # The embedding is the same in both designs: the un-augmented relations.
+    ref_z = torch.stack([enc(data.x, data.relations[r])
+                         for enc, r in zip(m.encoders, "abc")]).mean(0)
+    assert torch.allclose(m.embed(data), ref_z, atol=1e-6)
+    assert "contrast='within'" in repr(m)
+
+
+def test_within_needs_augmentation():
+    data = multiplex()
+    with pytest.raises(ValueError, match="augmented copy of itself"):
+        build(data, contrast="within")
+    with pytest.raises(ValueError, match="contrast must be one of"):
+        build(data, contrast="both", drop_edge=0.2)
+
+
 def test_cached_adjacency_follows_the_graph():
     data = multiplex()
     m = build(data)
@@ -271,7 +318,9 @@ def test_registered_for_gcl_bench():
 def test_configs_build(dataset):
     cfg = load_config("gcool_multiplex", dataset)
     heco = yaml.safe_load((CONFIG_DIR / "heco" / f"{dataset}.yaml").read_text())
-    assert cfg["eval"] == heco["eval"]  # the HeCo protocol and probe
+    # The HeCo protocol and probe, scored every 50 epochs as well.
+    assert cfg["eval"] == {**heco["eval"], "every": 50, "start": 0,
+                           "rule": "final"}
     assert cfg["model"]["target"] == heco["model"]["target"]
     assert cfg["model"]["metapaths"] == heco["model"]["metapaths"]
     schema = HECO_SCHEMAS[dataset]
@@ -284,7 +333,10 @@ def test_configs_build(dataset):
     assert isinstance(m, GCOOLMultiplex) and m.target == schema.target
     assert m.relations == heco["model"]["metapaths"]
     assert all(e.in_channels == widths[schema.target] for e in m.encoders)
-    assert m.augmentors is None and m.shared_assignment
+    assert m.contrast == "within" and m.shared_assignment
+    assert len(m.augmentors) == len(m.relations)
+    assert [(a.augmentors[0].p, a.augmentors[1].p) for a in m.augmentors] == \
+        [(0.3, 0.3)] * len(m.relations)
     assert (m.tau, m.lam, m.stride, m.alpha_rate) == (0.5, 1.0, 500, 0.2)
     assert m.encoders[0].out_channels == 64
 
