@@ -13,9 +13,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 from torch_geometric.data import Data, HeteroData
-from torch_geometric.utils import remove_self_loops, to_torch_csr_tensor
+from torch_geometric.utils import remove_self_loops
 
-from gcl._sparse import quiet_sparse
 from gcl.augment import Compose, EdgeDrop, FeatureMask
 from gcl.community import deca_loss
 from gcl.losses import info_nce, resc_loss
@@ -196,7 +195,7 @@ class GCOOLMultiplex(Method):
         self.shared_assignment = bool(shared_assignment)
         self.contrast = contrast
         self.duplicate_free_: dict[str, bool] = {}
-        self._adj: dict[int, tuple] = {}
+        self._adj: dict[int, tuple] = {}  # the graph each encoder has cached
         self._hetero: tuple = (None, None)  # (graph key, relation edge_index)
         _init_communal(self, out, tau, num_communities, lam, gamma, stride,
                        alpha_rate, similarity, symmetric_node_loss, block_size)
@@ -392,25 +391,17 @@ class GCOOLMultiplex(Method):
                             enumerate(graphs)]).mean(dim=0)
 
     def _encode(self, i: int, g: Data) -> Tensor:
-        """Relation ``i``'s encoder on ``g``; a fixed graph's adjacency is
-        built once when the encoder caches its normalisation.
+        """Relation ``i``'s encoder on ``g``; a caching encoder (fixed
+        relation graphs) forgets its adjacency when handed another graph.
         """
         enc = self.encoders[i]
-        convs = getattr(enc, "convs", None)
-        if not convs or not all(getattr(c, "cached", False) for c in convs):
-            return enc(g.x, g.edge_index)
-        ei, n = g.edge_index, g.x.size(0)
-        key = (ei.data_ptr(), ei.size(1), n, str(ei.device))
-        if self._adj.get(i, (None,))[0] != key:
-            with quiet_sparse():
-                adj_t = to_torch_csr_tensor(
-                    ei.flip(0), torch.ones(ei.size(1), dtype=g.x.dtype,
-                                           device=ei.device), size=(n, n))
-            for conv in convs:  # a new graph: drop the normalisation cache
-                conv._cached_edge_index = None
-                conv._cached_adj_t = None
-            self._adj[i] = (key, adj_t)
-        return enc(g.x, self._adj[i][1])
+        if getattr(enc, "cached", False) and hasattr(enc, "reset_cache"):
+            ei = g.edge_index
+            key = (ei.data_ptr(), ei.size(1), g.x.size(0), str(ei.device))
+            if self._adj.get(i) != key:
+                enc.reset_cache()
+                self._adj[i] = key
+        return enc(g.x, g.edge_index)
 
     def assign(self, h: Tensor) -> Tensor:
         """Soft assignments of (detached) projections ``h``."""

@@ -7,6 +7,7 @@ from typing import Optional
 import torch
 from torch import Tensor
 from torch_geometric.nn import GCNConv
+from torch_geometric.nn.conv.gcn_conv import gcn_norm
 from torch_geometric.utils import add_remaining_self_loops, scatter, to_torch_csr_tensor
 
 from gcl._sparse import quiet_sparse
@@ -42,6 +43,17 @@ class _GCNConv(GCNConv):
     transpose in the backward pass (:func:`gcl.nn.spmm.spmm`); same
     parameters, same values.
     """
+
+    def forward(self, x: Tensor, edge_index, edge_weight: Optional[Tensor] = None,
+                normalized: bool = False) -> Tensor:
+        """``GCNConv.forward``; with ``normalized=True`` the adjacency is
+        taken as already normalised (by the encoder, once for all its
+        layers; :func:`~torch_geometric.nn.conv.gcn_conv.gcn_norm`).
+        """
+        if not normalized:
+            return super().forward(x, edge_index, edge_weight)
+        out = self.propagate(edge_index, x=self.lin(x), edge_weight=edge_weight)
+        return out if self.bias is None else out + self.bias
 
     def message_and_aggregate(self, adj_t, x: Tensor) -> Tensor:
         if isinstance(adj_t, Tensor) and adj_t.layout != torch.strided \
@@ -79,7 +91,8 @@ class GCNEncoder(torch.nn.Module):
             ``rrelu``, ``rrelu_fixed``, ``elu`` or ``leaky_relu``.
             (default: :obj:`"relu"`)
         cached (bool, optional): Cache the normalised adjacency (only for a
-            fixed graph). (default: :obj:`False`)
+            fixed graph; :meth:`reset_cache` when it changes).
+            (default: :obj:`False`)
         degree (str, optional): Which degree normalises a directed graph:
             ``"in"`` (target in-degree, PyG >= 1.6 and every current code
             base) or ``"out"`` (source out-degree, as PyG <= 1.5 computed it;
@@ -89,8 +102,13 @@ class GCNEncoder(torch.nn.Module):
             matrix product per layer (the transposed adjacency as a CSR
             tensor) instead of PyG's gather/scatter over an
             :math:`E \times C` message matrix. Same values and gradients,
-            about twice as fast on the Amazon graphs.
-            (default: :obj:`True`)
+            about twice as fast on the Amazon graphs. The edge list is
+            normalised once per call (once while ``cached``) as
+            :func:`~torch_geometric.nn.conv.gcn_conv.gcn_norm` normalises
+            an edge list, which is what ``GCNConv`` does on the edge-list
+            path and in the official codes (an existing self-loop becomes
+            one loop of weight 1 when the graph is unweighted), and one CSR
+            matrix serves every layer. (default: :obj:`True`)
 
     Shapes:
         - **input:** node features :math:`(N, F)` (dense, or sparse COO or
@@ -124,10 +142,24 @@ class GCNEncoder(torch.nn.Module):
         # Sparse bag-of-words features: X W through CSR products
         self.convs[0].lin = SparseInputLinear.replacing(self.convs[0].lin)
         self.activation = activation_resolver(activation)
+        self.cached = bool(cached)
+        self._cached_adj_t: Optional[Tensor] = None
         self.reset_parameters()
 
+    def reset_cache(self) -> None:
+        """Forgets the cached adjacency (``cached=True``): call it when the
+        graph changes.
+        """
+        self._cached_adj_t = None
+        for conv in self.convs:
+            conv._cached_edge_index = None
+            conv._cached_adj_t = None
+
     def reset_parameters(self) -> None:
-        """Resets all learnable parameters of the module."""
+        """Resets all learnable parameters of the module (and the cached
+        adjacency, as PyG's ``GCNConv`` does).
+        """
+        self._cached_adj_t = None
         for conv in self.convs:
             conv.reset_parameters()
         if isinstance(self.activation, torch.nn.PReLU):
@@ -136,27 +168,44 @@ class GCNEncoder(torch.nn.Module):
     def forward(self, x: Tensor, edge_index: Tensor,
                 edge_weight: Optional[Tensor] = None) -> Tensor:
         """Returns the node embeddings :math:`(N, h)`."""
-        if self.degree == "out" and edge_index.dim() == 2 and not edge_index.is_sparse:
+        edge_list = edge_index.dim() == 2 and not (
+            edge_index.is_sparse or edge_index.layout != torch.strided)
+        if self.sparse_propagation and edge_list:
+            adj_t = self._adjacency(x, edge_index, edge_weight)
+            for conv in self.convs:
+                x = self.activation(conv(x, adj_t, normalized=True))
+            return x
+        if self.degree == "out" and edge_list:
             edge_index, edge_weight = out_degree_norm(edge_index, edge_weight,
                                                       x.size(0))
             edge_weight = edge_weight.to(x.dtype)  # float64 models too
-        if self.sparse_propagation and edge_index.dim() == 2 and not (
-                edge_index.is_sparse or edge_index.layout != torch.strided):
-            with quiet_sparse():
-                # GCNConv takes a sparse adjacency as adj_t[target, source].
-                # Explicit unit weights make duplicate edges add up, as they
-                # do on the edge-list path (None would merge them).
-                if edge_weight is None:
-                    edge_weight = torch.ones(edge_index.size(1), dtype=x.dtype,
-                                             device=x.device)
-                adj_t = to_torch_csr_tensor(edge_index.flip(0), edge_weight,
-                                            size=(x.size(0), x.size(0)))
-            for conv in self.convs:
-                x = self.activation(conv(x, adj_t))
-            return x
         for conv in self.convs:
             x = self.activation(conv(x, edge_index, edge_weight))
         return x
+
+    def _adjacency(self, x: Tensor, edge_index: Tensor,
+                   edge_weight: Optional[Tensor]) -> Tensor:
+        """The normalised adjacency as a CSR ``adj_t[target, source]``,
+        built once per call, or once while ``cached`` (again if the
+        features' dtype or device changes).
+        """
+        adj_t = self._cached_adj_t
+        if adj_t is not None and adj_t.dtype == x.dtype \
+                and adj_t.device == x.device:
+            return adj_t
+        n = x.size(0)
+        if self.degree == "in":
+            edge_index, edge_weight = gcn_norm(edge_index, edge_weight, n,
+                                               dtype=x.dtype)
+        else:
+            edge_index, edge_weight = out_degree_norm(edge_index, edge_weight, n)
+        with quiet_sparse():
+            # Duplicate edges add up, as their messages do on the edge list.
+            adj_t = to_torch_csr_tensor(edge_index.flip(0),
+                                        edge_weight.to(x.dtype), size=(n, n))
+        if self.cached:
+            self._cached_adj_t = adj_t
+        return adj_t
 
     def __repr__(self) -> str:
         return (f"{self.__class__.__name__}({self.in_channels}, "

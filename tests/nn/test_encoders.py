@@ -81,6 +81,32 @@ def test_sparse_propagation_equals_edge_list_path(weighted):
         assert torch.allclose(u, v, atol=1e-4)
 
 
+def test_one_normalisation_per_call_keeps_values_float64():
+    # Duplicate edges, existing self-loops and isolated nodes: the CSR path,
+    # which normalises the edge list once for all layers, gives PyG's
+    # edge-list values (GCNConv normalising in every layer) to rounding.
+    torch.manual_seed(3)
+    n = 40
+    ei = torch.randint(0, n - 5, (2, 200))
+    ei = torch.cat([ei, ei[:, :20], torch.arange(5).repeat(2, 1)], 1)
+    x = torch.randn(n, 7, dtype=torch.float64, requires_grad=True)
+    fast = GCNEncoder(7, 3, num_layers=3, activation="prelu").double()
+    slow = GCNEncoder(7, 3, num_layers=3, activation="prelu",
+                      sparse_propagation=False).double()
+    slow.load_state_dict(fast.state_dict())
+    a, b = fast(x, ei), slow(x, ei)
+    assert torch.allclose(a, b, rtol=0, atol=1e-13)
+    ga = torch.autograd.grad(a.sum(), [x, *fast.parameters()])
+    gb = torch.autograd.grad(b.sum(), [x, *slow.parameters()])
+    for u, v in zip(ga, gb):
+        assert torch.allclose(u, v, rtol=0, atol=1e-12)
+    # A cached encoder normalises in its layers (once per graph).
+    cached = GCNEncoder(7, 3, num_layers=3, activation="prelu",
+                        cached=True).double()
+    cached.load_state_dict(fast.state_dict())
+    assert torch.allclose(cached(x, ei), a, rtol=0, atol=1e-13)
+
+
 def test_out_degree_normalisation_matches_legacy_formula():
     # PyG <= 1.5: deg over the source index, Â_ij = w_ji / sqrt(d_j d_i).
     torch.manual_seed(2)
