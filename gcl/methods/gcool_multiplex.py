@@ -207,8 +207,8 @@ class GCOOLMultiplex(Method):
                     first_hidden: Optional[int] = None,
                     proj_channels: Optional[int] = None, num_layers: int = 2,
                     activation: str = "prelu",
-                    drop_edge: Union[float, Sequence[float]] = 0.0,
-                    drop_feature: Union[float, Sequence[float]] = 0.0,
+                    drop_edge: Union[float, Sequence[float]] = 0.3,
+                    drop_feature: Union[float, Sequence[float]] = 0.3,
                     tau: float = 0.5, num_communities: int = 3,
                     lam: float = 1.0, gamma: float = 8e-5, stride: float = 500,
                     alpha_rate: float = 0.2, similarity: str = "cos",
@@ -217,14 +217,16 @@ class GCOOLMultiplex(Method):
                     block_size: Optional[int] = None,
                     target: Optional[str] = None,
                     metapaths: Optional[Sequence[str]] = None,
-                    contrast: str = "across") -> GCOOLMultiplex:
+                    contrast: str = "within") -> GCOOLMultiplex:
         r"""Builds the model with one :class:`~gcl.nn.GCNEncoder` per relation
         (:math:`F \to` ``first_hidden`` :math:`\to` ``hidden_channels``).
-        ``drop_edge`` / ``drop_feature`` are uniform rates (one, or one per
-        relation); 0 (default) uses the relation graphs as they are, and then
-        each relation's normalised adjacency is built once and cached
-        (``GCNEncoder(cached=True)``): the dense meta-path graphs (millions
-        of edges) dominate a step otherwise.
+        The defaults are those of gcl's configs: ``contrast="within"`` with
+        ``drop_edge`` and ``drop_feature`` 0.3, uniform rates (one, or one
+        per relation). With ``contrast="across"``, rates of 0 use the
+        relation graphs as they are, and then each relation's normalised
+        adjacency is built once and cached (``GCNEncoder(cached=True)``):
+        the dense meta-path graphs (millions of edges) dominate a step
+        otherwise.
 
         For a ``HeteroData`` (the configs in
         ``gcl/configs/gcool_multiplex/``), give ``target`` and the meta-path

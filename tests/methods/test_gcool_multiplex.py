@@ -32,8 +32,10 @@ def multiplex(n=50, f=10, seed=0):
 
 
 def build(data, **kw):
+    # The relations as the views, unaugmented (from_config defaults to the
+    # configs' design, contrast="within" with 0.3 drop rates).
     cfg = dict(hidden_channels=8, first_hidden=12, num_communities=3, stride=10,
-               tau=0.5)
+               tau=0.5, contrast="across", drop_edge=0.0, drop_feature=0.0)
     cfg.update(kw)
     return GCOOLMultiplex.from_config(data.num_features, ["a", "b", "c"], **cfg)
 
@@ -104,6 +106,13 @@ def test_within_step_equals_per_relation_gcool(shared):
                          for enc, r in zip(m.encoders, "abc")]).mean(0)
     assert torch.allclose(m.embed(data), ref_z, atol=1e-6)
     assert "contrast='within'" in repr(m)
+
+
+def test_from_config_defaults_are_the_configs_design():
+    m = GCOOLMultiplex.from_config(10, ["a", "b"])
+    assert m.contrast == "within" and not any(e.cached for e in m.encoders)
+    assert [(a.augmentors[0].p, a.augmentors[1].p) for a in m.augmentors] == \
+        [(0.3, 0.3)] * 2
 
 
 def test_within_needs_augmentation():
@@ -229,7 +238,8 @@ def as_multiplex(hetero):
 
 def build_hetero(data, **kw):
     cfg = dict(target="paper", metapaths=["pap", "psp"], hidden_channels=8,
-               first_hidden=12, num_communities=3, stride=10)
+               first_hidden=12, num_communities=3, stride=10, contrast="across",
+               drop_edge=0.0, drop_feature=0.0)
     cfg.update(kw)
     return GCOOLMultiplex.from_config(data.num_features, **cfg)
 
