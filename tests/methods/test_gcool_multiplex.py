@@ -40,6 +40,25 @@ def build(data, **kw):
     return GCOOLMultiplex.from_config(data.num_features, ["a", "b", "c"], **cfg)
 
 
+def composed_loss(m, hs, graphs, pairs, shared):
+    """The loss at epoch 2 (alpha = 0.5, c = exp(-0.1)) composed from the
+    views' projections ``hs``, their edge lists and the contrasted pairs.
+    """
+    node = sum(info_nce(hs[a], hs[b], 0.5, intra_view=False)
+               for a, b in pairs) / len(pairs)
+    phi = F.normalize(m.centers)
+    if shared:
+        hbar = F.normalize(torch.stack(hs).mean(0)).detach()
+        rs = [torch.softmax(hbar @ phi.t() / 0.5, 1)] * len(hs)
+    else:
+        rs = [torch.softmax(h.detach() @ phi.t() / 0.5, 1) for h in hs]
+    deca = sum(deca_loss(r, ei) for r, ei in zip(rs, graphs)) / len(hs)
+    resc = sum(resc_loss(hs[a], hs[b], rs[a], rs[b], 0.5)
+               for a, b in pairs) / len(pairs)
+    alpha, coef = 0.5, math.exp(-0.1)
+    return node + alpha * (coef * deca + (1 - coef) * resc)
+
+
 @pytest.mark.parametrize("shared", [True, False])
 def test_step_equals_composed_parts(shared):
     data = multiplex()
@@ -49,18 +68,8 @@ def test_step_equals_composed_parts(shared):
     loss = m(data)
     hs = [m.projector(enc(data.x, data.relations[r]))
           for enc, r in zip(m.encoders, "abc")]
-    pairs = list(combinations(range(3), 2))
-    node = sum(info_nce(hs[a], hs[b], 0.5, intra_view=False) for a, b in pairs) / 3
-    phi = F.normalize(m.centers)
-    if shared:
-        hbar = F.normalize(torch.stack(hs).mean(0)).detach()
-        rs = [torch.softmax(hbar @ phi.t() / 0.5, 1)] * 3
-    else:
-        rs = [torch.softmax(h.detach() @ phi.t() / 0.5, 1) for h in hs]
-    deca = sum(deca_loss(r, data.relations[n]) for r, n in zip(rs, "abc")) / 3
-    resc = sum(resc_loss(hs[a], hs[b], rs[a], rs[b], 0.5) for a, b in pairs) / 3
-    alpha, coef = 0.5, math.exp(-0.1)
-    ref = node + alpha * (coef * deca + (1 - coef) * resc)
+    ref = composed_loss(m, hs, [data.relations[r] for r in "abc"],
+                        list(combinations(range(3), 2)), shared)
     assert torch.allclose(loss, ref, rtol=1e-5, atol=1e-6)
     # Embedding: the mean over relations of the encoder outputs.
     z = m.embed(data)
@@ -88,18 +97,8 @@ def test_within_step_equals_per_relation_gcool(shared):
     assert not torch.equal(views[0].edge_index, views[1].edge_index)
     hs = [m.projector(m.encoders[k // 2](v.x, v.edge_index))
           for k, v in enumerate(views)]
-    pairs = [(0, 1), (2, 3), (4, 5)]
-    node = sum(info_nce(hs[a], hs[b], 0.5, intra_view=False) for a, b in pairs) / 3
-    phi = F.normalize(m.centers)
-    if shared:
-        hbar = F.normalize(torch.stack(hs).mean(0)).detach()
-        rs = [torch.softmax(hbar @ phi.t() / 0.5, 1)] * 6
-    else:
-        rs = [torch.softmax(h.detach() @ phi.t() / 0.5, 1) for h in hs]
-    deca = sum(deca_loss(r, v.edge_index) for r, v in zip(rs, views)) / 6
-    resc = sum(resc_loss(hs[a], hs[b], rs[a], rs[b], 0.5) for a, b in pairs) / 3
-    alpha, coef = 0.5, math.exp(-0.1)
-    ref = node + alpha * (coef * deca + (1 - coef) * resc)
+    ref = composed_loss(m, hs, [v.edge_index for v in views],
+                        [(0, 1), (2, 3), (4, 5)], shared)
     assert torch.allclose(loss, ref, rtol=1e-5, atol=1e-6)
     # The embedding is the same in both designs: the un-augmented relations.
     ref_z = torch.stack([enc(data.x, data.relations[r])
