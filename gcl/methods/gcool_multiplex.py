@@ -77,7 +77,7 @@ class GCOOLMultiplex(Method):
         R^{(v)})}_{(u, v) \in P}\Big],
 
     averages over views and pairs. With ``shared_assignment``
-    (default) one community assignment serves every relation,
+    (default) one community assignment serves every view,
     :math:`R = \mathrm{softmax}(\mathrm{sg}(\bar h) \bar\Phi^\top / \tau)`
     with :math:`\bar h` the normalised mean of the views' :math:`h^{(v)}`, so
     DeCA asks every relation graph to be dense inside the same communities
