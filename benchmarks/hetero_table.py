@@ -188,10 +188,11 @@ def main() -> None:
         lines.append(
             f"- gCooL (multiplex) *({RELATIONS_AS_VIEWS})*: runs made before "
             "2026-11-29 with the relations as the two views (`contrast: "
-            "across`), the design the configs used until ACM's validation "
-            "splits chose `contrast: within` (two augmented views of each "
-            "relation); reruns fill the main rows; "
-            "`benchmarks/results/gcool_multiplex.md`.")
+            "across`), the design the configs used until validation chose "
+            "`contrast: within` (two augmented views of each relation) on "
+            "ACM; reruns fill the main rows. On Freebase validation kept "
+            "`across` (its main row), and the *(within)* row is the design "
+            "it rejected; `benchmarks/results/gcool_multiplex.md`.")
     lines.append(
         "- Notes per method (spreads, comparisons with the official code): "
         + ", ".join(f"`benchmarks/results/{m}.md`" for m in METHODS) + ".")
