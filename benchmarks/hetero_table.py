@@ -190,9 +190,10 @@ def main() -> None:
             "2026-11-29 with the relations as the two views (`contrast: "
             "across`), the design the configs used until validation chose "
             "`contrast: within` (two augmented views of each relation) on "
-            "ACM; reruns fill the main rows. On Freebase validation kept "
-            "`across` (its main row), and the *(within)* row is the design "
-            "it rejected; `benchmarks/results/gcool_multiplex.md`.")
+            "ACM; reruns fill the main rows. On Freebase and AMiner "
+            "validation kept `across` (their main rows), and the *(within)* "
+            "rows are the design it rejected; "
+            "`benchmarks/results/gcool_multiplex.md`.")
     lines.append(
         "- Notes per method (spreads, comparisons with the official code): "
         + ", ".join(f"`benchmarks/results/{m}.md`" for m in METHODS) + ".")

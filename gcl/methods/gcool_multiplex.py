@@ -93,9 +93,9 @@ class GCOOLMultiplex(Method):
     near-cliques, whose GCN output barely tells a paper from the others of
     its subject, so the cross-relation contrast cannot be won and the
     embeddings collapse to about 5 effective dimensions of 64. ``"within"``
-    keeps improving there. Neither design wins everywhere: on Freebase
-    (one-hot features) ``"within"`` falls from its start and validation
-    prefers ``"across"``. gcl's configs take the design each data set's
+    keeps improving there. Neither design wins everywhere: on Freebase and
+    AMiner (one-hot features) ``"within"`` falls from its start and
+    validation prefers ``"across"``. gcl's configs take the design each data set's
     validation splits choose (``benchmarks/notes/gcool_multiplex.md``).
 
     The graph is either
