@@ -196,8 +196,12 @@ class GCOOLMultiplex(Method):
         self.augmentors = list(augmentors) if augmentors is not None else None
         self.shared_assignment = bool(shared_assignment)
         self.contrast = contrast
+        # Edge dropping keeps a duplicate-free graph duplicate-free, so DeCA
+        # may skip de-duplicating the views of such a relation.
+        self._edge_subsets = self.augmentors is None or all(
+            isinstance(a, (EdgeDrop, FeatureMask, Compose))
+            for a in self.augmentors)
         self.duplicate_free_: dict[str, bool] = {}
-        self._adj: dict[int, tuple] = {}  # the graph each encoder has cached
         self._hetero: tuple = (None, None)  # (graph key, relation edge_index)
         _init_communal(self, out, tau, num_communities, lam, gamma, stride,
                        alpha_rate, similarity, symmetric_node_loss, block_size)
@@ -395,17 +399,11 @@ class GCOOLMultiplex(Method):
                             enumerate(graphs)]).mean(dim=0)
 
     def _encode(self, i: int, g: Data) -> Tensor:
-        """Relation ``i``'s encoder on ``g``; a caching encoder (fixed
-        relation graphs) forgets its adjacency when handed another graph.
+        """Relation ``i``'s encoder on ``g`` (a caching
+        :class:`~gcl.nn.GCNEncoder` rebuilds its adjacency for another
+        graph).
         """
-        enc = self.encoders[i]
-        if getattr(enc, "cached", False) and hasattr(enc, "reset_cache"):
-            ei = g.edge_index
-            key = (ei.data_ptr(), ei.size(1), g.x.size(0), str(ei.device))
-            if self._adj.get(i) != key:
-                enc.reset_cache()
-                self._adj[i] = key
-        return enc(g.x, g.edge_index)
+        return self.encoders[i](g.x, g.edge_index)
 
     def assign(self, h: Tensor) -> Tensor:
         """Soft assignments of (detached) projections ``h``."""
@@ -415,10 +413,8 @@ class GCOOLMultiplex(Method):
         """The terms of one step: ``node``, ``deca``, ``resc`` (absent when
         their weight is 0) and ``loss``.
         """
-        rel, graphs = self.views(data)
+        rel, graphs, pairs = self.views(data)
         hs = [self.projector(self._encode(i, g)) for i, g in zip(rel, graphs)]
-        pairs = (list(combinations(range(len(hs)), 2)) if self.contrast == "across"
-                 else [(2 * i, 2 * i + 1) for i in range(len(self.relations))])
         out = {"node": torch.stack([
             info_nce(hs[a], hs[b], self.tau, intra_view=False,
                      symmetric=self.symmetric_node_loss,
@@ -431,12 +427,9 @@ class GCOOLMultiplex(Method):
                 rs = [shared] * len(hs)
             else:
                 rs = [self.assign(h) for h in hs]
-            # Edge dropping keeps a duplicate-free graph duplicate-free.
-            subset = self.augmentors is None or all(
-                isinstance(a, (EdgeDrop, FeatureMask, Compose))
-                for a in self.augmentors)
             out["deca"] = torch.stack([
-                deca_loss(r, g.edge_index, self.lam, coalesced=subset
+                deca_loss(r, g.edge_index, self.lam,
+                          coalesced=self._edge_subsets
                           and self.duplicate_free_.get(self.relations[i], False))
                 for r, g, i in zip(rs, graphs, rel)]).mean()
             loss = loss + alpha * coef * out["deca"]
@@ -449,19 +442,24 @@ class GCOOLMultiplex(Method):
         out["loss"] = loss
         return out
 
-    def views(self, data: Union[Data, HeteroData]) -> tuple[list[int],
-                                                             list[Data]]:
-        """The views of one step and the relation (encoder) of each: the
-        relation graphs (each augmented when ``augmentors`` are given) for
-        ``contrast="across"``, two augmented copies of each relation graph,
-        in relation order, for ``"within"``.
+    def views(self, data: Union[Data, HeteroData]
+              ) -> tuple[list[int], list[Data], list[tuple[int, int]]]:
+        """The views of one step, the relation (encoder) of each, and the
+        contrasted pairs of view indices: the relation graphs (each
+        augmented when ``augmentors`` are given) and every pair of them for
+        ``contrast="across"``; two augmented copies of each relation graph,
+        in relation order, and each relation's two copies for ``"within"``.
         """
         graphs = self.relation_graphs(data)
-        copies = 2 if self.contrast == "within" else 1
-        rel = [i for i in range(len(graphs)) for _ in range(copies)]
-        if self.augmentors is None:
-            return rel, [graphs[i] for i in rel]
-        return rel, [self.augmentors[i](copy.copy(graphs[i])) for i in rel]
+        if self.contrast == "within":
+            rel = [i for i in range(len(graphs)) for _ in range(2)]
+            pairs = [(2 * i, 2 * i + 1) for i in range(len(graphs))]
+        else:
+            rel = list(range(len(graphs)))
+            pairs = list(combinations(rel, 2))
+        if self.augmentors is not None:
+            graphs = [self.augmentors[i](copy.copy(graphs[i])) for i in rel]
+        return rel, graphs, pairs
 
     def forward(self, data: Data) -> Tensor:
         """Returns the loss of one step on the multiplex graph ``data``."""

@@ -90,8 +90,12 @@ class GCNEncoder(torch.nn.Module):
         activation (str or torch.nn.Module, optional): ``relu``, ``prelu``,
             ``rrelu``, ``rrelu_fixed``, ``elu`` or ``leaky_relu``.
             (default: :obj:`"relu"`)
-        cached (bool, optional): Cache the normalised adjacency (only for a
-            fixed graph; :meth:`reset_cache` when it changes).
+        cached (bool, optional): Cache the normalised adjacency of the last
+            edge list, built again when handed another edge tensor (its
+            storage, length or device differ) or features of another dtype
+            or device (on the ``sparse_propagation`` path; PyG's layers
+            otherwise cache as ``GCNConv`` does, trusting the caller);
+            :meth:`reset_cache` forgets it. For fixed graphs.
             (default: :obj:`False`)
         degree (str, optional): Which degree normalises a directed graph:
             ``"in"`` (target in-degree, PyG >= 1.6 and every current code
@@ -144,13 +148,12 @@ class GCNEncoder(torch.nn.Module):
         self.activation = activation_resolver(activation)
         self.cached = bool(cached)
         self._cached_adj_t: Optional[Tensor] = None
+        self._cached_key: Optional[tuple] = None
         self.reset_parameters()
 
     def reset_cache(self) -> None:
-        """Forgets the cached adjacency (``cached=True``): call it when the
-        graph changes.
-        """
-        self._cached_adj_t = None
+        """Forgets the cached adjacency (``cached=True``)."""
+        self._cached_adj_t = self._cached_key = None
         for conv in self.convs:
             conv._cached_edge_index = None
             conv._cached_adj_t = None
@@ -159,7 +162,7 @@ class GCNEncoder(torch.nn.Module):
         """Resets all learnable parameters of the module (and the cached
         adjacency, as PyG's ``GCNConv`` does).
         """
-        self._cached_adj_t = None
+        self._cached_adj_t = self._cached_key = None
         for conv in self.convs:
             conv.reset_parameters()
         if isinstance(self.activation, torch.nn.PReLU):
@@ -186,13 +189,12 @@ class GCNEncoder(torch.nn.Module):
     def _adjacency(self, x: Tensor, edge_index: Tensor,
                    edge_weight: Optional[Tensor]) -> Tensor:
         """The normalised adjacency as a CSR ``adj_t[target, source]``,
-        built once per call, or once while ``cached`` (again if the
-        features' dtype or device changes).
+        built once per call, or once per graph while ``cached``.
         """
-        adj_t = self._cached_adj_t
-        if adj_t is not None and adj_t.dtype == x.dtype \
-                and adj_t.device == x.device:
-            return adj_t
+        key = (edge_index.data_ptr(), edge_index.size(1), x.size(0), x.dtype,
+               x.device)
+        if self._cached_adj_t is not None and self._cached_key == key:
+            return self._cached_adj_t
         n = x.size(0)
         if self.degree == "in":
             edge_index, edge_weight = gcn_norm(edge_index, edge_weight, n,
@@ -204,7 +206,7 @@ class GCNEncoder(torch.nn.Module):
             adj_t = to_torch_csr_tensor(edge_index.flip(0),
                                         edge_weight.to(x.dtype), size=(n, n))
         if self.cached:
-            self._cached_adj_t = adj_t
+            self._cached_adj_t, self._cached_key = adj_t, key
         return adj_t
 
     def __repr__(self) -> str:
