@@ -5,7 +5,9 @@ r"""Sparse-matrix products whose backward pass reuses a kept transpose.
 non-zeros) on every backward pass. For the constant propagation matrices of
 the meta-path encoders (millions of non-zeros on HeCo's DBLP) that sort cost
 more than the rest of a training step. :func:`spmm` builds the transpose once
-per matrix object and reuses it. Both products go through
+per matrix object and reuses it; a caller that builds the transpose more
+cheaply alongside the matrix hands it over with :func:`keep_transpose` (the
+GCN encoder does, for its edge-dropped views). Both products go through
 :func:`gcl._sparse.sparse_mm`, which is repeatable on a GPU in PyTorch's
 deterministic mode.
 """
@@ -18,7 +20,7 @@ from torch.utils.weak import WeakIdKeyDictionary
 
 from gcl._sparse import csr_tensor, quiet_sparse, sparse_mm
 
-__all__ = ["csr_tensor", "spmm", "transpose"]
+__all__ = ["csr_tensor", "keep_transpose", "spmm", "transpose"]
 
 # ``(version, transpose)`` by the identity of their matrix (dropped with the
 # matrix); the version counter catches in-place changes of its values.
@@ -51,6 +53,18 @@ def transpose(a: Tensor) -> Tensor:
             a_t = a.t().to_sparse_csr()
         _TRANSPOSES[a] = (a._version, a_t)
     return a_t
+
+
+def keep_transpose(a: Tensor, a_t: Tensor) -> None:
+    """Keeps ``a_t`` as the transpose of ``a`` for :func:`transpose`, for a
+    caller that had it at hand when it built ``a`` (the caller vouches that
+    it is the CSR transpose of ``a``'s current values).
+    """
+    if a_t.layout != torch.sparse_csr or tuple(a_t.shape) != tuple(a.shape)[::-1]:
+        raise ValueError(f"the transpose of a {tuple(a.shape)} matrix must be a "
+                         f"{tuple(a.shape)[::-1]} CSR matrix, got "
+                         f"{tuple(a_t.shape)} {a_t.layout}")
+    _TRANSPOSES[a] = (a._version, a_t)
 
 
 def spmm(a: Tensor, x: Tensor) -> Tensor:

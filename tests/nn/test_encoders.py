@@ -1,8 +1,17 @@
 import pytest
 import torch
-from torch_geometric.utils import add_self_loops, degree
+from torch_geometric.nn.conv.gcn_conv import gcn_norm
+from torch_geometric.utils import (
+    add_self_loops,
+    coalesce,
+    degree,
+    to_torch_csr_tensor,
+    to_undirected,
+)
 
 from gcl.nn import FixedRReLU, GCNEncoder, ProjectionHead, activation_resolver
+from gcl.nn.gcn_encoder import _source_major, out_degree_norm
+from gcl.nn.spmm import _TRANSPOSES
 
 
 def test_gcn_encoder_matches_hand_computation():
@@ -139,3 +148,61 @@ def test_out_degree_normalisation_matches_legacy_formula():
         out = enc(x.double(), ei)
         assert out.dtype == torch.float64
         assert torch.allclose(out.float(), enc.float()(x, ei), atol=1e-6)
+
+
+def _dropped_view(n, seed):
+    """A coalesced undirected graph with a few self-loops, then 30 % of its
+    entries dropped: sorted by (source, target), no duplicates, directed.
+    """
+    g = torch.Generator().manual_seed(seed)
+    ei = torch.randint(0, n, (2, 4 * n), generator=g)
+    ei = coalesce(to_undirected(ei, num_nodes=n), num_nodes=n)
+    return ei[:, torch.rand(ei.size(1), generator=g) > 0.3]
+
+
+@pytest.mark.parametrize("degree_", ["in", "out"])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_transpose_of_a_sorted_view_is_the_sorted_transpose(degree_, weighted):
+    # The backward pass's source-major matrix, built from the edge order
+    # without a sort, is entry for entry what sorting the transpose gives.
+    n = 30
+    for seed in range(5):
+        ei = _dropped_view(n, seed)
+        w = torch.rand(ei.size(1), dtype=torch.float64) if weighted else None
+        if degree_ == "in":
+            e, v = gcn_norm(ei, w, n, dtype=torch.float64)
+        else:
+            e, v = out_degree_norm(ei, w, n)
+            v = v.double()
+        ref = to_torch_csr_tensor(e.flip(0), v, size=(n, n)).t().to_sparse_csr()
+        got = _source_major(e, v, n)
+        assert torch.equal(got.crow_indices(), ref.crow_indices())
+        assert torch.equal(got.col_indices(), ref.col_indices())
+        assert torch.equal(got.values(), ref.values())
+    # Not sorted, or with a duplicate: no shortcut (the encoder sorts).
+    e, v = gcn_norm(ei, None, n)
+    assert _source_major(e.flip(0), v, n) is None
+    dup = torch.cat([ei[:, :1], ei], 1)
+    assert _source_major(*gcn_norm(dup, None, n), n) is None
+    assert _source_major(ei, torch.ones(ei.size(1)), n) is None  # no loop tail
+
+
+def test_encoder_gradients_equal_with_and_without_the_sort():
+    # The same view in source order (transpose from the order) and shuffled
+    # (transpose by sorting): the same adjacency, the same gradients, bit
+    # for bit, and the kept transpose is the one the order gave.
+    n = 40
+    ei = _dropped_view(n, 7)
+    shuffled = ei[:, torch.randperm(ei.size(1), generator=torch.Generator()
+                                    .manual_seed(0))]
+    x = torch.randn(n, 5, dtype=torch.float64, requires_grad=True)
+    enc = GCNEncoder(5, 3, activation="prelu", cached=True).double()
+    grads = []
+    for edges in (ei, shuffled):
+        enc.reset_cache()
+        adj_t = enc._adjacency(x, edges, None)  # the forward pass would sort
+        assert (adj_t in _TRANSPOSES) == (edges is ei)
+        out = enc(x, edges)
+        grads.append(torch.autograd.grad(out.pow(2).sum(), [x, *enc.parameters()]))
+    for u, v in zip(*grads):
+        assert torch.equal(u, v)

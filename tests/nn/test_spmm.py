@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from gcl.nn import spmm
-from gcl.nn.spmm import _TRANSPOSES, transpose
+from gcl.nn.spmm import _TRANSPOSES, keep_transpose, transpose
 
 
 def _matrix(n, m, layout):
@@ -60,3 +60,18 @@ def test_spmm_refuses_a_matrix_that_needs_gradients():
     a.requires_grad_(True)
     with pytest.raises(ValueError, match="constant"):
         spmm(a, torch.ones(3, 1, dtype=torch.float64, requires_grad=True))
+
+
+def test_a_kept_transpose_serves_the_backward_pass():
+    dense, a = _matrix(5, 4, "csr")
+    a_t = dense.t().to_sparse_csr()
+    keep_transpose(a, a_t)
+    assert transpose(a) is a_t
+    x = torch.randn(4, 2, dtype=torch.float64, requires_grad=True)
+    w = torch.randn(5, 2, dtype=torch.float64)
+    (grad,) = torch.autograd.grad((spmm(a, x) * w).sum(), x)
+    torch.testing.assert_close(grad, dense.t() @ w)
+    with pytest.raises(ValueError, match="transpose of a \\(5, 4\\) matrix"):
+        keep_transpose(a, a)  # the wrong shape
+    with pytest.raises(ValueError, match="CSR"):
+        keep_transpose(a, dense.t().to_sparse())
