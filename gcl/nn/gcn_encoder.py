@@ -64,8 +64,8 @@ def _source_major(edge_index: Tensor, edge_weight: Tensor,
     loops = torch.arange(n, device=edge_index.device)
     if not torch.equal(edge_index[:, e:], loops.expand(2, n)):
         return None
-    row, col = edge_index[0, :e], edge_index[1, :e]
-    key = row * n + col
+    row, col = edge_index[0, :e].long(), edge_index[1, :e].long()
+    key = row * n + col  # int64: no overflow below 3e9 nodes
     if e > 1 and not bool((key[1:] > key[:-1]).all()):
         return None
     edge_pos = torch.arange(e, device=row.device) + row + (col > row).long()
