@@ -190,7 +190,7 @@ def main() -> None:
             "2026-11-29 with the relations as the two views (`contrast: "
             "across`), the design the configs used until validation chose "
             "`contrast: within` (two augmented views of each relation) on "
-            "ACM; reruns fill the main rows. On Freebase and AMiner "
+            "ACM; reruns fill the main rows. On DBLP, AMiner and Freebase "
             "validation kept `across` (their main rows), and the *(within)* "
             "rows are the design it rejected; "
             "`benchmarks/results/gcool_multiplex.md`.")

@@ -94,9 +94,10 @@ class GCOOLMultiplex(Method):
     its subject, so the cross-relation contrast cannot be won and the
     embeddings collapse to about 5 effective dimensions of 64. ``"within"``
     keeps improving there. Neither design wins everywhere: on Freebase and
-    AMiner (one-hot features) ``"within"`` falls from its start and
-    validation prefers ``"across"``. gcl's configs take the design each data set's
-    validation splits choose (``benchmarks/notes/gcool_multiplex.md``).
+    AMiner (one-hot features) ``"within"`` falls from its start, and on
+    DBLP it levels off below ``"across"``, so validation prefers
+    ``"across"`` on those three. gcl's configs take the design each data
+    set's validation splits choose (``benchmarks/notes/gcool_multiplex.md``).
 
     The graph is either
 
@@ -226,9 +227,10 @@ class GCOOLMultiplex(Method):
                     contrast: str = "within") -> GCOOLMultiplex:
         r"""Builds the model with one :class:`~gcl.nn.GCNEncoder` per relation
         (:math:`F \to` ``first_hidden`` :math:`\to` ``hidden_channels``).
-        The defaults are those of gcl's configs: ``contrast="within"`` with
-        ``drop_edge`` and ``drop_feature`` 0.3, uniform rates (one, or one
-        per relation). With ``contrast="across"``, rates of 0 use the
+        The defaults are the design of gcl's ACM config: ``contrast="within"``
+        with ``drop_edge`` and ``drop_feature`` 0.3, uniform rates (one, or
+        one per relation); the DBLP, AMiner and Freebase configs set
+        ``contrast="across"`` with rates of 0, which their validation chose. With ``contrast="across"``, rates of 0 use the
         relation graphs as they are, and then each relation's normalised
         adjacency is built once and cached (``GCNEncoder(cached=True)``):
         the dense meta-path graphs (millions of edges) dominate a step
