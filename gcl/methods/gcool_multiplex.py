@@ -230,7 +230,8 @@ class GCOOLMultiplex(Method):
         The defaults are the design of gcl's ACM config: ``contrast="within"``
         with ``drop_edge`` and ``drop_feature`` 0.3, uniform rates (one, or
         one per relation); the DBLP, AMiner and Freebase configs set
-        ``contrast="across"`` with rates of 0, which their validation chose. With ``contrast="across"``, rates of 0 use the
+        ``contrast="across"`` with rates of 0, which their validation chose.
+        With ``contrast="across"``, rates of 0 use the
         relation graphs as they are, and then each relation's normalised
         adjacency is built once and cached (``GCNEncoder(cached=True)``):
         the dense meta-path graphs (millions of edges) dominate a step

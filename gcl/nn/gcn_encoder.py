@@ -55,7 +55,8 @@ def _source_major(edge_index: Tensor, edge_weight: Tensor,
     transposing the target-major adjacency and sorting gives, which the
     backward pass of :func:`~gcl.nn.spmm.spmm` needs, without the sort of
     all :math:`E` entries that costs as much as building the adjacency
-    itself (half a second for HeCo's DBLP meta-path views).
+    itself (a third of a second for each edge-dropped view of HeCo's DBLP
+    meta-path graphs, on one thread).
     """
     n = num_nodes
     e = edge_index.size(1) - n
