@@ -1,5 +1,7 @@
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from torch_geometric.nn.conv.gcn_conv import gcn_norm
 from torch_geometric.utils import (
     add_self_loops,
@@ -206,3 +208,33 @@ def test_encoder_gradients_equal_with_and_without_the_sort():
         grads.append(torch.autograd.grad(out.pow(2).sum(), [x, *enc.parameters()]))
     for u, v in zip(*grads):
         assert torch.equal(u, v)
+
+
+@settings(max_examples=60, deadline=None)
+@given(n=st.integers(1, 25), e=st.integers(0, 120), seed=st.integers(0, 2**16),
+       coalesced=st.booleans(), weighted=st.booleans(),
+       degree_=st.sampled_from(["in", "out"]))
+def test_transpose_shortcut_is_exact_or_declines(n, e, seed, coalesced, weighted,
+                                                 degree_):
+    # Any edge list (duplicates, self-loops, any order): the shortcut either
+    # returns the sorted transpose exactly or declines; on a coalesced list
+    # (and so on every edge-dropped view of one) it never declines.
+    g = torch.Generator().manual_seed(seed)
+    ei = torch.randint(0, n, (2, e), generator=g)
+    if coalesced:
+        ei = coalesce(ei, num_nodes=n)
+    w = torch.rand(ei.size(1), generator=g, dtype=torch.float64) if weighted \
+        else None
+    if degree_ == "in":
+        norm, v = gcn_norm(ei, w, n, dtype=torch.float64)
+    else:
+        norm, v = out_degree_norm(ei, w, n)
+        v = v.double()
+    got = _source_major(norm, v, n)
+    if got is None:
+        assert not coalesced
+        return
+    ref = to_torch_csr_tensor(norm.flip(0), v, size=(n, n)).t().to_sparse_csr()
+    assert torch.equal(got.crow_indices(), ref.crow_indices())
+    assert torch.equal(got.col_indices(), ref.col_indices())
+    assert torch.equal(got.values(), ref.values())
