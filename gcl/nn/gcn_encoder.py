@@ -248,8 +248,11 @@ class GCNEncoder(torch.nn.Module):
             # Duplicate edges add up, as their messages do on the edge list.
             adj_t = to_torch_csr_tensor(edge_index.flip(0), edge_weight,
                                         size=(n, n))
-        adj = _source_major(edge_index, edge_weight, n)
-        if adj is not None:  # the backward pass's transpose, without a sort
+        # The backward pass's transpose, without a sort; only a pass that
+        # records gradients multiplies with it (spmm builds none otherwise).
+        adj = _source_major(edge_index, edge_weight, n) \
+            if torch.is_grad_enabled() else None
+        if adj is not None:
             keep_transpose(adj_t, adj)
         if self.cached:
             self._cached_adj_t, self._cached_key = adj_t, key
