@@ -6,7 +6,8 @@ same augmented graph: one forward and backward pass, same weights.
 2026-11-29 (second change) it also takes the transpose that the backward
 pass multiplies with from the order of a sorted, duplicate-free edge list
 (a coalesced graph and every edge-dropped view of one), where a sort of
-all entries built it before: 0.62 -> 0.42 of PyG's time on ACM's PSP. The references
+all entries built it before: 0.62 -> 0.45 of PyG's time on ACM's PSP.
+The references
 are the same layers as PyG runs them without caching: on the CSR matrix
 (each layer normalises it again: a sort and a CSR conversion per layer,
 what ``GCNEncoder`` did before 2026-11-29) and on the edge list (each
