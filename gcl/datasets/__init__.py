@@ -11,12 +11,14 @@ multiplex graphs of meta-path relations; :func:`load_heco_hetero` (also
 ``load("ACM-HeCo")`` etc.) reads them as ``HeteroData`` with meta-path graphs
 of path counts, splits and HeCo's positives. The meta-path machinery
 (:func:`add_metapaths`, :func:`pathsim_topk`, :func:`heco_positives`,
-:func:`sample_neighbors`) works on any ``HeteroData``. Recommendation data are
-:class:`InteractionData` (users, items, train/validation/test interactions),
-loaded by :func:`load_interactions` (LightGCN's text files, LightGCL's pickles,
-PyG's recommendation sets) and sampled into (user, positive, negative) batches
-by :class:`BPRSampler`. :func:`check_graph` validates a graph
-(against a model's :func:`expected_input` when given) before training or embedding.
+:func:`sample_neighbors`) works on any ``HeteroData``, and
+:func:`metapath2vec_features` learns node features from meta-path walks.
+Recommendation data are :class:`InteractionData` (users, items,
+train/validation/test interactions), loaded by :func:`load_interactions`
+(LightGCN's text files, LightGCL's pickles, PyG's recommendation sets) and
+sampled into (user, positive, negative) batches by :class:`BPRSampler`.
+:func:`check_graph` validates a graph (against a model's
+:func:`expected_input` when given) before training or embedding.
 """
 
 from gcl.datasets.bpr_sampler import SAMPLING_MODES, BPRSampler, sample_negatives
@@ -31,6 +33,10 @@ from gcl.datasets.metapath import (
     pathsim,
     pathsim_topk,
     sample_neighbors,
+)
+from gcl.datasets.metapath2vec import (
+    metapath2vec_embeddings,
+    metapath2vec_features,
 )
 from gcl.datasets.ogb_link import OGB_LINK_FEATURES, load_ogb_link, ogb_link_dir
 from gcl.datasets.ogb_node import OGB_NODE_SETS, load_ogb_node, ogb_node_dir
@@ -89,6 +95,8 @@ __all__ = [
     "pathsim",
     "pathsim_topk",
     "sample_neighbors",
+    "metapath2vec_embeddings",
+    "metapath2vec_features",
     "load_heco_hetero",
     "load",
     "load_heco_multiplex",

@@ -32,7 +32,7 @@ __all__ = ["HECO_SCHEMAS", "HeteroSchema", "load_heco_hetero"]
 
 #: Labelled target nodes per class of the shipped splits.
 HECO_SHOTS = (20, 40, 60)
-_FEATURES = ("heco", "meow")
+_FEATURES = ("heco", "meow", "metapath2vec")
 _PARTS = ("train", "val", "test")
 
 
@@ -92,12 +92,14 @@ class HeteroSchema:
 
         Args:
             features (str, optional): Feature style, a key of
-                :attr:`features`. (default: ``"heco"``)
+                :attr:`features`, or ``"metapath2vec"`` (learned from the
+                relations, no file). (default: ``"heco"``)
             positives (bool, optional): Include ``pos.npz`` where it ships.
                 (default: :obj:`True`)
         """
         files = ["labels.npy", *self.relation_files()]
-        files += sorted(set(f.rstrip("!") for f in self.features[features].values()))
+        files += sorted(set(f.rstrip("!") for f in
+                            self.features.get(features, {}).values()))
         files += [f"{p}_{k}.npy" for k in HECO_SHOTS for p in _PARTS]
         if positives and self.pos_num is not None:
             files.append("pos.npz")
@@ -291,7 +293,13 @@ def load_heco_hetero(
       instead: ACM author features ``a_feat.npz``; DBLP paper features
       ``p_feat.npz`` (row-normalised) and the dense 50-d term features
       ``t_feat.npz`` (raw). The one-hot matrices are sparse COO: a dense
-      AMiner reference identity would take 5 GB.
+      AMiner reference identity would take 5 GB. ``features="metapath2vec"``
+      learns 64-d metapath2vec embeddings on the set's meta-paths
+      (:func:`~gcl.datasets.metapath2vec_features`, default settings, cached
+      under ``GCL_CACHE``): per-meta-path target features ``x_<name>``,
+      ``x`` their mean, and the other types' from the walks that visit
+      them. This re-learns what MEOW's AMiner files hold
+      (``feat_*.w1000.l100.npy``, not shipped); it is not those files.
     - Relation edges ``(a, "to", b)`` and their reverses ``(b, "to", a)``
       from the ``*.txt`` files (HeCo's ``nei_*`` neighbour lists are the
       target-side rows of these).
@@ -320,7 +328,8 @@ def load_heco_hetero(
             (files in ``<root>/heco/<schema.folder>/``).
         root (str | PathLike, optional): Data root holding ``heco/<folder>/``.
             (default: :obj:`None`, ``$GCL_DATA``, else the user cache)
-        features (str, optional): ``"heco"`` or ``"meow"``, see above.
+        features (str, optional): ``"heco"``, ``"meow"`` or
+            ``"metapath2vec"``, see above.
             (default: ``"heco"``)
         normalize (bool, optional): Row-normalise the shipped features as the
             official loaders do. (default: :obj:`True`)
@@ -363,7 +372,7 @@ def load_heco_hetero(
         if not folder.is_dir():
             raise DatasetNotFoundError(f"{schema.name}: no folder {folder}",
                                        name=schema.name, raw_dir=str(folder))
-    feat_files = schema.features[features]
+    feat_files = schema.features.get(features, {})
     _need(folder, schema, schema.raw_files(features, positives=False))
 
     t = schema.target
@@ -427,6 +436,11 @@ def load_heco_hetero(
         pi = torch.from_numpy(np.vstack([pos.row, pos.col]).astype(np.int64))
         data[t].positive_index = pi[:, torch.argsort(pi[0] * n + pi[1])]
 
+    if features == "metapath2vec":
+        from gcl.datasets.metapath2vec import metapath2vec_features
+        from gcl.datasets.paths import cache_dir
+        metapath2vec_features(data, schema.metapaths, t,
+                              cache=cache_dir() / "heco" / schema.folder)
     data.target_node_type = t
     data.name = schema.name
     return data

@@ -157,7 +157,10 @@ class MEOWViews(HeteroTwoViewMethod):
 
     ``metapath_target_projections`` gives each meta-path its own projection
     of the target features, the coarse input being their mean (the official
-    AMiner model, whose paper features are per-meta-path embeddings).
+    AMiner model, whose paper features are per-meta-path embeddings). The
+    projection of meta-path ``m`` reads ``data[target].x_m`` where the graph
+    holds it (``load("AMiner-HeCo", features="metapath2vec")``), else
+    ``data[target].x``.
 
     Args:
         in_channels (Mapping[str, int] or int): Feature width per node type
@@ -246,6 +249,23 @@ class MEOWViews(HeteroTwoViewMethod):
         for lin in self.agg.values():
             lin.reset_parameters()
 
+    def _features(self, data: HeteroData, key: str) -> Tensor:
+        """The input of projection ``key``: a node type's ``x``, or for
+        ``"<target>__<path>"`` the target's per-meta-path features
+        ``x_<path>`` where the graph has them (e.g. metapath2vec's,
+        :func:`~gcl.datasets.metapath2vec_features`), else its ``x``.
+        """
+        ntype, _, path = key.partition("__")
+        store = data[ntype]
+        x = store.x
+        if path and f"x_{path}" in store:
+            x = store[f"x_{path}"]
+            if x.size(-1) != store.x.size(-1):
+                raise ValueError(f"MEOW: {ntype}.x_{path} has {x.size(-1)} "
+                                 f"features, {ntype}.x {store.x.size(-1)}; "
+                                 f"per-meta-path features must match x's width")
+        return x
+
     def _tkey(self, path: str) -> str:
         """Projection key of the target features for meta-path ``path``."""
         return f"{self.target}__{path}" if self.metapath_target_projections \
@@ -270,9 +290,9 @@ class MEOWViews(HeteroTwoViewMethod):
             adjs.append(meta_path_adjacency(ei, cnt.to(dtype), n, dtype=dtype))
             masked.append(_mask_edges(ei, n, rate, dtype))
             contexts.append(self._contexts(data, name))
-        x = data[t].x
         keys = list(dict.fromkeys(self._tkey(p) for p in self.metapaths))
-        x_mask = {key: _mask_nonzeros(x, self.feat_mask) for key in keys}
+        x_mask = {key: _mask_nonzeros(self._features(data, key), self.feat_mask)
+                  for key in keys}
         return {"adjs": adjs, "coarse": _mean(adjs), "masked": masked,
                 "contexts": contexts, "x_mask": x_mask}
 
@@ -322,7 +342,7 @@ class MEOWViews(HeteroTwoViewMethod):
         """
         g = self.graph(data)
         # keys: node types, and "<target>__<path>" for per-path projections
-        proj = self.projections({k: data[k.split("__", 1)[0]].x
+        proj = self.projections({k: self._features(data, k)
                                  for k in self.projections.lins})
         h = {k: F.elu(self._drop(v)) for k, v in proj.items()}
         masked_proj = self.projections(g["x_mask"])

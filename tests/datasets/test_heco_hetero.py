@@ -115,6 +115,23 @@ def test_toy_options(tmp_path):
     assert none.metapaths == [] and len(none.edge_types) == 4
 
 
+def test_toy_metapath2vec_features(tmp_path, monkeypatch):
+    write_toy(tmp_path)
+    monkeypatch.setenv("GCL_CACHE", str(tmp_path / "cache"))
+    d = load_heco_hetero(TOY, root=tmp_path, features="metapath2vec")
+    paper = d["paper"]
+    assert paper.x_pap.shape == paper.x_psp.shape == (6, 64)
+    torch.testing.assert_close(paper.x, (paper.x_pap + paper.x_psp) / 2)
+    assert d["author"].x.shape == (4, 64) and d["subject"].x.shape == (2, 64)
+    assert d.metapaths == ["pap", "psp"] and paper.y.tolist() == [0] * 3 + [1] * 3
+    cached = list((tmp_path / "cache" / "heco" / "toy").glob("metapath2vec-*.pt"))
+    assert len(cached) == 1
+    again = load_heco_hetero(TOY, root=tmp_path, features="metapath2vec",
+                             metapaths=False)  # same walks, same file
+    assert torch.equal(again["paper"].x_pap, paper.x_pap)
+    assert len(list(cached[0].parent.iterdir())) == 1
+
+
 def test_toy_errors(tmp_path):
     with pytest.raises(DatasetNotFoundError, match="no folder"):
         load_heco_hetero(TOY, root=tmp_path)

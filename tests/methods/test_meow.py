@@ -285,6 +285,31 @@ def test_per_metapath_target_and_binary_paths():
                                sym_norm(dense(ei, w, n)))
 
 
+def test_per_metapath_target_features_feed_their_projection():
+    """``x_<path>`` (metapath2vec's per-meta-path features) is the input of
+    that path's target projection; paths without one read ``x``.
+    """
+    data = toy_hetero(5)
+    n = data["paper"].num_nodes
+    data["paper"].x_pap = torch.rand(n, 6, dtype=torch.float64)
+    method = make(data, metapath_target_projections=True, feat_mask=0.0)
+    assert torch.equal(method._features(data, "paper__pap"), data["paper"].x_pap)
+    assert torch.equal(method._features(data, "paper__pspap"), data["paper"].x)
+    assert torch.equal(method._features(data, "author"), data["author"].x)
+    method.eval()
+    coarse, _, _ = method._inputs(data)
+    lins = method.projections.lins
+    expected = (F.elu(lins["paper__pap"](data["paper"].x_pap))
+                + F.elu(lins["paper__pspap"](data["paper"].x))) / 2
+    torch.testing.assert_close(coarse, expected)
+    # with feat_mask 0 the masked twins are the same features
+    torch.testing.assert_close(method.graph_["x_mask"]["paper__pap"],
+                               data["paper"].x_pap)
+    data["paper"].x_pap = torch.rand(n, 5, dtype=torch.float64)
+    with pytest.raises(ValueError, match="x_pap has 5 features"):
+        make(data, metapath_target_projections=True)(data)
+
+
 def test_wrong_input():
     data = toy_hetero()
     method = make(data)
