@@ -38,6 +38,7 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -196,7 +197,7 @@ def metapath2vec_features(
     target: str,
     *,
     cache: str | Path | None = None,
-    **kwargs,
+    **kwargs: Any,
 ) -> HeteroData:
     r"""Replaces the features of ``data`` by metapath2vec embeddings, in
     MEOW's AMiner layout.
@@ -218,7 +219,7 @@ def metapath2vec_features(
         cache (str | Path, optional): Folder for the embeddings; a file named
             by a hash of the graph's relations and the settings is read if it
             exists and written otherwise. (default: :obj:`None`, no cache)
-        **kwargs: Settings of :func:`metapath2vec_embeddings`.
+        **kwargs (Any): Settings of :func:`metapath2vec_embeddings`.
 
     Returns:
         HeteroData: ``data``.
