@@ -26,8 +26,9 @@ word2vec derivative): the embeddings start uniform in
 :math:`[-0.5/d, 0.5/d]` (word2vec's ``syn0``) instead of
 :math:`\mathcal{N}(0, 1)`, whose 64-d dot products saturate the sigmoid (on
 AMiner's PRP walks, one epoch from :math:`\mathcal{N}(0, 1)` left the papers
-at chance in the HeCo probe); and the optimiser is dense Adam, about twice as
-fast here as ``SparseAdam`` for the same steps. Walk counts are far below
+near chance in the HeCo probe, where one from the small start scored about
+as three from :math:`\mathcal{N}(0, 1)`); and the optimiser is dense Adam,
+about twice as fast here as ``SparseAdam`` for the same steps. Walk counts are far below
 metapath2vec's 1000 per node (``walks_per_node``, ``epochs``): that many
 walks take hours on a CPU.
 """
