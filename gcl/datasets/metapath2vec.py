@@ -28,14 +28,15 @@ word2vec derivative): the embeddings start uniform in
 AMiner's PRP walks, one epoch from :math:`\mathcal{N}(0, 1)` left the papers
 near chance in the HeCo probe, where one from the small start scored about
 as three from :math:`\mathcal{N}(0, 1)`); and the optimiser is dense Adam,
-about twice as fast here as ``SparseAdam`` for the same steps. Walk counts are far below
-metapath2vec's 1000 per node (``walks_per_node``, ``epochs``): that many
-walks take hours on a CPU.
+about twice as fast here as ``SparseAdam`` for the same steps. Walk counts
+are far below metapath2vec's 1000 per node (``walks_per_node``,
+``epochs``): that many walks take hours on a CPU. Training runs on the CPU.
 """
 
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -141,14 +142,16 @@ def metapath2vec_embeddings(
         batch_size (int, optional): Start nodes per step.
             (default: :obj:`128`)
         lr (float, optional): Adam's learning rate (on AMiner's PRP walks,
-            one epoch at 0.05 probed better than two at PyG's example's
-            0.01). (default: :obj:`0.05`)
+            one epoch at 0.05 probed about as well as two at the 0.01 of
+            PyG's example, ``benchmarks/notes/meow.md``).
+            (default: :obj:`0.05`)
         seed (int, optional): Seed of the walks, negatives and
             initialisation. (default: :obj:`0`)
 
     Returns:
         dict[str, Tensor]: Node type -> ``[N_type, embedding_dim]``
-        embeddings (nodes no walk reached keep their initial values).
+        embeddings on the CPU (nodes no walk reached keep their initial
+        values).
     """
     from torch_geometric.nn import MetaPath2Vec
 
@@ -172,7 +175,7 @@ def metapath2vec_embeddings(
     num_nodes = {t: data[t].num_nodes for t in types}
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        model = MetaPath2Vec({e: data[e].edge_index for e in rels},
+        model = MetaPath2Vec({e: data[e].edge_index.cpu() for e in rels},
                              embedding_dim=embedding_dim, metapath=rels,
                              walk_length=walk_length, context_size=context_size,
                              walks_per_node=walks_per_node,
@@ -190,6 +193,9 @@ def metapath2vec_embeddings(
                 opt.step()
         with torch.no_grad():
             return {t: model(t).detach().clone() for t in types}
+
+
+_SIGNATURE = inspect.signature(metapath2vec_embeddings)
 
 
 def metapath2vec_features(
@@ -264,12 +270,20 @@ def _assign(data: HeteroData, embs: Mapping[str, Mapping[str, Tensor]],
 
 def _key(data: HeteroData, metapaths: Mapping[str, Sequence[str]],
          kwargs: Mapping) -> str:
-    """A hash of the relations the walks use and of the settings."""
+    """A hash of the relations the walks use and of the settings (defaults
+    included, so that a new default makes a new file).
+    """
+    try:
+        bound = _SIGNATURE.bind(None, None, **kwargs)
+    except TypeError as exc:
+        raise ValueError(f"metapath2vec_features: {exc}") from None
+    bound.apply_defaults()
+    settings = {k: v for k, v in bound.arguments.items()
+                if k not in ("data", "metapath")}
     h = hashlib.sha256()
     h.update(json.dumps({"version": _VERSION, "torch": torch.__version__,
                          "metapaths": {k: list(v) for k, v in metapaths.items()},
-                         "settings": {k: kwargs[k] for k in sorted(kwargs)}},
-                        sort_keys=True).encode())
+                         "settings": settings}, sort_keys=True).encode())
     rels = {e for v in metapaths.values() for e in _scheme(data, list(v))}
     for e in sorted(rels):
         h.update(repr(e).encode())

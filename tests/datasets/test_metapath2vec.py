@@ -104,6 +104,10 @@ def test_features_in_meow_layout_and_cache(tmp_path, monkeypatch):
     metapath2vec_features(two_communities(), {"pap": PATHS["pap"]}, "paper",
                           cache=tmp_path, **{**FAST, "epochs": 1})
     assert len(list(tmp_path.glob("metapath2vec-*.pt"))) == 2
+    # a default spelled out is the same file
+    metapath2vec_features(two_communities(), {"pap": PATHS["pap"]}, "paper",
+                          cache=tmp_path, **{**FAST, "epochs": 1, "seed": 0})
+    assert len(list(tmp_path.glob("metapath2vec-*.pt"))) == 2
 
 
 def test_bad_input():
@@ -131,3 +135,6 @@ def test_bad_input():
         metapath2vec_features(data, {"pa": ["paper", "author"]}, "paper")
     with pytest.raises(ValueError, match="at least one"):
         metapath2vec_features(data, {}, "paper")
+    with pytest.raises(ValueError, match="walk_lenght"):
+        metapath2vec_features(data, {"pap": PATHS["pap"]}, "paper",
+                              cache="unused", walk_lenght=10)
