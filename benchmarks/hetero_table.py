@@ -15,6 +15,7 @@ hold, so that the methods are compared on the same training seeds.
     python benchmarks/hetero_table.py
 """
 
+import re
 import sys
 from pathlib import Path
 
@@ -56,6 +57,25 @@ def paper_row(dataset: str) -> str | None:
     return (f"| {dataset} | HeCo (paper) | {cells} | - | - | - | - | - |")
 
 
+#: Folder names that ``gcl bench --set`` gives a variant (``config-<sha1>``,
+#: ``e<epochs>-<sha1>``): their rows name the overrides instead.
+_HASHED = re.compile(r"^(config|e\d+)-[0-9a-f]{8}$")
+#: The override of the runs on gcl's re-learned metapath2vec features.
+METAPATH2VEC = "data.features=metapath2vec"
+
+
+def row_label(name: str, tag: str, recs: list[dict]) -> str:
+    """The method column: the name, and the variant's folder, or for a
+    folder named by a hash the overrides that made it.
+    """
+    if tag == "config":
+        return name
+    overrides = recs[0].get("overrides") if recs else None
+    if _HASHED.match(tag) and overrides:
+        return f"{name} ({', '.join(overrides)})"
+    return f"{name} ({tag})"
+
+
 def method_row(dataset: str, name: str, tag: str, recs: list[dict]) -> str:
     cells = [cell([r["metrics"][k] for r in recs if k in r["metrics"]])
              for k in KEYS]
@@ -64,7 +84,7 @@ def method_row(dataset: str, name: str, tag: str, recs: list[dict]) -> str:
     cells += [cell([m[k] for m in clustered]) for k in CLUSTER_KEYS]
     seeds = ", ".join(str(r["seed"]) for r in recs)
     epochs = ", ".join(str(r["epochs"]) for r in recs)
-    label = name if tag == "config" else f"{name} ({tag})"
+    label = row_label(name, tag, recs)
     return (f"| {dataset} | {label} | {' | '.join(cells)} | {seeds} | "
             f"{len(clustered)} of {len(recs)} | {epochs} |")
 
@@ -91,7 +111,7 @@ def rule_rows(dataset: str, name: str, tag: str, recs: list[dict]) -> list[str]:
         chosen = [str(t["epoch"]) if "epoch" in t else
                   "/".join(sorted({str(e) for e in t.get("epochs", {}).values()},
                                   key=int)) for t in tasks]
-        label = name if tag == "config" else f"{name} ({tag})"
+        label = row_label(name, tag, held)
         rows.append(f"| {dataset} | {label}, {how} | {' | '.join(cells)} | - | - "
                     f"| {', '.join(str(r['seed']) for r in held)} | - | "
                     f"{', '.join(chosen)} |")
@@ -183,6 +203,17 @@ def main() -> None:
             "different graph on AVX2; `benchmarks/diagnostics/"
             "pathsim_ties_cpu.log`). Reruns fill the main rows; "
             "`benchmarks/notes/meow.md`, \"The tie order depends on the CPU\".")
+    if any(METAPATH2VEC in (recs[0].get("overrides") or [])
+           for m in METHODS for d in DATASETS
+           for recs in records(m, d).values() if recs):
+        lines.append(
+            f"- *({METAPATH2VEC})*: runs on features that gcl re-learns with "
+            "metapath2vec (`gcl.datasets.metapath2vec_features`: one 64-d "
+            "paper embedding per meta-path, author and reference embeddings "
+            "from the same walks), the kind of features MEOW's AMiner files "
+            "`feat_*.w1000.l100.npy` hold; with 5 walks per node instead of "
+            "1000 they are not the authors' features; "
+            "`benchmarks/notes/meow.md`, \"AMiner with metapath2vec features\".")
     if any(RELATIONS_AS_VIEWS in tag for d in DATASETS
            for tag in records("gcool_multiplex", d)):
         lines.append(

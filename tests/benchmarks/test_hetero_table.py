@@ -80,6 +80,32 @@ def test_gcool_multiplex_rows_from_gcl_bench(table):
     assert sum(x.startswith("| ACM-HeCo |") for x in lines) == 2  # + paper row
 
 
+def test_variants_named_by_folder_or_by_their_overrides(table):
+    write(table.RUNS, "meow", 0, 0.80)
+    for tag, overrides, value in [
+            ("config-a54bf4c9", ["data.features=metapath2vec"], 0.70),
+            ("machine-ties", None, 0.75),
+            ("relations-as-views-3dcf6224", ["train.epochs=200"], 0.60)]:
+        src = table.RUNS / "meow" / "ACM-HeCo" / "config" / "seed0.json"
+        rec = {**json.loads(src.read_text()), "metrics": dict.fromkeys(
+            json.loads(src.read_text())["metrics"], value)}
+        if overrides:
+            rec["overrides"] = overrides
+        path = table.RUNS / "meow" / "ACM-HeCo" / tag / "seed0.json"
+        path.parent.mkdir(parents=True)
+        path.write_text(json.dumps(rec))
+    table.main()
+    text = table.OUT.read_text()
+    rows = {x.split("|")[2].strip(): x.split("|")[3].strip()
+            for x in text.splitlines() if x.startswith("| ACM-HeCo | MEOW")}
+    assert rows == {"MEOW": "80.00 ± 0.00",
+                    "MEOW (data.features=metapath2vec)": "70.00 ± 0.00",
+                    "MEOW (machine-ties)": "75.00 ± 0.00",
+                    "MEOW (relations-as-views-3dcf6224)": "60.00 ± 0.00"}
+    assert "*(data.features=metapath2vec)*: runs on features that gcl " \
+        "re-learns with metapath2vec" in text
+
+
 def test_rule_rows_of_scored_epochs(table):
     # AdaMEOW's records scored epochs during training: one row per rule
     for seed, (sel, best) in enumerate([(0.82, 0.90), (0.84, 0.92)]):
