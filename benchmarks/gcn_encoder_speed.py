@@ -7,14 +7,14 @@ same augmented graph: one forward and backward pass, same weights.
 pass multiplies with from the order of a sorted, duplicate-free edge list
 (a coalesced graph and every edge-dropped view of one), where a sort of
 all entries built it before: 0.62 -> 0.45 of PyG's time on ACM's PSP.
-The references
-are the same layers as PyG runs them without caching: on the CSR matrix
-(each layer normalises it again: a sort and a CSR conversion per layer,
-what ``GCNEncoder`` did before 2026-11-29) and on the edge list (each
-layer normalises the edge list and gathers/scatters its messages, as the
-official GRACE, GCA, CSGCL, gCooL and POT codes do). Every variant runs
-the same number of times, alternating, on one thread; the table gives
-medians and the ratios gcl / reference, and checks that the three agree.
+The references are the same layers as PyG runs them without caching: on
+the CSR matrix (each layer normalises it again: a sort and a CSR
+conversion per layer, what ``GCNEncoder`` did before 2026-11-29) and on
+the edge list (each layer normalises the edge list and gathers/scatters
+its messages, as the official GRACE, GCA, CSGCL, gCooL and POT codes do).
+Every variant runs the same number of times, alternating, on one thread;
+the table gives medians and the ratios gcl / reference, and checks that
+the three agree.
 
 Graphs: Photo's and Computers' co-purchase graphs with 30 % of the edges
 dropped (a GRACE view; widths 745 -> 256 -> 128) and ACM's PSP meta-path

@@ -26,7 +26,8 @@ from torch_geometric.data import HeteroData
 from gcl.datasets.errors import DatasetNotFoundError
 from gcl.datasets.heco import heco_dir
 from gcl.datasets.metapath import add_metapaths
-from gcl.datasets.paths import data_root
+from gcl.datasets.metapath2vec import metapath2vec_features
+from gcl.datasets.paths import cache_dir, data_root
 
 __all__ = ["HECO_SCHEMAS", "HeteroSchema", "load_heco_hetero"]
 
@@ -437,8 +438,6 @@ def load_heco_hetero(
         data[t].positive_index = pi[:, torch.argsort(pi[0] * n + pi[1])]
 
     if features == "metapath2vec":
-        from gcl.datasets.metapath2vec import metapath2vec_features
-        from gcl.datasets.paths import cache_dir
         metapath2vec_features(data, schema.metapaths, t,
                               cache=cache_dir() / "heco" / schema.folder)
     data.target_node_type = t
